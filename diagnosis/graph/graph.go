@@ -1,0 +1,330 @@
+// Package graph owns the service dependency graph: loading it from YAML or JSON,
+// the built-in example, and the traversals diagnosis and grouping ask of it.
+package graph
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+//go:embed example.yaml
+var exampleYAML []byte
+
+// Node is one vertex of the graph: a service, datastore, queue, DNS, ingress,
+// Kubernetes node or external provider.
+type Node struct {
+	Name      string   `yaml:"-" json:"name"`
+	Kind      string   `yaml:"kind" json:"kind,omitempty"`
+	Team      string   `yaml:"team" json:"team,omitempty"`
+	DependsOn []string `yaml:"depends_on" json:"depends_on,omitempty"`
+	Runbooks  []string `yaml:"runbooks" json:"runbooks,omitempty"`
+	Aliases   []string `yaml:"aliases" json:"aliases,omitempty"`
+}
+
+// Layer places a node kind in the stack: infrastructure fails first and
+// explains the most, business metrics fail last.
+type Layer int
+
+// Layers, from the bottom of the stack up.
+const (
+	LayerInfrastructure Layer = iota
+	LayerPlatform
+	LayerApplication
+	LayerEdge
+	LayerBusiness
+)
+
+func (l Layer) String() string {
+	return [...]string{"infrastructure", "platform", "application", "edge", "business"}[l]
+}
+
+// KindLayer maps a node kind onto its layer; unknown kinds are application.
+func KindLayer(kind string) Layer {
+	switch strings.ToLower(kind) {
+	case "database", "db", "datastore", "cache", "queue", "broker", "storage", "disk",
+		"dns", "network", "node", "host", "vm", "external", "provider", "cloud":
+		return LayerInfrastructure
+	case "platform", "cluster", "mesh", "kubernetes", "loadbalancer":
+		return LayerPlatform
+	case "ingress", "gateway", "edge", "cdn":
+		return LayerEdge
+	case "business", "slo", "journey":
+		return LayerBusiness
+	}
+	return LayerApplication
+}
+
+// Graph is an immutable dependency graph: "A depends_on B" means A calls B, so
+// when B fails, A suffers. Safe for concurrent use.
+type Graph struct {
+	nodes    []Node
+	index    map[string]int
+	aliases  map[string]int
+	deps     [][]int
+	users    [][]int
+	reach    []bitset // reach[i]: every node i depends on, transitively
+	warnings []string
+}
+
+type file struct {
+	Services map[string]*Node `yaml:"services"`
+}
+
+// Load reads a graph from a YAML or JSON file.
+func Load(path string) (*Graph, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read service graph: %w", err)
+	}
+	g, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("service graph %s: %w", path, err)
+	}
+	return g, nil
+}
+
+// Parse decodes a graph from YAML or JSON (JSON is YAML).
+func Parse(data []byte) (*Graph, error) {
+	var f file
+	if err := yaml.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	if len(f.Services) == 0 {
+		return nil, fmt.Errorf("no services: expected a top-level \"services:\" map")
+	}
+	nodes := make([]Node, 0, len(f.Services))
+	for name, n := range f.Services {
+		var node Node
+		if n != nil {
+			node = *n
+		}
+		node.Name = name
+		nodes = append(nodes, node)
+	}
+	return New(nodes)
+}
+
+// Example is the built-in Black Friday shop graph.
+func Example() *Graph {
+	g, err := Parse(exampleYAML)
+	if err != nil {
+		panic("embedded example graph: " + err.Error())
+	}
+	return g
+}
+
+// New builds a graph. A dependency on an undeclared node adds it (kind
+// "unknown") and a warning, so a partial graph still works.
+func New(nodes []Node) (*Graph, error) {
+	g := &Graph{index: map[string]int{}, aliases: map[string]int{}}
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
+	for _, n := range nodes {
+		n.Name = strings.TrimSpace(n.Name)
+		if n.Name == "" {
+			return nil, fmt.Errorf("a service has an empty name")
+		}
+		if _, dup := g.index[n.Name]; dup {
+			return nil, fmt.Errorf("service %q is declared twice", n.Name)
+		}
+		g.index[n.Name] = len(g.nodes)
+		g.nodes = append(g.nodes, n)
+	}
+	for i := 0; i < len(g.nodes); i++ { // grows while undeclared dependencies are added
+		for _, d := range g.nodes[i].DependsOn {
+			if _, ok := g.index[d]; !ok {
+				g.warnings = append(g.warnings, fmt.Sprintf("%s depends on %s, which is not declared", g.nodes[i].Name, d))
+				g.index[d] = len(g.nodes)
+				g.nodes = append(g.nodes, Node{Name: d, Kind: "unknown"})
+			}
+		}
+	}
+	for i, n := range g.nodes {
+		for _, a := range n.Aliases {
+			a = strings.TrimSpace(a)
+			if j, ok := g.index[a]; ok && j != i {
+				return nil, fmt.Errorf("alias %q of %s is the name of another service", a, n.Name)
+			}
+			if j, ok := g.aliases[a]; ok && j != i {
+				return nil, fmt.Errorf("alias %q belongs to both %s and %s", a, g.nodes[j].Name, n.Name)
+			}
+			g.aliases[a] = i
+		}
+	}
+	g.deps = make([][]int, len(g.nodes))
+	g.users = make([][]int, len(g.nodes))
+	for i, n := range g.nodes {
+		for _, d := range n.DependsOn {
+			j := g.index[d]
+			if j == i || slices.Contains(g.deps[i], j) {
+				continue
+			}
+			g.deps[i] = append(g.deps[i], j)
+			g.users[j] = append(g.users[j], i)
+		}
+	}
+	g.reach = make([]bitset, len(g.nodes))
+	for i := range g.nodes {
+		g.reach[i] = g.walk(i, g.deps)
+	}
+	return g, nil
+}
+
+// walk returns every node reachable from start along next, start excluded.
+func (g *Graph) walk(start int, next [][]int) bitset {
+	seen := newBitset(len(g.nodes))
+	stack := append([]int(nil), next[start]...)
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen.has(n) {
+			continue
+		}
+		seen.set(n)
+		stack = append(stack, next[n]...)
+	}
+	return seen
+}
+
+// Warnings lists what New tolerated but a human should fix.
+func (g *Graph) Warnings() []string { return slices.Clone(g.warnings) }
+
+// Len is the number of nodes.
+func (g *Graph) Len() int { return len(g.nodes) }
+
+// Names lists every node, sorted.
+func (g *Graph) Names() []string {
+	out := make([]string, len(g.nodes))
+	for i, n := range g.nodes {
+		out[i] = n.Name
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Lookup resolves a name or alias to the node's name.
+func (g *Graph) Lookup(nameOrAlias string) (string, bool) {
+	if i, ok := g.index[nameOrAlias]; ok {
+		return g.nodes[i].Name, true
+	}
+	if i, ok := g.aliases[nameOrAlias]; ok {
+		return g.nodes[i].Name, true
+	}
+	return "", false
+}
+
+// Has reports whether name is a node (aliases excluded).
+func (g *Graph) Has(name string) bool {
+	_, ok := g.index[name]
+	return ok
+}
+
+// Node returns a copy of the named node.
+func (g *Graph) Node(name string) (Node, bool) {
+	i, ok := g.index[name]
+	if !ok {
+		return Node{}, false
+	}
+	n := g.nodes[i]
+	n.DependsOn = slices.Clone(n.DependsOn)
+	n.Runbooks = slices.Clone(n.Runbooks)
+	n.Aliases = slices.Clone(n.Aliases)
+	return n, true
+}
+
+// Layer is the named node's layer (application for unknown nodes).
+func (g *Graph) Layer(name string) Layer {
+	if i, ok := g.index[name]; ok {
+		return KindLayer(g.nodes[i].Kind)
+	}
+	return LayerApplication
+}
+
+// DependsOn lists what name calls directly.
+func (g *Graph) DependsOn(name string) []string { return g.names(g.deps, name) }
+
+// Dependents lists what calls name directly.
+func (g *Graph) Dependents(name string) []string { return g.names(g.users, name) }
+
+func (g *Graph) names(adj [][]int, name string) []string {
+	i, ok := g.index[name]
+	if !ok {
+		return nil
+	}
+	out := make([]string, 0, len(adj[i]))
+	for _, j := range adj[i] {
+		out = append(out, g.nodes[j].Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Downstream lists everything name depends on, transitively.
+func (g *Graph) Downstream(name string) []string {
+	i, ok := g.index[name]
+	if !ok {
+		return nil
+	}
+	return g.members(g.reach[i])
+}
+
+// Upstream lists everything that depends on name, transitively: its impact radius.
+func (g *Graph) Upstream(name string) []string {
+	i, ok := g.index[name]
+	if !ok {
+		return nil
+	}
+	return g.members(g.walk(i, g.users))
+}
+
+// DependsTransitively reports whether a calls b, directly or through others.
+func (g *Graph) DependsTransitively(a, b string) bool {
+	i, ok1 := g.index[a]
+	j, ok2 := g.index[b]
+	return ok1 && ok2 && g.reach[i].has(j)
+}
+
+// Related reports whether a failure of one node plausibly belongs with a failure
+// of the other: the same node, one depends on the other (transitively), or both
+// call the same node directly.
+func (g *Graph) Related(a, b string) bool {
+	if a == b {
+		return true
+	}
+	i, ok1 := g.index[a]
+	j, ok2 := g.index[b]
+	if !ok1 || !ok2 {
+		return false
+	}
+	if g.reach[i].has(j) || g.reach[j].has(i) {
+		return true
+	}
+	for _, x := range g.deps[i] {
+		if slices.Contains(g.deps[j], x) {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *Graph) members(b bitset) []string {
+	var out []string
+	for i := range g.nodes {
+		if b.has(i) {
+			out = append(out, g.nodes[i].Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+type bitset []uint64
+
+func newBitset(n int) bitset    { return make(bitset, (n+63)/64) }
+func (b bitset) set(i int)      { b[i/64] |= 1 << (uint(i) % 64) }
+func (b bitset) has(i int) bool { return b[i/64]&(1<<(uint(i)%64)) != 0 }
