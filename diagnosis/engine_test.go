@@ -1,0 +1,68 @@
+package diagnosis_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/nightowl-sre/nightowl/diagnosis"
+	"github.com/nightowl-sre/nightowl/diagnosis/graph"
+)
+
+func incidentOf(alerts []diagnosis.Alert) diagnosis.Incident {
+	in := diagnosis.Incident{ID: "INC-TEST", Status: diagnosis.Firing}
+	for _, a := range alerts {
+		in.Alerts = append(in.Alerts, diagnosis.AlertState{Alert: a, Received: 1})
+		in.Received++
+	}
+	return in
+}
+
+func TestEngineNamesOrderServiceForTheBlackFridayStorm(t *testing.T) {
+	cases := []struct {
+		name  string
+		strip []string // labels removed from every alert
+	}{
+		{"with the storm's own labels", nil},
+		{"without root_cause_candidate labels", []string{"root_cause_candidate"}},
+		{"without root_cause_candidate, layer or runbook labels", []string{"root_cause_candidate", "layer", "runbook"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			alerts := blackFriday(t)
+			for _, a := range alerts {
+				for _, l := range tc.strip {
+					delete(a.Labels, l)
+				}
+			}
+			e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: graph.Example()})
+			d := e.Diagnose(t.Context(), incidentOf(alerts))
+			top, ok := d.Top()
+			if !ok || top.Service != "order-service" {
+				t.Fatalf("top candidate %+v, want order-service; all: %+v", top, d.Candidates)
+			}
+			if len(top.Evidence) < 2 || top.Confidence <= d.Candidates[1].Confidence {
+				t.Errorf("top evidence %q confidence %.2f (next %.2f): want reasons and a lead", top.Evidence, top.Confidence, d.Candidates[1].Confidence)
+			}
+			if len(d.AffectedServices) != 6 || d.Alerts.Distinct != 31 {
+				t.Errorf("affected %v distinct %d, want 6 services and 31 alerts", d.AffectedServices, d.Alerts.Distinct)
+			}
+			t.Logf("%s | %s (%s)", d.Summary, d.RecommendedRunbook, strings.Join(top.Evidence, "; "))
+		})
+	}
+}
+
+func TestEngineRecommendsTheRootCauseAlertsRunbook(t *testing.T) {
+	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: graph.Example()})
+	d := e.Diagnose(t.Context(), incidentOf(blackFriday(t)))
+	if d.RecommendedRunbook != "RB-DB-001" {
+		t.Errorf("runbook %q (%s), want RB-DB-001", d.RecommendedRunbook, d.RunbookReason)
+	}
+}
+
+func TestEngineReportsServicesMissingFromTheGraph(t *testing.T) {
+	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: graph.Example()})
+	d := e.Diagnose(t.Context(), incidentOf([]diagnosis.Alert{mkAlert("Down", "legacy-billing", mkTime())}))
+	if len(d.NotInGraph) != 1 || d.NotInGraph[0] != "legacy-billing" || d.Candidates[0].InGraph {
+		t.Errorf("not in graph %v, top %+v", d.NotInGraph, d.Candidates[0])
+	}
+}

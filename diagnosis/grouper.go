@@ -1,0 +1,554 @@
+package diagnosis
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nightowl-sre/nightowl/diagnosis/graph"
+)
+
+// UpdateKind says why the Grouper publishes an incident.
+type UpdateKind string
+
+// Kinds of updates, in the order an incident usually sees them.
+const (
+	// Opened: GROUP_WAIT gathered the first burst (or a critical root-cause
+	// candidate arrived): time for the card, and the page.
+	Opened UpdateKind = "opened"
+	// Burst: more alerts arrived or resolved since the last update.
+	Burst UpdateKind = "burst"
+	// Reopened: a resolved incident's alert fired again within the flap window.
+	Reopened UpdateKind = "reopened"
+	// IncidentResolved: every alert of the incident has resolved.
+	IncidentResolved UpdateKind = "resolved"
+	// Settled: the incident resolved before its card was due; nobody is paged.
+	Settled UpdateKind = "settled"
+)
+
+// ChangeKind says what happened to one alert within a burst.
+type ChangeKind string
+
+// Kinds of alert changes.
+const (
+	ChangeNew      ChangeKind = "new"
+	ChangeResolved ChangeKind = "resolved"
+	ChangeRefired  ChangeKind = "refired"
+)
+
+// Change is one alert's news within an update.
+type Change struct {
+	Kind  ChangeKind `json:"kind"`
+	Alert AlertState `json:"alert"`
+}
+
+// Update is what the Grouper hands its Sink: a snapshot of the incident after
+// a burst, and what changed in it.
+type Update struct {
+	Kind     UpdateKind
+	Incident Incident
+	Changes  []Change
+	// Repeats counts notifications for alerts already known, unchanged.
+	Repeats int
+}
+
+// Sink receives the Grouper's updates, one at a time, in order per incident.
+type Sink interface {
+	Publish(ctx context.Context, u Update)
+}
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc func(ctx context.Context, u Update)
+
+// Publish calls f.
+func (f SinkFunc) Publish(ctx context.Context, u Update) { f(ctx, u) }
+
+// GrouperConfig tunes grouping; zero values take the defaults noted.
+type GrouperConfig struct {
+	// Wait is GROUP_WAIT: how long a new incident gathers alerts before its
+	// card, and how long later bursts gather before a thread reply. Default 10s.
+	Wait time.Duration
+	// FlapWindow keeps a resolved incident so that its alerts firing again
+	// reopen it instead of paging anew. Default 15m.
+	FlapWindow time.Duration
+	// MaxGap is how far apart in time (by startsAt) a related alert may be from
+	// an open incident's alerts and still join it. Default 30m.
+	MaxGap time.Duration
+	// Graph relates services; nil means only equal services group together.
+	Graph *graph.Graph
+	// Resolve names the graph node an alert is about; default: the graph
+	// node or alias matching its service label, else the label itself.
+	Resolve func(Alert) string
+	// Taken reports whether an incident ID is already used (by the store).
+	Taken  func(id string) bool
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Grouper deduplicates alerts by fingerprint, groups them into incidents by
+// scope, service graph and time, and publishes each incident once per burst.
+// It is the one owner of live incident state; Run owns its timer.
+type Grouper struct {
+	cfg  GrouperConfig
+	sink Sink
+	log  *slog.Logger
+	kick chan struct{}
+
+	mu    sync.Mutex
+	live  map[string]*tracked // open and recently resolved incidents, by ID
+	byFP  map[string]*tracked // fingerprint → the incident that holds it
+	order []*tracked          // live incidents, oldest first
+}
+
+type tracked struct {
+	inc       Incident
+	idx       map[string]int  // fingerprint → index in inc.Alerts
+	nodes     map[string]bool // nodes (or service labels) of its alerts
+	firstAt   time.Time       // earliest alert start
+	lastAt    time.Time       // latest alert start
+	published bool            // its card exists
+	pending   []Change
+	repeats   int
+	reopened  bool
+	dueAt     time.Time // zero: nothing to publish
+	settledAt time.Time // resolved at, by the Grouper's clock
+}
+
+// NewGrouper returns a Grouper that publishes to sink.
+func NewGrouper(cfg GrouperConfig, sink Sink) *Grouper {
+	if cfg.Wait <= 0 {
+		cfg.Wait = 10 * time.Second
+	}
+	if cfg.FlapWindow <= 0 {
+		cfg.FlapWindow = 15 * time.Minute
+	}
+	if cfg.MaxGap <= 0 {
+		cfg.MaxGap = 30 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Taken == nil {
+		cfg.Taken = func(string) bool { return false }
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Resolve == nil {
+		cfg.Resolve = LabelResolver(cfg.Graph)
+	}
+	return &Grouper{
+		cfg: cfg, sink: sink, log: cfg.Logger.With("component", "grouper"),
+		kick: make(chan struct{}, 1),
+		live: map[string]*tracked{}, byFP: map[string]*tracked{},
+	}
+}
+
+// LabelResolver resolves an alert to the graph node or alias named by its
+// service label; without a match, the label itself.
+func LabelResolver(g *graph.Graph) func(Alert) string {
+	return func(a Alert) string {
+		s := a.Service()
+		if g != nil {
+			if n, ok := g.Lookup(s); ok {
+				return n
+			}
+		}
+		return s
+	}
+}
+
+// Outcome says what Add did with one alert.
+type Outcome struct {
+	Incident string // "" when ignored
+	Repeat   bool   // already known, unchanged
+	Ignored  string // why the alert was not grouped, if it was not
+}
+
+// Add takes alerts into their incidents. It never blocks on publishing.
+func (g *Grouper) Add(alerts ...Alert) []Outcome {
+	now := g.cfg.Now()
+	out := make([]Outcome, len(alerts))
+	g.mu.Lock()
+	for i, a := range alerts {
+		out[i] = g.add(a, now)
+	}
+	g.mu.Unlock()
+	g.wake()
+	return out
+}
+
+func (g *Grouper) wake() {
+	select {
+	case g.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (g *Grouper) add(a Alert, now time.Time) Outcome {
+	if a.Fingerprint == "" {
+		a.Fingerprint = Fingerprint(a.Labels)
+	}
+	if a.Status != Resolved {
+		a.Status = Firing
+	}
+	if a.Count <= 0 {
+		a.Count = 1
+	}
+	if t, ok := g.byFP[a.Fingerprint]; ok {
+		return g.update(t, a, now)
+	}
+	if a.Status == Resolved {
+		return Outcome{Ignored: "resolved alert that never fired here"}
+	}
+	node := g.cfg.Resolve(a)
+	start := a.StartsAt
+	if start.IsZero() {
+		start = now
+	}
+	t := g.match(a.Scope(), node, start)
+	if t == nil {
+		t = g.open(a, now)
+	}
+	st := AlertState{Alert: a, Node: node, FirstSeen: now, LastSeen: now, Received: 1}
+	t.idx[a.Fingerprint] = len(t.inc.Alerts)
+	t.inc.Alerts = append(t.inc.Alerts, st)
+	t.inc.Received++
+	t.nodes[node] = true
+	if t.firstAt.IsZero() || start.Before(t.firstAt) {
+		t.firstAt = start
+	}
+	if start.After(t.lastAt) {
+		t.lastAt = start
+	}
+	g.byFP[a.Fingerprint] = t
+	t.pending = append(t.pending, Change{Kind: ChangeNew, Alert: st})
+	g.schedule(t, now, !t.published && a.Severity() == SeverityCritical && a.RootCauseCandidate())
+	return Outcome{Incident: t.inc.ID}
+}
+
+// update applies news about an alert the incident already holds.
+func (g *Grouper) update(t *tracked, a Alert, now time.Time) Outcome {
+	i := t.idx[a.Fingerprint]
+	st := &t.inc.Alerts[i]
+	st.LastSeen = now
+	st.Received++
+	t.inc.Received++
+	if a.Annotations != nil {
+		st.Annotations = a.Annotations
+	}
+	if a.Count > 0 {
+		st.Count = a.Count
+	}
+	switch {
+	case st.Status == a.Status:
+		t.repeats++
+		return Outcome{Incident: t.inc.ID, Repeat: true}
+	case a.Status == Resolved:
+		st.Status, st.EndsAt = Resolved, a.EndsAt
+		if st.EndsAt.IsZero() {
+			st.EndsAt = now
+		}
+		t.pending = append(t.pending, Change{Kind: ChangeResolved, Alert: *st})
+		if len(t.inc.Firing()) == 0 {
+			t.inc.Status, t.inc.ResolvedAt, t.settledAt = Resolved, st.EndsAt, now
+		}
+	default: // fired again after resolving: a flap
+		st.Status, st.EndsAt, st.Flaps = Firing, time.Time{}, st.Flaps+1
+		if !a.StartsAt.IsZero() {
+			st.StartsAt = a.StartsAt
+		}
+		t.pending = append(t.pending, Change{Kind: ChangeRefired, Alert: *st})
+		if t.inc.Status == Resolved {
+			t.inc.Status, t.inc.ResolvedAt, t.settledAt = Firing, time.Time{}, time.Time{}
+			t.inc.Reopened++
+			t.reopened = true
+		}
+	}
+	g.schedule(t, now, false)
+	return Outcome{Incident: t.inc.ID}
+}
+
+func (g *Grouper) schedule(t *tracked, now time.Time, immediate bool) {
+	switch {
+	case immediate:
+		t.dueAt = now
+	case t.dueAt.IsZero():
+		t.dueAt = now.Add(g.cfg.Wait)
+	}
+}
+
+// match finds the open incident a new alert belongs to: same scope, related
+// in the graph, close in time. An incident already holding the node wins.
+func (g *Grouper) match(scope Scope, node string, start time.Time) *tracked {
+	var best *tracked
+	for i := len(g.order) - 1; i >= 0; i-- { // newest first
+		t := g.order[i]
+		if t.inc.Status != Firing || !t.inc.Scope.Compatible(scope) {
+			continue
+		}
+		if start.Before(t.firstAt.Add(-g.cfg.MaxGap)) || start.After(t.lastAt.Add(g.cfg.MaxGap)) {
+			continue
+		}
+		if t.nodes[node] {
+			return t
+		}
+		if best == nil && g.related(t, node) {
+			best = t
+		}
+	}
+	return best
+}
+
+func (g *Grouper) related(t *tracked, node string) bool {
+	if g.cfg.Graph == nil || node == "" {
+		return false
+	}
+	for n := range t.nodes {
+		if g.cfg.Graph.Related(n, node) {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *Grouper) open(a Alert, now time.Time) *tracked {
+	t := &tracked{
+		inc: Incident{ID: g.newID(a, now), Scope: a.Scope(), Status: Firing, OpenedAt: now},
+		idx: map[string]int{}, nodes: map[string]bool{},
+	}
+	g.live[t.inc.ID] = t
+	g.order = append(g.order, t)
+	return t
+}
+
+// newID derives a short, stable incident ID from the first alert; it grows
+// when the short form is taken.
+func (g *Grouper) newID(a Alert, now time.Time) string {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s|%d", a.Fingerprint, now.UnixNano())
+	sum := fmt.Sprintf("%016X", h.Sum64())
+	for n := 4; ; n += 2 {
+		id := "INC-" + sum[:min(n, len(sum))]
+		if _, dup := g.live[id]; !dup && !g.cfg.Taken(id) {
+			return id
+		}
+		if n >= len(sum) {
+			h.Write([]byte{0})
+			sum = fmt.Sprintf("%016X", h.Sum64())
+			n = 2
+		}
+	}
+}
+
+// Restore takes back incidents persisted before a restart. Incidents whose
+// card was posted continue in their thread; others get their card at once.
+func (g *Grouper) Restore(incidents ...Incident) {
+	now := g.cfg.Now()
+	g.mu.Lock()
+	for _, in := range incidents {
+		if _, dup := g.live[in.ID]; dup {
+			continue
+		}
+		t := &tracked{inc: in.Clone(), idx: map[string]int{}, nodes: map[string]bool{}, published: !in.Thread.IsZero()}
+		for i, a := range t.inc.Alerts {
+			t.idx[a.Fingerprint] = i
+			t.nodes[a.NodeOrService()] = true
+			g.byFP[a.Fingerprint] = t
+			if s := a.StartsAt; !s.IsZero() {
+				if t.firstAt.IsZero() || s.Before(t.firstAt) {
+					t.firstAt = s
+				}
+				if s.After(t.lastAt) {
+					t.lastAt = s
+				}
+			}
+		}
+		if in.Status == Resolved {
+			t.settledAt = now
+		}
+		if !t.published && in.Status == Firing {
+			t.dueAt = now
+		}
+		g.live[in.ID] = t
+		g.order = append(g.order, t)
+	}
+	g.mu.Unlock()
+	g.wake()
+}
+
+// Annotate changes an incident's chat-side fields (thread, ack, escalation)
+// and returns the new snapshot.
+func (g *Grouper) Annotate(id string, f func(*Incident)) (Incident, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	t, ok := g.live[id]
+	if !ok {
+		return Incident{}, false
+	}
+	f(&t.inc)
+	return t.inc.Clone(), true
+}
+
+// Incident returns a snapshot of a live incident.
+func (g *Grouper) Incident(id string) (Incident, bool) {
+	return g.Annotate(id, func(*Incident) {})
+}
+
+// Live lists snapshots of open and recently resolved incidents, newest first.
+func (g *Grouper) Live() []Incident {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]Incident, 0, len(g.order))
+	for i := len(g.order) - 1; i >= 0; i-- {
+		out = append(out, g.order[i].inc.Clone())
+	}
+	return out
+}
+
+// Run publishes due incidents until ctx ends.
+func (g *Grouper) Run(ctx context.Context) error {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		updates, next := g.due(g.cfg.Now())
+		for _, u := range updates {
+			if ctx.Err() != nil {
+				return nil
+			}
+			g.sink.Publish(ctx, u)
+		}
+		if len(updates) > 0 {
+			continue // publishing took time: look again before sleeping
+		}
+		wait := time.Hour
+		if !next.IsZero() {
+			wait = max(next.Sub(g.cfg.Now()), 0)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-g.kick:
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		case <-timer.C:
+		}
+	}
+}
+
+// Flush publishes every pending update now, whatever its due time: for
+// one-shot runs such as `bot diagnose`, and for orderly shutdown.
+func (g *Grouper) Flush(ctx context.Context) {
+	g.mu.Lock()
+	for _, t := range g.order {
+		if !t.dueAt.IsZero() {
+			t.dueAt = time.Time{}.Add(1)
+		}
+	}
+	g.mu.Unlock()
+	updates, _ := g.due(g.cfg.Now())
+	for _, u := range updates {
+		g.sink.Publish(ctx, u)
+	}
+}
+
+// due collects the updates whose time has come, evicts incidents past their
+// flap window, and returns when the next update is due.
+func (g *Grouper) due(now time.Time) ([]Update, time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var (
+		updates []Update
+		next    time.Time
+		keep    = g.order[:0]
+	)
+	for _, t := range g.order {
+		if !t.dueAt.IsZero() && !t.dueAt.After(now) {
+			if u, ok := g.take(t); ok {
+				updates = append(updates, u)
+			}
+		}
+		if t.inc.Status == Resolved && t.dueAt.IsZero() && !t.settledAt.IsZero() && now.Sub(t.settledAt) >= g.cfg.FlapWindow {
+			g.evict(t)
+			continue
+		}
+		keep = append(keep, t)
+		if !t.dueAt.IsZero() && (next.IsZero() || t.dueAt.Before(next)) {
+			next = t.dueAt
+		}
+		if t.inc.Status == Resolved && t.dueAt.IsZero() && !t.settledAt.IsZero() {
+			if ev := t.settledAt.Add(g.cfg.FlapWindow); next.IsZero() || ev.Before(next) {
+				next = ev
+			}
+		}
+	}
+	clear(g.order[len(keep):])
+	g.order = keep
+	return updates, next
+}
+
+// take turns an incident's pending changes into one update.
+func (g *Grouper) take(t *tracked) (Update, bool) {
+	u := Update{Changes: t.pending, Repeats: t.repeats}
+	t.pending, t.repeats, t.dueAt = nil, 0, time.Time{}
+	sort.SliceStable(u.Changes, func(i, j int) bool { return u.Changes[i].Alert.StartsAt.Before(u.Changes[j].Alert.StartsAt) })
+	resolved := t.inc.Status == Resolved
+	switch {
+	case !t.published && resolved:
+		u.Kind = Settled
+	case !t.published:
+		u.Kind = Opened
+		t.published = true
+	case resolved:
+		u.Kind = IncidentResolved
+	case t.reopened:
+		u.Kind = Reopened
+	case len(u.Changes) == 0:
+		return Update{}, false
+	default:
+		u.Kind = Burst
+	}
+	t.reopened = false
+	sortAlerts(t.inc.Alerts, t.idx)
+	u.Incident = t.inc.Clone()
+	return u, true
+}
+
+func (g *Grouper) evict(t *tracked) {
+	delete(g.live, t.inc.ID)
+	for fp := range t.idx {
+		if g.byFP[fp] == t {
+			delete(g.byFP, fp)
+		}
+	}
+	g.log.Debug("incident leaves memory", "incident", t.inc.ID)
+}
+
+// sortAlerts orders alerts by start then fingerprint and rebuilds the index.
+func sortAlerts(alerts []AlertState, idx map[string]int) {
+	if slices.IsSortedFunc(alerts, cmpAlert) {
+		return
+	}
+	slices.SortStableFunc(alerts, cmpAlert)
+	for i, a := range alerts {
+		idx[a.Fingerprint] = i
+	}
+}
+
+func cmpAlert(a, b AlertState) int {
+	if c := a.StartsAt.Compare(b.StartsAt); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Fingerprint, b.Fingerprint)
+}

@@ -1,0 +1,101 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/nightowl-sre/nightowl/diagnosis"
+)
+
+// AlertReceipt is one chat message's worth of alerts: where it was posted,
+// when nightowl received it, and what it said.
+type AlertReceipt struct {
+	Channel   string
+	MessageTS string
+	Received  time.Time
+	Alerts    []diagnosis.Alert
+}
+
+// RecordAlerts appends a receipt's alerts to the alert log, all or none.
+func (db *DB) RecordAlerts(ctx context.Context, r AlertReceipt) error {
+	if len(r.Alerts) == 0 {
+		return nil
+	}
+	received, err := encodeTime(r.Received)
+	if err != nil {
+		return fmt.Errorf("record alerts from %s/%s: %w", r.Channel, r.MessageTS, err)
+	}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `
+			INSERT INTO alerts (fingerprint, status, alertname, service, labels, annotations,
+				starts_at, ends_at, generator_url, source, count, received_at, channel, message_ts)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, a := range r.Alerts {
+			labels, err := json.Marshal(a.Labels)
+			if err != nil {
+				return fmt.Errorf("alert %s labels: %w", a.Fingerprint, err)
+			}
+			annotations, err := json.Marshal(a.Annotations)
+			if err != nil {
+				return fmt.Errorf("alert %s annotations: %w", a.Fingerprint, err)
+			}
+			var ta timeArgs
+			startsAt, endsAt := ta.at(a.StartsAt), ta.optional(a.EndsAt)
+			if ta.err != nil {
+				return fmt.Errorf("alert %s: %w", a.Fingerprint, ta.err)
+			}
+			if _, err := stmt.ExecContext(ctx,
+				a.Fingerprint, string(a.Status), a.Name(), a.Service(), string(labels), string(annotations),
+				startsAt, endsAt, a.GeneratorURL, string(a.Source), a.Count, received, r.Channel, r.MessageTS,
+			); err != nil {
+				return fmt.Errorf("alert %s: %w", a.Fingerprint, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record alerts from %s/%s: %w", r.Channel, r.MessageTS, err)
+	}
+	return nil
+}
+
+// AlertLog lists the alerts recorded for an incident, in the order they were
+// received. Alerts join an incident when it is saved with their fingerprints.
+func (db *DB) AlertLog(ctx context.Context, incidentID string) ([]diagnosis.Alert, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT fingerprint, status, labels, annotations, starts_at, ends_at, generator_url, source, count
+		FROM alerts WHERE incident_id = ? ORDER BY id`, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("alert log of %s: %w", incidentID, err)
+	}
+	defer rows.Close()
+	var out []diagnosis.Alert
+	for rows.Next() {
+		var (
+			a                   diagnosis.Alert
+			labels, annotations []byte
+		)
+		if err := rows.Scan(&a.Fingerprint, &a.Status, &labels, &annotations,
+			timeCol{&a.StartsAt}, timeCol{&a.EndsAt}, &a.GeneratorURL, &a.Source, &a.Count); err != nil {
+			return nil, fmt.Errorf("alert log of %s: %w", incidentID, err)
+		}
+		if err := json.Unmarshal(labels, &a.Labels); err != nil {
+			return nil, fmt.Errorf("alert log of %s: alert %s labels: %w", incidentID, a.Fingerprint, err)
+		}
+		if err := json.Unmarshal(annotations, &a.Annotations); err != nil {
+			return nil, fmt.Errorf("alert log of %s: alert %s annotations: %w", incidentID, a.Fingerprint, err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("alert log of %s: %w", incidentID, err)
+	}
+	return out, nil
+}

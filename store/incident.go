@@ -1,0 +1,229 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nightowl-sre/nightowl/diagnosis"
+)
+
+// SaveIncident writes the incident's latest state, all or nothing: the
+// incident row, its incident_alerts rows (replaced), and the incident id on
+// logged alerts with its fingerprints that belong to no incident yet.
+func (db *DB) SaveIncident(ctx context.Context, in diagnosis.Incident) error {
+	if in.ID == "" {
+		return errors.New("save incident: empty id")
+	}
+	if err := db.inTx(ctx, func(tx *sql.Tx) error { return saveIncident(ctx, tx, in, db.Now()) }); err != nil {
+		return fmt.Errorf("save incident %s: %w", in.ID, err)
+	}
+	return nil
+}
+
+func saveIncident(ctx context.Context, tx *sql.Tx, in diagnosis.Incident, now time.Time) error {
+	var ta timeArgs
+	openedAt, resolvedAt := ta.at(in.OpenedAt), ta.optional(in.ResolvedAt)
+	ackAt, escalationAt := ta.optional(in.Ack.At), ta.optional(in.Escalation.At)
+	updatedAt := ta.at(now)
+	if ta.err != nil {
+		return ta.err
+	}
+	states, err := encodeStates(in.Alerts)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO incidents (id, scope_cluster, scope_namespace, status, opened_at, resolved_at,
+			received, reopened, thread_channel, thread_ts, ack_by, ack_at, escalation_by, escalation_at,
+			alerts, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET
+			scope_cluster = excluded.scope_cluster, scope_namespace = excluded.scope_namespace,
+			status = excluded.status, opened_at = excluded.opened_at, resolved_at = excluded.resolved_at,
+			received = excluded.received, reopened = excluded.reopened,
+			thread_channel = excluded.thread_channel, thread_ts = excluded.thread_ts,
+			ack_by = excluded.ack_by, ack_at = excluded.ack_at,
+			escalation_by = excluded.escalation_by, escalation_at = excluded.escalation_at,
+			alerts = excluded.alerts, updated_at = excluded.updated_at`,
+		in.ID, in.Scope.Cluster, in.Scope.Namespace, string(in.Status), openedAt, resolvedAt,
+		in.Received, in.Reopened, in.Thread.Channel, in.Thread.TS, in.Ack.By, ackAt, in.Escalation.By, escalationAt,
+		states, updatedAt,
+	); err != nil {
+		return fmt.Errorf("upsert: %w", err)
+	}
+
+	if _, err := tx.ExecContext(ctx, `DELETE FROM incident_alerts WHERE incident_id = ?`, in.ID); err != nil {
+		return fmt.Errorf("clear alerts: %w", err)
+	}
+	stmt, err := tx.PrepareContext(ctx, `
+		INSERT INTO incident_alerts (incident_id, position, fingerprint, alertname, service, node, severity,
+			status, starts_at, ends_at, first_seen, last_seen, received, flaps)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("insert alerts: %w", err)
+	}
+	defer stmt.Close()
+	fingerprints := make([]string, 0, len(in.Alerts))
+	for i, a := range in.Alerts {
+		fingerprints = append(fingerprints, a.Fingerprint)
+		var ta timeArgs
+		startsAt, endsAt := ta.at(a.StartsAt), ta.optional(a.EndsAt)
+		firstSeen, lastSeen := ta.at(a.FirstSeen), ta.at(a.LastSeen)
+		if ta.err != nil {
+			return fmt.Errorf("alert %s: %w", a.Fingerprint, ta.err)
+		}
+		if _, err := stmt.ExecContext(ctx, in.ID, i, a.Fingerprint, a.Name(), a.Service(), a.Node,
+			a.Severity().String(), string(a.Status), startsAt, endsAt, firstSeen, lastSeen, a.Received, a.Flaps,
+		); err != nil {
+			return fmt.Errorf("insert alert %s: %w", a.Fingerprint, err)
+		}
+	}
+
+	fps, err := json.Marshal(fingerprints)
+	if err != nil {
+		return fmt.Errorf("link alert log: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE alerts SET incident_id = ?
+		WHERE incident_id IS NULL AND fingerprint IN (SELECT value FROM json_each(?))`,
+		in.ID, string(fps)); err != nil {
+		return fmt.Errorf("link alert log: %w", err)
+	}
+	return nil
+}
+
+// incidentColumns are read by scanIncident, in its order.
+const incidentColumns = `id, scope_cluster, scope_namespace, status, opened_at, resolved_at,
+	received, reopened, thread_channel, thread_ts, ack_by, ack_at, escalation_by, escalation_at, alerts`
+
+func scanIncident(row interface{ Scan(...any) error }) (diagnosis.Incident, error) {
+	var (
+		in     diagnosis.Incident
+		states []byte
+	)
+	err := row.Scan(&in.ID, &in.Scope.Cluster, &in.Scope.Namespace, &in.Status,
+		timeCol{&in.OpenedAt}, timeCol{&in.ResolvedAt}, &in.Received, &in.Reopened,
+		&in.Thread.Channel, &in.Thread.TS, &in.Ack.By, timeCol{&in.Ack.At},
+		&in.Escalation.By, timeCol{&in.Escalation.At}, &states)
+	if err != nil {
+		return diagnosis.Incident{}, err
+	}
+	if in.Alerts, err = decodeStates(states); err != nil {
+		return diagnosis.Incident{}, fmt.Errorf("incident %s: %w", in.ID, err)
+	}
+	return in, nil
+}
+
+// Incident reads one incident, or fails with ErrNotFound.
+func (db *DB) Incident(ctx context.Context, id string) (diagnosis.Incident, error) {
+	row := db.read.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id)
+	in, err := scanIncident(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return diagnosis.Incident{}, fmt.Errorf("incident %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return diagnosis.Incident{}, fmt.Errorf("read incident %s: %w", id, err)
+	}
+	return in, nil
+}
+
+// IncidentByThread reads the incident whose card is the message ts in
+// channel (the newest, should two share it), or fails with ErrNotFound.
+func (db *DB) IncidentByThread(ctx context.Context, channel, ts string) (diagnosis.Incident, error) {
+	if ts == "" {
+		return diagnosis.Incident{}, fmt.Errorf("incident in thread %s/%s: %w", channel, ts, ErrNotFound)
+	}
+	row := db.read.QueryRowContext(ctx, `
+		SELECT `+incidentColumns+` FROM incidents
+		WHERE thread_channel = ? AND thread_ts = ?
+		ORDER BY opened_at DESC, rowid DESC LIMIT 1`, channel, ts)
+	in, err := scanIncident(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return diagnosis.Incident{}, fmt.Errorf("incident in thread %s/%s: %w", channel, ts, ErrNotFound)
+	}
+	if err != nil {
+		return diagnosis.Incident{}, fmt.Errorf("read incident in thread %s/%s: %w", channel, ts, err)
+	}
+	return in, nil
+}
+
+// IncidentExists reports whether an incident with this id has been saved.
+func (db *DB) IncidentExists(ctx context.Context, id string) (bool, error) {
+	var ok bool
+	if err := db.read.QueryRowContext(ctx,
+		`SELECT EXISTS (SELECT 1 FROM incidents WHERE id = ?)`, id).Scan(&ok); err != nil {
+		return false, fmt.Errorf("look up incident %s: %w", id, err)
+	}
+	return ok, nil
+}
+
+// ActiveIncidents lists the incidents to carry on with after a restart, oldest
+// first: every one not resolved, and those resolved at or after resolvedSince
+// (a resolved incident with no resolve time counts as resolved at the zero time).
+func (db *DB) ActiveIncidents(ctx context.Context, resolvedSince time.Time) ([]diagnosis.Incident, error) {
+	since, err := encodeTime(resolvedSince)
+	if err != nil {
+		return nil, fmt.Errorf("active incidents: %w", err)
+	}
+	zero, _ := encodeTime(time.Time{})
+	ins, err := db.queryIncidents(ctx, `
+		SELECT `+incidentColumns+` FROM incidents
+		WHERE status <> ? OR ifnull(resolved_at, ?) >= ?
+		ORDER BY opened_at, rowid`, string(diagnosis.Resolved), zero, since)
+	if err != nil {
+		return nil, fmt.Errorf("active incidents: %w", err)
+	}
+	return ins, nil
+}
+
+// IncidentFilter selects incidents to list.
+type IncidentFilter struct {
+	// Status keeps incidents in this status; empty keeps all.
+	Status diagnosis.Status
+	// Since keeps incidents opened at or after it; zero keeps all.
+	Since time.Time
+	// Limit caps how many are returned; zero or less means no cap.
+	Limit int
+}
+
+// Incidents lists the incidents f selects, newest (last opened) first.
+func (db *DB) Incidents(ctx context.Context, f IncidentFilter) ([]diagnosis.Incident, error) {
+	since, err := encodeTime(f.Since)
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	ins, err := db.queryIncidents(ctx, `
+		SELECT `+incidentColumns+` FROM incidents
+		WHERE (? = '' OR status = ?) AND opened_at >= ?
+		ORDER BY opened_at DESC, rowid DESC LIMIT ?`,
+		string(f.Status), string(f.Status), since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	return ins, nil
+}
+
+func (db *DB) queryIncidents(ctx context.Context, query string, args ...any) ([]diagnosis.Incident, error) {
+	rows, err := db.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []diagnosis.Incident
+	for rows.Next() {
+		in, err := scanIncident(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
