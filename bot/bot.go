@@ -1,0 +1,222 @@
+// Package bot is the only package that speaks Slack: it reads alerts and
+// envelopes from Socket Mode and turns incidents into Block Kit cards, threads
+// and buttons.
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/nightowl-sre/nightowl/diagnosis"
+	"github.com/nightowl-sre/nightowl/diagnosis/graph"
+)
+
+// slog keys.
+const (
+	keyIncident = "incident"
+	keyEnvelope = "envelope"
+	keyUser     = "user"
+	keyChannel  = "channel"
+	keyTS       = "ts"
+)
+
+// Config is the bot's part of nightowl's configuration.
+type Config struct {
+	AlertsChannel    string
+	IncidentsChannel string
+	// AlertSources are bot IDs (B…) or app IDs (A…) trusted to post alerts;
+	// empty trusts every bot in AlertsChannel. Humans are never trusted.
+	AlertSources []string
+	// OnCall is paged by each new card, once; Escalation by the Escalate button.
+	OnCall, Escalation string
+	GroupWait          time.Duration
+	// Workers bounds concurrent slash command and button work. Default 8.
+	Workers int
+}
+
+// Records is what the bot keeps on the record; the store implements it.
+type Records interface {
+	FirstSeen(ctx context.Context, key string, at time.Time) (bool, error)
+	RecordAlerts(ctx context.Context, channel, ts string, received time.Time, alerts []diagnosis.Alert) error
+	SaveIncident(ctx context.Context, in diagnosis.Incident) error
+	Append(ctx context.Context, e diagnosis.Event) error
+}
+
+// Relayed is a message from the alerts channel, in neutral form.
+type Relayed struct {
+	Text        string
+	Attachments []RelayedAttachment
+}
+
+// RelayedAttachment is one legacy attachment of a relayed message.
+type RelayedAttachment struct {
+	Title, TitleLink, Text, Fallback, Pretext, Color string
+}
+
+// ErrNotAlert is what a Decoder returns for a message that is no alert.
+var ErrNotAlert = errors.New("not an alert message")
+
+// Decoder reads alerts out of a relayed message; problems are one sentence
+// each about parts it had to skip.
+type Decoder func(m Relayed, received time.Time) (alerts []diagnosis.Alert, problems []string, err error)
+
+// Deps are the bot's collaborators, built by cmd/bot.
+type Deps struct {
+	// API is the slack-go client (bot token, app token, API URL).
+	API       *slack.Client
+	Records   Records
+	Diagnoser diagnosis.Diagnoser
+	Decode    Decoder
+	Graph     *graph.Graph
+	// Resolve names the graph node of an alert (default: service label).
+	Resolve func(diagnosis.Alert) string
+	// Taken reports incident IDs already used in the store.
+	Taken  func(id string) bool
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Bot runs nightowl on Slack.
+type Bot struct {
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	web     *WebAPI
+	slack   Slack
+	people  People
+	grouper *diagnosis.Grouper
+
+	self struct{ userID, botID, teamID string }
+
+	intake  chan relayedMsg // alert messages, processed in order
+	tasks   chan func(context.Context)
+	routes  routes
+	cardsMu sync.Mutex // serialises card renders and updates
+	last    map[string]diagnosis.Diagnosis
+}
+
+// New builds a bot; Run starts it.
+func New(cfg Config, deps Deps) (*Bot, error) {
+	if deps.API == nil || deps.Records == nil || deps.Diagnoser == nil || deps.Decode == nil {
+		return nil, errors.New("bot: API, Records, Diagnoser and Decode are required")
+	}
+	if cfg.AlertsChannel == "" {
+		return nil, errors.New("bot: no alerts channel")
+	}
+	if cfg.IncidentsChannel == "" {
+		cfg.IncidentsChannel = cfg.AlertsChannel
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 8
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	b := &Bot{
+		cfg: cfg, deps: deps, log: deps.Logger.With("component", "bot"),
+		intake: make(chan relayedMsg, 1024),
+		tasks:  make(chan func(context.Context), 256),
+		last:   map[string]diagnosis.Diagnosis{},
+	}
+	b.web = NewWebAPI(deps.API)
+	b.slack, b.people = b.web, b.web
+	b.grouper = diagnosis.NewGrouper(diagnosis.GrouperConfig{
+		Wait: cfg.GroupWait, Graph: deps.Graph, Resolve: deps.Resolve, Taken: deps.Taken,
+		Now: deps.Now, Logger: deps.Logger,
+	}, diagnosis.SinkFunc(b.publish))
+	b.routes = b.defaultRoutes()
+	return b, nil
+}
+
+// Grouper exposes live incident state (for commands and tests).
+func (b *Bot) Grouper() *diagnosis.Grouper { return b.grouper }
+
+// WebAPICalls reports the Web API calls made so far, and how many were rate-limited.
+func (b *Bot) WebAPICalls() (calls, rateLimited int) { return b.web.Calls() }
+
+// Restore continues incidents that were open before a restart.
+func (b *Bot) Restore(incidents []diagnosis.Incident) {
+	b.grouper.Restore(incidents...)
+	for _, in := range incidents {
+		b.log.Info("incident continues after restart", keyIncident, in.ID, keyChannel, in.Thread.Channel, keyTS, in.Thread.TS)
+	}
+}
+
+// Run connects to Slack and serves until ctx ends.
+func (b *Bot) Run(ctx context.Context) error {
+	auth, err := b.deps.API.AuthTestContext(ctx)
+	if err != nil {
+		return fmt.Errorf("auth.test: %w", err)
+	}
+	b.self.userID, b.self.botID, b.self.teamID = auth.UserID, auth.BotID, auth.TeamID
+	b.log.Info("connected to Slack", "team", auth.Team, "bot_user", auth.UserID, "bot_id", auth.BotID)
+
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return b.grouper.Run(ctx) })
+	g.Go(func() error { return b.runIntake(ctx) })
+	for range b.cfg.Workers {
+		g.Go(func() error { return b.runWorker(ctx) })
+	}
+	g.Go(func() error { return b.runSocket(ctx) })
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func (b *Bot) runWorker(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case task := <-b.tasks:
+			task(ctx)
+		}
+	}
+}
+
+// spawn queues work for the bounded worker pool; it blocks when the pool is
+// saturated, which slows the envelope reader instead of dropping work.
+func (b *Bot) spawn(ctx context.Context, task func(context.Context)) {
+	select {
+	case b.tasks <- task:
+	case <-ctx.Done():
+	}
+}
+
+// recordTimeout bounds a write to the store. Writes outlive a cancelled
+// context (shutdown): what happened must stay on the record.
+const recordTimeout = 5 * time.Second
+
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+}
+
+// record appends to the incident's event log; failures are logged, not fatal.
+func (b *Bot) record(ctx context.Context, incident string, kind diagnosis.EventKind, actor, detail string) {
+	ctx, cancel := detached(ctx)
+	defer cancel()
+	err := b.deps.Records.Append(ctx, diagnosis.Event{Incident: incident, Kind: kind, Actor: actor, Detail: detail, At: b.deps.Now()})
+	if err != nil {
+		b.log.Error("record event", keyIncident, incident, "kind", kind, "err", err)
+	}
+}
+
+func (b *Bot) save(ctx context.Context, in diagnosis.Incident) {
+	ctx, cancel := detached(ctx)
+	defer cancel()
+	if err := b.deps.Records.SaveIncident(ctx, in); err != nil {
+		b.log.Error("save incident", keyIncident, in.ID, "err", err)
+	}
+}

@@ -1,0 +1,357 @@
+package bot
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/nightowl-sre/nightowl/diagnosis"
+)
+
+// Slack's Block Kit limits, as the emulator enforces them.
+const (
+	maxBlocks      = 50
+	maxSectionText = 3000
+	maxHeaderText  = 150
+	maxFieldText   = 2000
+	maxListedLines = 60 // alert lines per thread reply; the rest are counted
+)
+
+// cardView is everything a card shows.
+type cardView struct {
+	Incident  diagnosis.Incident
+	Diagnosis diagnosis.Diagnosis
+	// Page is the mention that pages on-call: set on the card's first post
+	// only; updates name the paged party without mentioning anyone.
+	Page       string
+	PagedName  string
+	AckName    string
+	EscName    string
+	Now        time.Time
+	RunbookCmd bool // the runbook buttons make sense (a runbook is recommended)
+}
+
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+}
+
+func plainText(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, true, false)
+}
+
+// mention renders the Slack mention for a user (U…/W…) or user group (S…).
+func mention(id string) string {
+	if strings.HasPrefix(id, "S") {
+		return "<!subteam^" + id + ">"
+	}
+	return "<@" + id + ">"
+}
+
+func confidenceBadge(c float64) string {
+	switch {
+	case c >= 0.8:
+		return "🟢"
+	case c >= 0.5:
+		return "🟡"
+	}
+	return "🔴"
+}
+
+// cardHeadline is the one-line summary on the card and in notifications.
+func cardHeadline(d diagnosis.Diagnosis) string {
+	top, ok := d.Top()
+	if !ok {
+		return "incident"
+	}
+	if len(top.Alerts) == 0 {
+		return top.Service + " (no alert of its own)"
+	}
+	return top.Alerts[0] + " on " + top.Service
+}
+
+func renderCard(v cardView) Message {
+	in, d := v.Incident, v.Diagnosis
+	icon := "🔴"
+	if in.Status == diagnosis.Resolved {
+		icon = "✅"
+	}
+	state := ""
+	if in.Status == diagnosis.Resolved {
+		state = " · resolved"
+	}
+	headline := cardHeadline(d)
+	header := truncate(fmt.Sprintf("%s %s · %s%s", icon, in.ID, headline, state), maxHeaderText)
+	blocks := []slack.Block{slack.NewHeaderBlock(plainText(escape(header)), slack.HeaderBlockOptionBlockID("card-header"))}
+
+	if top, ok := d.Top(); ok {
+		var b strings.Builder
+		fmt.Fprintf(&b, "*Likely root cause:* %s", code(top.Service))
+		if len(top.Alerts) > 0 {
+			fmt.Fprintf(&b, " — %s", code(top.Alerts[0]))
+		}
+		fmt.Fprintf(&b, "\n*Confidence:* %s %.0f%%", confidenceBadge(top.Confidence), top.Confidence*100)
+		for _, e := range top.Evidence {
+			b.WriteString("\n• " + escape(e))
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(b.String(), maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("card-cause")))
+	}
+
+	affected := make([]string, 0, len(d.AffectedServices))
+	for _, s := range d.AffectedServices {
+		affected = append(affected, code(s))
+	}
+	runbook := "_none recommended_"
+	if d.RecommendedRunbook != "" {
+		runbook = code(d.RecommendedRunbook)
+	}
+	pages := max(d.Alerts.Pages, 1)
+	fields := []*slack.TextBlockObject{
+		mrkdwn(fmt.Sprintf("*Alerts*\n%d alerts → %d page (%d notifications)", d.Alerts.Distinct, pages, d.Alerts.Received)),
+		mrkdwn(truncate(fmt.Sprintf("*Affected (%d)*\n%s", len(affected), strings.Join(affected, " ")), maxFieldText)),
+		mrkdwn("*Recommended runbook*\n" + runbook),
+		mrkdwn(fmt.Sprintf("*Status*\n%d firing, %d resolved", d.Alerts.Firing, d.Alerts.Resolved)),
+	}
+	blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil, slack.SectionBlockOptionBlockID("card-facts")))
+
+	if len(d.Candidates) > 1 {
+		var others []string
+		for _, c := range d.Candidates[1:min(4, len(d.Candidates))] {
+			others = append(others, fmt.Sprintf("%s %.0f%%", code(c.Service), c.Confidence*100))
+		}
+		blocks = append(blocks, slack.NewContextBlock("card-others", mrkdwn("Also considered: "+strings.Join(others, ", "))))
+	}
+
+	blocks = append(blocks, slack.NewContextBlock("card-context", mrkdwn(contextLine(v))))
+	if in.Status != diagnosis.Resolved {
+		if act := cardActions(v); act != nil {
+			blocks = append(blocks, act)
+		}
+	}
+	text := fmt.Sprintf("%s %s%s: %s (%d alerts → 1 page)", icon, in.ID, state, headline, d.Alerts.Distinct)
+	return Message{Text: escape(text), Blocks: blocks}
+}
+
+func contextLine(v cardView) string {
+	in := v.Incident
+	var parts []string
+	switch {
+	case v.Page != "":
+		parts = append(parts, "🔔 Paging "+v.Page)
+	case v.PagedName != "":
+		parts = append(parts, "🔔 Paged "+escape(v.PagedName))
+	}
+	if s := in.Scope.String(); s != "" {
+		parts = append(parts, code(s))
+	}
+	started := in.StartedAt()
+	parts = append(parts, fmt.Sprintf("started %s UTC", started.UTC().Format("2006-01-02 15:04:05")))
+	if in.Status == diagnosis.Resolved {
+		parts = append(parts, "resolved after "+humanDuration(in.Duration(v.Now)))
+	}
+	if in.Reopened > 0 {
+		parts = append(parts, fmt.Sprintf("🔁 re-fired %d×", in.Reopened))
+	}
+	if !in.Ack.IsZero() {
+		parts = append(parts, fmt.Sprintf("✅ Acknowledged by %s at %s UTC", escape(v.AckName), in.Ack.At.UTC().Format("15:04")))
+	}
+	if !in.Escalation.IsZero() {
+		parts = append(parts, fmt.Sprintf("⬆️ Escalated by %s at %s UTC", escape(v.EscName), in.Escalation.At.UTC().Format("15:04")))
+	}
+	return strings.Join(parts, " · ")
+}
+
+func cardActions(v cardView) slack.Block {
+	id := v.Incident.ID
+	var els []slack.BlockElement
+	if rb := v.Diagnosis.RecommendedRunbook; rb != "" {
+		els = append(els,
+			slack.NewButtonBlockElement(ActionRunbookApprove, id+"|"+rb, plainText(truncate("Approve "+rb, 75))).WithStyle(slack.StylePrimary),
+			slack.NewButtonBlockElement(ActionRunbookManual, id+"|"+rb, plainText("Show command")),
+		)
+	}
+	if v.Incident.Escalation.IsZero() {
+		els = append(els, slack.NewButtonBlockElement(ActionEscalate, id, plainText("Escalate")).WithStyle(slack.StyleDanger))
+	}
+	if v.Incident.Ack.IsZero() {
+		els = append(els, slack.NewButtonBlockElement(ActionAck, id, plainText("Acknowledge")))
+	}
+	if len(els) == 0 {
+		return nil
+	}
+	return slack.NewActionBlock("card-actions", els...)
+}
+
+// renderBurst is the thread reply for one burst: what changed, one line per alert.
+func renderBurst(u diagnosis.Update) Message {
+	var news, resolvedN, refired int
+	for _, c := range u.Changes {
+		switch c.Kind {
+		case diagnosis.ChangeNew:
+			news++
+		case diagnosis.ChangeResolved:
+			resolvedN++
+		case diagnosis.ChangeRefired:
+			refired++
+		}
+	}
+	var head []string
+	if news > 0 {
+		head = append(head, plural(news, "new alert", "new alerts"))
+	}
+	if resolvedN > 0 {
+		head = append(head, fmt.Sprintf("%d resolved", resolvedN))
+	}
+	if refired > 0 {
+		head = append(head, fmt.Sprintf("%d fired again", refired))
+	}
+	if u.Repeats > 0 {
+		head = append(head, plural(u.Repeats, "repeat notification", "repeat notifications")+" absorbed")
+	}
+	title := strings.Join(head, " · ")
+	switch u.Kind {
+	case diagnosis.Opened:
+		title = fmt.Sprintf("%s grouped into %s", plural(len(u.Changes), "alert", "alerts"), u.Incident.ID)
+	case diagnosis.Reopened:
+		title = fmt.Sprintf("🔁 %s fired again and reopened the incident — no new page · %s", u.Incident.ID, title)
+	}
+	lines := make([]string, 0, len(u.Changes))
+	distinct := distinguishing(u.Changes)
+	for i, c := range u.Changes {
+		lines = append(lines, alertLine(c, distinct[i]))
+	}
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn("*"+escape(title)+"*"), nil, nil)}
+	blocks = append(blocks, lineSections(lines, maxBlocks-2)...)
+	return Message{Text: escape(fmt.Sprintf("%s: %s", u.Incident.ID, title)), Blocks: blocks}
+}
+
+// distinguishing finds, for alerts that share a name and service within a
+// batch, the labels that tell them apart ("instance=redis-cache-1").
+func distinguishing(changes []diagnosis.Change) []string {
+	out := make([]string, len(changes))
+	groups := map[string][]int{}
+	for i, c := range changes {
+		k := c.Alert.Name() + "\x00" + c.Alert.NodeOrService()
+		groups[k] = append(groups[k], i)
+	}
+	for _, idx := range groups {
+		if len(idx) < 2 {
+			continue
+		}
+		var differ []string
+		for name, v := range changes[idx[0]].Alert.Labels {
+			for _, j := range idx[1:] {
+				if changes[j].Alert.Labels[name] != v {
+					differ = append(differ, name)
+					break
+				}
+			}
+		}
+		sort.Strings(differ)
+		differ = differ[:min(2, len(differ))]
+		for _, j := range idx {
+			var kv []string
+			for _, name := range differ {
+				kv = append(kv, name+"="+changes[j].Alert.Labels[name])
+			}
+			out[j] = strings.Join(kv, " ")
+		}
+	}
+	return out
+}
+
+func alertLine(c diagnosis.Change, distinct string) string {
+	a := c.Alert
+	icon := map[diagnosis.ChangeKind]string{diagnosis.ChangeNew: "🔴", diagnosis.ChangeResolved: "✅", diagnosis.ChangeRefired: "🔁"}[c.Kind]
+	parts := []string{a.Name()}
+	if s := a.NodeOrService(); s != "" {
+		parts = append(parts, s)
+	}
+	if sev := a.Labels[diagnosis.LabelSeverity]; sev != "" {
+		parts = append(parts, sev)
+	}
+	line := icon + " " + strings.Join(parts, " · ")
+	if distinct != "" {
+		line += " (" + distinct + ")"
+	}
+	if a.Count > 1 {
+		line += fmt.Sprintf(" ×%d", a.Count)
+	}
+	if c.Kind == diagnosis.ChangeRefired {
+		line += fmt.Sprintf(" (flap %d)", a.Flaps)
+	}
+	if s := a.Annotations["summary"]; s != "" {
+		line += " — " + strings.Join(strings.Fields(s), " ")
+	}
+	return escape(truncate(line, 400))
+}
+
+// lineSections packs lines into plain-text sections within Slack's limits,
+// counting what does not fit.
+func lineSections(lines []string, maxSections int) []slack.Block {
+	var (
+		blocks []slack.Block
+		cur    strings.Builder
+	)
+	flush := func() {
+		if cur.Len() > 0 {
+			blocks = append(blocks, slack.NewSectionBlock(plainText(cur.String()), nil, nil))
+			cur.Reset()
+		}
+	}
+	shown := 0
+	for _, l := range lines {
+		if shown == maxListedLines || (len(blocks) == maxSections-1 && cur.Len()+len(l)+1 > maxSectionText) {
+			break
+		}
+		if cur.Len()+len(l)+1 > maxSectionText {
+			flush()
+		}
+		if cur.Len() > 0 {
+			cur.WriteByte('\n')
+		}
+		cur.WriteString(l)
+		shown++
+	}
+	flush()
+	if rest := len(lines) - shown; rest > 0 {
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(fmt.Sprintf("… and %d more, all recorded (`bot audit`)", rest))))
+	}
+	return blocks
+}
+
+// renderClosing is the thread reply that closes a resolved incident.
+func renderClosing(in diagnosis.Incident, d diagnosis.Diagnosis, now time.Time, ackName string) Message {
+	text := fmt.Sprintf("✅ %s resolved after %s. %d alerts, %d notifications, 1 page.",
+		in.ID, humanDuration(in.Duration(now)), d.Alerts.Distinct, d.Alerts.Received)
+	if !in.Ack.IsZero() {
+		text += fmt.Sprintf(" Acknowledged by %s %s after the start.", ackName, humanDuration(in.Ack.At.Sub(in.StartedAt())))
+	}
+	return Message{Text: escape(text), Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(escape(text)), nil, nil)}}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// humanDuration renders a duration the way people say it: 4s, 12m 5s, 3h 20m.
+func humanDuration(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm %ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
+}

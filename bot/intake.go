@@ -1,0 +1,134 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+)
+
+// relayedMsg is an alert-channel message waiting for the intake goroutine.
+type relayedMsg struct {
+	channel, ts string
+	msg         Relayed
+	received    time.Time
+}
+
+// onMessage takes message events: trusted bot posts in the alerts channel go
+// to intake; everything else is dropped with its reason at debug level.
+func (b *Bot) onMessage(ctx context.Context, ev slackevents.EventsAPIEvent) {
+	me, ok := ev.InnerEvent.Data.(*slackevents.MessageEvent)
+	if !ok || me.Message == nil {
+		return
+	}
+	if why := b.untrusted(me); why != "" {
+		b.log.Debug("message ignored", keyChannel, me.Channel, keyTS, me.TimeStamp, "why", why)
+		return
+	}
+	m := relayedMsg{channel: me.Channel, ts: me.TimeStamp, received: b.deps.Now(), msg: Relayed{Text: me.Message.Text}}
+	for _, a := range me.Message.Attachments {
+		m.msg.Attachments = append(m.msg.Attachments, RelayedAttachment{
+			Title: a.Title, TitleLink: a.TitleLink, Text: a.Text, Fallback: a.Fallback, Pretext: a.Pretext, Color: a.Color,
+		})
+	}
+	select {
+	case b.intake <- m:
+	case <-ctx.Done():
+	}
+}
+
+// untrusted says why a message is not an alert to read, or "" if it is.
+func (b *Bot) untrusted(me *slackevents.MessageEvent) string {
+	msg := me.Message
+	switch {
+	case me.Channel != b.cfg.AlertsChannel:
+		return "not the alerts channel"
+	case me.SubType == "message_changed" || me.SubType == "message_deleted" || msg.Hidden:
+		return "an edit or deletion"
+	case me.ThreadTimeStamp != "" && me.ThreadTimeStamp != me.TimeStamp:
+		return "a thread reply"
+	case msg.BotID == "" && me.BotID == "":
+		return "a human message"
+	case msg.BotID == b.self.botID || (msg.User != "" && msg.User == b.self.userID):
+		return "nightowl's own message"
+	}
+	if len(b.cfg.AlertSources) == 0 {
+		return ""
+	}
+	appID := ""
+	if msg.BotProfile != nil {
+		appID = msg.BotProfile.AppID
+	}
+	if slices.Contains(b.cfg.AlertSources, msg.BotID) || (appID != "" && slices.Contains(b.cfg.AlertSources, appID)) {
+		return ""
+	}
+	return fmt.Sprintf("bot %s (app %s) is not in ALERT_SOURCES", msg.BotID, appID)
+}
+
+// runIntake decodes alert messages in the order they arrived and feeds the
+// Grouper: order matters, a resolution must never overtake its firing.
+func (b *Bot) runIntake(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m := <-b.intake:
+			b.take(ctx, m)
+		}
+	}
+}
+
+func (b *Bot) take(ctx context.Context, m relayedMsg) {
+	first, err := b.deps.Records.FirstSeen(ctx, "msg:"+m.channel+":"+m.ts, m.received)
+	if err != nil {
+		b.log.Warn("check message seen", keyChannel, m.channel, keyTS, m.ts, "err", err)
+	} else if !first {
+		b.log.Debug("repeated message skipped", keyChannel, m.channel, keyTS, m.ts)
+		return
+	}
+	alerts, problems, err := b.deps.Decode(m.msg, m.received)
+	if errors.Is(err, ErrNotAlert) {
+		b.log.Debug("message ignored", keyChannel, m.channel, keyTS, m.ts, "why", "not an alert")
+		return
+	}
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	if len(problems) > 0 {
+		b.log.Warn("alert message partly unreadable", keyChannel, m.channel, keyTS, m.ts, "alerts", len(alerts), "problems", problems)
+		b.explainUnreadable(ctx, m, len(alerts), problems)
+	}
+	if len(alerts) == 0 {
+		return
+	}
+	rctx, cancel := detached(ctx)
+	err = b.deps.Records.RecordAlerts(rctx, m.channel, m.ts, m.received, alerts)
+	cancel()
+	if err != nil {
+		b.log.Error("record alerts", keyChannel, m.channel, keyTS, m.ts, "err", err)
+	}
+	for i, out := range b.grouper.Add(alerts...) {
+		switch {
+		case out.Ignored != "":
+			b.log.Info("alert not grouped", "alertname", alerts[i].Name(), "fingerprint", alerts[i].Fingerprint, "why", out.Ignored)
+		case !out.Repeat:
+			b.log.Debug("alert grouped", "alertname", alerts[i].Name(), keyIncident, out.Incident)
+		}
+	}
+}
+
+// explainUnreadable answers in the alert message's thread, in one sentence,
+// what could not be read: the humans watching the channel must know.
+func (b *Bot) explainUnreadable(ctx context.Context, m relayedMsg, read int, problems []string) {
+	text := fmt.Sprintf("⚠️ nightowl could not read part of this message (%d alerts read): %s", read, escape(strings.Join(problems, "; ")))
+	msg := Message{Channel: m.channel, ThreadTS: m.ts, Text: truncate(text, 300),
+		Blocks: []slack.Block{slack.NewContextBlock("", mrkdwn(truncate(text, maxSectionText)))}}
+	if _, err := b.slack.Post(ctx, msg); err != nil {
+		b.log.Warn("explain unreadable alert", keyChannel, m.channel, keyTS, m.ts, "err", err)
+	}
+}

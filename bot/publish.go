@@ -1,0 +1,142 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/nightowl-sre/nightowl/diagnosis"
+)
+
+// publish is the Grouper's sink: one card per incident, one thread reply per
+// burst, the card updated in place, never reposted.
+func (b *Bot) publish(ctx context.Context, u diagnosis.Update) {
+	in := u.Incident
+	log := b.log.With(keyIncident, in.ID, "update", u.Kind)
+	switch u.Kind {
+	case diagnosis.Settled:
+		b.persist(ctx, in)
+		b.record(ctx, in.ID, diagnosis.EventResolved, "", "resolved before its card was due; nobody paged")
+		log.Info("incident settled before its card")
+		return
+	}
+	if in.Thread.IsZero() { // a new incident, or one whose card could not be posted yet
+		b.openCard(ctx, u)
+		return
+	}
+	b.cardsMu.Lock()
+	d := b.diagnose(ctx, in)
+	b.cardsMu.Unlock()
+	reply := renderBurst(u)
+	if u.Kind == diagnosis.IncidentResolved {
+		reply = renderClosing(in, d, b.deps.Now(), b.name(ctx, in.Ack.By))
+	}
+	if len(u.Changes) > 0 || u.Kind == diagnosis.IncidentResolved {
+		reply.Channel, reply.ThreadTS = in.Thread.Channel, in.Thread.TS
+		if _, err := b.slack.Post(ctx, reply); err != nil {
+			log.Error("post thread reply", "err", err)
+		}
+	}
+	b.refreshCard(ctx, in.ID)
+	b.persist(ctx, in)
+	switch u.Kind {
+	case diagnosis.IncidentResolved:
+		b.record(ctx, in.ID, diagnosis.EventResolved, "", fmt.Sprintf("after %s", humanDuration(in.Duration(b.deps.Now()))))
+	case diagnosis.Reopened:
+		b.record(ctx, in.ID, diagnosis.EventReopened, "", fmt.Sprintf("%d changes", len(u.Changes)))
+	default:
+		b.record(ctx, in.ID, diagnosis.EventCardUpdated, "", fmt.Sprintf("%d changes, %d repeats", len(u.Changes), u.Repeats))
+	}
+}
+
+// openCard posts a new incident's card, which pages on-call, then lists the
+// first burst in its thread.
+func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
+	in := u.Incident
+	b.record(ctx, in.ID, diagnosis.EventOpened, "", fmt.Sprintf("%d alerts", len(in.Alerts)))
+	b.cardsMu.Lock()
+	in.Thread = diagnosis.Thread{Channel: b.cfg.IncidentsChannel, TS: "pending"} // counts the page in the diagnosis
+	d := b.diagnose(ctx, in)
+	in.Thread = diagnosis.Thread{}
+	v := cardView{Incident: in, Diagnosis: d, Now: b.deps.Now()}
+	if b.cfg.OnCall != "" {
+		v.Page = mention(b.cfg.OnCall)
+	}
+	card := renderCard(v)
+	card.Channel = b.cfg.IncidentsChannel
+	ts, err := b.slack.Post(ctx, card)
+	if err != nil {
+		b.cardsMu.Unlock()
+		b.log.Error("post incident card", keyIncident, in.ID, "err", err)
+		b.persist(ctx, in) // keep the record; the card is retried on the next burst or restart
+		return
+	}
+	in, _ = b.grouper.Annotate(in.ID, func(i *diagnosis.Incident) {
+		i.Thread = diagnosis.Thread{Channel: b.cfg.IncidentsChannel, TS: ts}
+	})
+	b.cardsMu.Unlock()
+	b.persist(ctx, in)
+	b.record(ctx, in.ID, diagnosis.EventCardPosted, "", fmt.Sprintf("%s/%s paged %s", b.cfg.IncidentsChannel, ts, b.cfg.OnCall))
+	b.log.Info("incident card posted", keyIncident, in.ID, keyTS, ts, "alerts", len(in.Alerts), "root_cause", cardHeadline(d))
+
+	reply := renderBurst(u)
+	reply.Channel, reply.ThreadTS = in.Thread.Channel, in.Thread.TS
+	if _, err := b.slack.Post(ctx, reply); err != nil {
+		b.log.Error("post first thread reply", keyIncident, in.ID, "err", err)
+	}
+}
+
+// persist saves the live state of an incident (which may have moved on since
+// the update was taken), or the given snapshot once it has left memory.
+func (b *Bot) persist(ctx context.Context, in diagnosis.Incident) {
+	if cur, ok := b.grouper.Incident(in.ID); ok {
+		in = cur
+	}
+	b.save(ctx, in)
+}
+
+// diagnose runs the engine and remembers the result for button-driven
+// refreshes. Call with cardsMu held.
+func (b *Bot) diagnose(ctx context.Context, in diagnosis.Incident) diagnosis.Diagnosis {
+	d := b.deps.Diagnoser.Diagnose(ctx, in)
+	b.last[in.ID] = d
+	return d
+}
+
+// refreshCard re-renders an incident's card from the live state; it never
+// mentions anyone (the page happened when the card was posted).
+func (b *Bot) refreshCard(ctx context.Context, id string) {
+	b.cardsMu.Lock()
+	defer b.cardsMu.Unlock()
+	in, ok := b.grouper.Incident(id)
+	if !ok || in.Thread.IsZero() {
+		return
+	}
+	d, ok := b.last[id]
+	if !ok {
+		d = b.diagnose(ctx, in)
+	}
+	if in.Status == diagnosis.Resolved {
+		delete(b.last, id)
+	}
+	v := cardView{Incident: in, Diagnosis: d, Now: b.deps.Now()}
+	if b.cfg.OnCall != "" {
+		v.PagedName = "@" + b.name(ctx, b.cfg.OnCall)
+	}
+	v.AckName = b.name(ctx, in.Ack.By)
+	v.EscName = b.name(ctx, in.Escalation.By)
+	card := renderCard(v)
+	if err := b.slack.Update(ctx, in.Thread.Channel, in.Thread.TS, card); err != nil {
+		b.log.Error("update incident card", keyIncident, id, "err", err)
+	}
+}
+
+// name shows a user (or group) by name, without mentioning them.
+func (b *Bot) name(ctx context.Context, id string) string {
+	if id == "" {
+		return ""
+	}
+	if id[0] == 'S' {
+		return "group " + id
+	}
+	return b.people.DisplayName(ctx, id)
+}

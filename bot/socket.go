@@ -1,0 +1,147 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// Handlers for the three kinds of envelopes, routed by table: inner event
+// type, slash command, and action_id.
+type (
+	eventHandler  func(ctx context.Context, ev slackevents.EventsAPIEvent)
+	slashHandler  func(ctx context.Context, cmd slack.SlashCommand)
+	actionHandler func(ctx context.Context, cb slack.InteractionCallback, act *slack.BlockAction)
+)
+
+type routes struct {
+	events  map[string]eventHandler
+	slash   map[string]slashHandler
+	actions map[string]actionHandler
+}
+
+func (b *Bot) defaultRoutes() routes {
+	return routes{
+		events: map[string]eventHandler{
+			string(slackevents.Message): b.onMessage,
+		},
+		slash: map[string]slashHandler{},
+		actions: map[string]actionHandler{
+			ActionAck:            b.onAck,
+			ActionEscalate:       b.onEscalate,
+			ActionRunbookApprove: b.onRunbookPending,
+			ActionRunbookManual:  b.onRunbookPending,
+		},
+	}
+}
+
+// HandleSlash registers a slash command handler; call before Run.
+func (b *Bot) HandleSlash(command string, h func(ctx context.Context, cmd slack.SlashCommand)) {
+	b.routes.slash[command] = h
+}
+
+// HandleAction registers a button handler by action_id; call before Run.
+func (b *Bot) HandleAction(actionID string, h func(ctx context.Context, cb slack.InteractionCallback, act *slack.BlockAction)) {
+	b.routes.actions[actionID] = h
+}
+
+// runSocket holds the Socket Mode connection and dispatches its envelopes.
+func (b *Bot) runSocket(ctx context.Context) error {
+	client := socketmode.New(b.deps.API, socketmode.OptionLog(slogPrinter{b.log}))
+	errc := make(chan error, 1)
+	go func() { errc <- client.RunContext(ctx) }()
+	for {
+		select {
+		case <-ctx.Done():
+			<-errc
+			return nil
+		case err := <-errc:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("socket mode: %w", err)
+		case evt := <-client.Events:
+			b.dispatch(ctx, client, evt)
+		}
+	}
+}
+
+// dispatch acks every envelope first, then hands the work on.
+func (b *Bot) dispatch(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
+	if evt.Request != nil && evt.Request.EnvelopeID != "" {
+		if err := client.AckCtx(ctx, evt.Request.EnvelopeID, nil); err != nil {
+			b.log.Warn("ack envelope", keyEnvelope, evt.Request.EnvelopeID, "err", err)
+		}
+	}
+	switch evt.Type {
+	case socketmode.EventTypeConnecting, socketmode.EventTypeConnected, socketmode.EventTypeHello:
+		b.log.Debug("socket mode", "state", evt.Type)
+	case socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError, socketmode.EventTypeErrorBadMessage:
+		b.log.Warn("socket mode trouble", "state", evt.Type, "detail", fmt.Sprint(evt.Data))
+	case socketmode.EventTypeInvalidAuth:
+		b.log.Error("socket mode refused the app token")
+	case socketmode.EventTypeEventsAPI:
+		ev, ok := evt.Data.(slackevents.EventsAPIEvent)
+		if !ok {
+			return
+		}
+		if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok && cb.EventID != "" {
+			first, err := b.deps.Records.FirstSeen(ctx, "event:"+cb.EventID, b.deps.Now())
+			if err == nil && !first {
+				b.log.Debug("redelivered event skipped", "event_id", cb.EventID, "retry", evt.Request.RetryAttempt)
+				return
+			}
+		}
+		if h, ok := b.routes.events[ev.InnerEvent.Type]; ok {
+			h(ctx, ev)
+		}
+	case socketmode.EventTypeSlashCommand:
+		cmd, ok := evt.Data.(slack.SlashCommand)
+		if !ok {
+			return
+		}
+		h, ok := b.routes.slash[cmd.Command]
+		if !ok {
+			h = b.onUnknownCommand
+		}
+		b.spawn(ctx, func(ctx context.Context) { h(ctx, cmd) })
+	case socketmode.EventTypeInteractive:
+		cb, ok := evt.Data.(slack.InteractionCallback)
+		if !ok || cb.Type != slack.InteractionTypeBlockActions {
+			return
+		}
+		for _, act := range cb.ActionCallback.BlockActions {
+			h, ok := b.routes.actions[act.ActionID]
+			if !ok {
+				b.log.Warn("button without handler", "action_id", act.ActionID, keyUser, cb.User.ID)
+				continue
+			}
+			b.spawn(ctx, func(ctx context.Context) { h(ctx, cb, act) })
+		}
+	}
+}
+
+func (b *Bot) onUnknownCommand(ctx context.Context, cmd slack.SlashCommand) {
+	b.reply(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf("nightowl does not know %s yet.", escape(cmd.Command)))
+}
+
+// reply tells one person something, ephemerally; failures are logged.
+func (b *Bot) reply(ctx context.Context, channel, user, text string) {
+	m := Message{Text: text, Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}}
+	if err := b.slack.Ephemeral(ctx, channel, user, m); err != nil {
+		b.log.Warn("ephemeral reply", keyUser, user, keyChannel, channel, "err", err)
+	}
+}
+
+// slogPrinter routes slack-go's internal log lines to slog at debug level.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Output(_ int, s string) error {
+	p.log.Debug(strings.TrimSpace(s), "source", "slack-go")
+	return nil
+}

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nightowl-sre/nightowl/bot"
+	"github.com/nightowl-sre/nightowl/bot/slackemu"
+	"github.com/nightowl-sre/nightowl/deploy/alertmanager"
+	"github.com/nightowl-sre/nightowl/diagnosis"
+	"github.com/nightowl-sre/nightowl/diagnosis/intake"
+	"github.com/nightowl-sre/nightowl/diagnosis/scenarios"
+	"github.com/nightowl-sre/nightowl/store"
+)
+
+// The demo workspace: who is who in the emulated Slack.
+const (
+	demoAlerts    = "C0ALERTS"
+	demoIncidents = "C0INCIDENTS"
+	demoOnCall    = "U0PRIYA"
+	demoLead      = "U0MARCUS"
+	demoLeads     = "S0SRELEADS"
+	demoAMBot     = "B0ALERTMGR"
+)
+
+var demoUsers = []slackemu.User{
+	{ID: demoOnCall, Name: "priya", RealName: "Priya Raman"},
+	{ID: demoLead, Name: "marcus", RealName: "Marcus Lee"},
+	{ID: "U0DANA", Name: "dana", RealName: "Dana Okafor"},
+}
+
+// demoCmd replays the Black Friday storm through an in-process Slack and
+// prints the incident channel as a transcript. No configuration is needed;
+// flags override the demo's settings like they do for run.
+func demoCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	emu := slackemu.New(slackemu.Config{
+		Channels:   []slackemu.Channel{{ID: demoAlerts, Name: "alerts"}, {ID: demoIncidents, Name: "incidents"}},
+		Users:      demoUsers,
+		UserGroups: map[string][]string{demoLeads: {demoLead}},
+	})
+	if err := emu.Start(); err != nil {
+		return fmt.Errorf("start Slack emulator: %w", err)
+	}
+	defer emu.Close()
+	hook := emu.NewWebhook(demoAlerts, slackemu.WebhookOwner{AppID: "A0ALERTMGR", BotID: demoAMBot, Name: "Alertmanager"})
+
+	dir, err := os.MkdirTemp("", "nightowl-demo-")
+	if err != nil {
+		return fmt.Errorf("temp dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	env := map[string]string{
+		"SLACK_APP_TOKEN": "xapp-emulator", "SLACK_BOT_TOKEN": "xoxb-emulator", "SLACK_API_URL": emu.APIURL(),
+		"ALERTS_CHANNEL": demoAlerts, "INCIDENTS_CHANNEL": demoIncidents, "ALERT_SOURCES": demoAMBot,
+		"ONCALL": demoOnCall, "ESCALATION": demoLeads, "APPROVERS": demoLead,
+		"DB_PATH": filepath.Join(dir, "bot.db"), "GROUP_WAIT": "2s", "LOG_LEVEL": "warn",
+	}
+	cfg, _, err := LoadConfig("demo", args, func(k string) string {
+		if v := getenv("NIGHTOWL_DEMO_" + k); v != "" {
+			return v
+		}
+		return env[k]
+	}, stderr, needSlack)
+	if err != nil {
+		return configError(err)
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	app, err := NewApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- app.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+
+	fmt.Fprintf(stdout, "nightowl demo: replaying the Black Friday storm (31 alerts, 6 services) into #alerts of an in-process Slack…\n\n")
+	started := time.Now()
+	incident, err := replayStorm(runCtx, emu, hook, stdout)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(runCtx, 10*time.Second)
+	err = waitRecorded(wctx, app.DB, incident)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("wait for the record of %s: %w", incident, err)
+	}
+	stop()
+	if err := <-done; err != nil {
+		return fmt.Errorf("bot: %w", err)
+	}
+	done <- nil // for the deferred receive
+	printTranscript(stdout, emu, time.Since(started))
+	return nil
+}
+
+// replayStorm relays the storm the way Alertmanager would with nightowl's
+// template and group_by [namespace]: each change resends the whole group.
+// The storm's 8.5 minutes are replayed 40× faster; alert start times keep
+// their real spacing and end now.
+func replayStorm(ctx context.Context, emu *slackemu.Server, hook string, stdout io.Writer) (incident string, err error) {
+	alerts, err := intake.ParseWebhook(scenarios.BlackFriday)
+	if err != nil {
+		return "", fmt.Errorf("built-in storm: %w", err)
+	}
+	sort.SliceStable(alerts, func(i, j int) bool { return alerts[i].StartsAt.Before(alerts[j].StartsAt) })
+	first, last := alerts[0].StartsAt, alerts[len(alerts)-1].StartsAt
+	shift := time.Now().Add(-last.Sub(first)).Sub(first)
+	for i := range alerts {
+		alerts[i].StartsAt = alerts[i].StartsAt.Add(shift)
+	}
+	const speed = 40
+	relay := func(batch []diagnosis.Alert) error {
+		body, err := alertmanager.SlackPayload(alertmanager.NewGroup("slack-alerts", []string{"namespace"}, batch, "http://alertmanager.example:9093"), alertmanager.Nightowl)
+		if err != nil {
+			return fmt.Errorf("render alerts: %w", err)
+		}
+		return alertmanager.Post(ctx, http.DefaultClient, hook, body)
+	}
+	tick := time.Second
+	sent := 0
+	for sent < len(alerts) {
+		windowEnd := alerts[sent].StartsAt.Add(tick * speed)
+		next := sent
+		for next < len(alerts) && alerts[next].StartsAt.Before(windowEnd) {
+			next++
+		}
+		if err := relay(alerts[:next]); err != nil {
+			return "", err
+		}
+		sent = next
+		if sent == len(alerts) {
+			break
+		}
+		wait := alerts[sent].StartsAt.Sub(alerts[sent-1].StartsAt) / speed
+		if err := sleep(ctx, max(wait, 100*time.Millisecond)); err != nil {
+			return "", err
+		}
+	}
+	card, err := waitForCard(ctx, emu)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(stdout, "… the card is up; priya (on call) acknowledges it.\n")
+	if _, err := emu.Click(ctx, slackemu.Click{User: demoOnCall, Channel: demoIncidents, MessageTS: card.TS, ActionID: bot.ActionAck}); err != nil {
+		return "", fmt.Errorf("click Acknowledge: %w", err)
+	}
+	if err := sleep(ctx, 3*time.Second); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(stdout, "… the fix lands; Alertmanager reports every alert resolved.\n\n")
+	now := time.Now()
+	for i := range alerts {
+		alerts[i].Status, alerts[i].EndsAt = diagnosis.Resolved, now
+	}
+	if err := relay(alerts); err != nil {
+		return "", err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	err = emu.WaitFor(wctx, func() bool {
+		m, ok := emu.Message(demoIncidents, card.TS)
+		return ok && strings.Contains(m.Text, "· resolved")
+	})
+	if err != nil {
+		return "", errors.New("the incident did not resolve within 20s")
+	}
+	incident, _, _ = strings.Cut(strings.TrimPrefix(card.Text, "🔴 "), ":")
+	return incident, nil
+}
+
+// waitRecorded waits until the incident's resolution is on the record, so
+// that stopping the bot interrupts nothing.
+func waitRecorded(ctx context.Context, db *store.DB, incident string) error {
+	for {
+		events, err := db.Events(ctx, incident)
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			if e.Kind == diagnosis.EventResolved {
+				return nil
+			}
+		}
+		if err := sleep(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+func waitForCard(ctx context.Context, emu *slackemu.Server) (slackemu.Message, error) {
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var card slackemu.Message
+	err := emu.WaitFor(wctx, func() bool {
+		ms := emu.Messages(demoIncidents)
+		if len(ms) == 0 {
+			return false
+		}
+		card = ms[0]
+		return true
+	})
+	if err != nil {
+		return card, errors.New("no incident card appeared within 20s")
+	}
+	return card, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+func printTranscript(w io.Writer, emu *slackemu.Server, took time.Duration) {
+	relayed := emu.Messages(demoAlerts)
+	fmt.Fprintf(w, "#alerts received %d messages from Alertmanager (the raw storm, kept in a quiet channel).\n\n", len(relayed))
+	fmt.Fprintln(w, emu.Transcript(demoIncidents))
+	cards := emu.Messages(demoIncidents)
+	replies := 0
+	for _, c := range cards {
+		replies += len(emu.Replies(demoIncidents, c.TS))
+	}
+	fmt.Fprintf(w, "Summary: 31 alerts → %d card (%d thread replies, card updated in place %d×); %d Web API calls (%d chat.postMessage, %d chat.update); pages: %d. Took %s.\n",
+		len(cards), replies, editsOf(cards), webAPICalls(emu),
+		emu.Calls("chat.postMessage"), emu.Calls("chat.update"), pagesOf(emu), took.Round(100*time.Millisecond))
+}
+
+// webAPICalls counts the bot's Web API calls (not webhooks or uploads by others).
+func webAPICalls(emu *slackemu.Server) int {
+	n := 0
+	for _, c := range emu.CallLog() {
+		if c.Method != "webhook" && c.Method != "apps.connections.open" {
+			n++
+		}
+	}
+	return n
+}
+
+func editsOf(cards []slackemu.Message) int {
+	n := 0
+	for _, c := range cards {
+		n += c.Edited
+	}
+	return n
+}
+
+func pagesOf(emu *slackemu.Server) int {
+	n := 0
+	for _, m := range emu.Mentions() {
+		if !m.Edited && m.Target == demoOnCall {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,117 @@
+// Command bot is nightowl: a Slack ChatOps bot that turns an alert storm into
+// one threaded incident card with its root cause and runbook.
+//
+//	bot [run]            serve Slack over Socket Mode (the default)
+//	bot demo             replay the Black Friday storm through an in-process Slack
+//	bot diagnose FILE|-  diagnose an Alertmanager webhook JSON file
+//	bot version          print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time: -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// usageError is a mistake in how the command was called: shown with a hint.
+type usageError struct{ msg, hint string }
+
+func (e usageError) Error() string { return e.msg }
+
+// Main runs one subcommand and returns the process exit code.
+func Main(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	sub := "run"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		sub, args = args[0], args[1:]
+	}
+	var err error
+	switch sub {
+	case "run":
+		err = runCmd(ctx, args, getenv, stderr)
+	case "demo":
+		err = demoCmd(ctx, args, getenv, stdout, stderr)
+	case "diagnose":
+		err = diagnoseCmd(ctx, args, getenv, stdin, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "nightowl", version)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+	default:
+		err = usageError{msg: fmt.Sprintf("unknown command %q", sub), hint: usage}
+	}
+	var ue usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "nightowl: %s\n", ue.msg)
+		if ue.hint != "" {
+			fmt.Fprintln(stderr, ue.hint)
+		}
+		return 2
+	default:
+		fmt.Fprintf(stderr, "nightowl: %v\n", err)
+		return 1
+	}
+}
+
+const usage = `usage: bot [command] [flags]
+
+commands:
+  run              serve Slack over Socket Mode (default)
+  demo             replay the Black Friday storm through an in-process Slack and print the channel
+  diagnose FILE|-  diagnose an Alertmanager webhook JSON file (--format json|text)
+  version          print the version
+
+Every setting is an environment variable and a flag: see "bot run -h".`
+
+func runCmd(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, _, err := LoadConfig("run", args, getenv, stderr, needSlack)
+	if err != nil {
+		return configError(err)
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	app, err := NewApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	return app.Run(ctx)
+}
+
+// configError lists every configuration problem, one per line.
+func configError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return usageError{msg: "configuration is not usable:\n  " + indentJoin(err), hint: "Run with -h for every setting."}
+}
+
+func indentJoin(err error) string {
+	var errs interface{ Unwrap() []error }
+	if !errors.As(err, &errs) {
+		return err.Error()
+	}
+	s := ""
+	for i, e := range errs.Unwrap() {
+		if i > 0 {
+			s += "\n  "
+		}
+		s += e.Error()
+	}
+	return s
+}
