@@ -188,13 +188,20 @@ func cardActions(v cardView) slack.Block {
 func renderBurst(u diagnosis.Update) Message {
 	var news, resolvedN, refired int
 	for _, c := range u.Changes {
+		n := max(c.Alert.Count, 1)
 		switch c.Kind {
 		case diagnosis.ChangeNew:
-			news++
+			news += n
+		case diagnosis.ChangeCount:
+			if d := n - c.Was; d > 0 {
+				news += d
+			} else {
+				resolvedN -= d
+			}
 		case diagnosis.ChangeResolved:
-			resolvedN++
+			resolvedN += n
 		case diagnosis.ChangeRefired:
-			refired++
+			refired += n
 		}
 	}
 	var head []string
@@ -213,7 +220,7 @@ func renderBurst(u diagnosis.Update) Message {
 	title := strings.Join(head, " · ")
 	switch u.Kind {
 	case diagnosis.Opened:
-		title = fmt.Sprintf("%s grouped into %s", plural(len(u.Changes), "alert", "alerts"), u.Incident.ID)
+		title = fmt.Sprintf("%s grouped into %s", plural(news, "alert", "alerts"), u.Incident.ID)
 	case diagnosis.Reopened:
 		title = fmt.Sprintf("🔁 %s fired again and reopened the incident — no new page · %s", u.Incident.ID, title)
 	}
@@ -264,7 +271,7 @@ func distinguishing(changes []diagnosis.Change) []string {
 
 func alertLine(c diagnosis.Change, distinct string) string {
 	a := c.Alert
-	icon := map[diagnosis.ChangeKind]string{diagnosis.ChangeNew: "🔴", diagnosis.ChangeResolved: "✅", diagnosis.ChangeRefired: "🔁"}[c.Kind]
+	icon := map[diagnosis.ChangeKind]string{diagnosis.ChangeNew: "🔴", diagnosis.ChangeCount: "🔴", diagnosis.ChangeResolved: "✅", diagnosis.ChangeRefired: "🔁"}[c.Kind]
 	parts := []string{a.Name()}
 	if s := a.NodeOrService(); s != "" {
 		parts = append(parts, s)
@@ -276,7 +283,10 @@ func alertLine(c diagnosis.Change, distinct string) string {
 	if distinct != "" {
 		line += " (" + distinct + ")"
 	}
-	if a.Count > 1 {
+	switch {
+	case c.Kind == diagnosis.ChangeCount:
+		line += fmt.Sprintf(" ×%d (was ×%d)", a.Count, c.Was)
+	case a.Count > 1:
 		line += fmt.Sprintf(" ×%d", a.Count)
 	}
 	if c.Kind == diagnosis.ChangeRefired {

@@ -40,12 +40,17 @@ const (
 	ChangeNew      ChangeKind = "new"
 	ChangeResolved ChangeKind = "resolved"
 	ChangeRefired  ChangeKind = "refired"
+	// ChangeCount: an alert that stands for a group (Alertmanager's default
+	// message) now stands for more or fewer alerts.
+	ChangeCount ChangeKind = "count"
 )
 
 // Change is one alert's news within an update.
 type Change struct {
 	Kind  ChangeKind `json:"kind"`
 	Alert AlertState `json:"alert"`
+	// Was is the alert's previous Count, for ChangeCount.
+	Was int `json:"was,omitempty"`
 }
 
 // Update is what the Grouper hands its Sink: a snapshot of the incident after
@@ -243,10 +248,11 @@ func (g *Grouper) update(t *tracked, a Alert, now time.Time) Outcome {
 	if a.Annotations != nil {
 		st.Annotations = a.Annotations
 	}
-	if a.Count > 0 {
-		st.Count = a.Count
-	}
 	switch {
+	case st.Status == a.Status && a.Count != st.Count && a.Status == Firing:
+		was := st.Count
+		st.Count, st.Labels = a.Count, a.Labels
+		t.pending = append(t.pending, Change{Kind: ChangeCount, Alert: *st, Was: was})
 	case st.Status == a.Status:
 		t.repeats++
 		return Outcome{Incident: t.inc.ID, Repeat: true}
@@ -285,25 +291,71 @@ func (g *Grouper) schedule(t *tracked, now time.Time, immediate bool) {
 }
 
 // match finds the open incident a new alert belongs to: same scope, related
-// in the graph, close in time. An incident already holding the node wins.
+// in the graph, close in time. When it relates to several, the ones whose
+// card is not out yet merge into one (the storm reached nightowl in an order
+// that split it); two incidents whose cards are both out stay apart.
 func (g *Grouper) match(scope Scope, node string, start time.Time) *tracked {
-	var best *tracked
-	for i := len(g.order) - 1; i >= 0; i-- { // newest first
-		t := g.order[i]
+	var found []*tracked
+	for _, t := range g.order {
 		if t.inc.Status != Firing || !t.inc.Scope.Compatible(scope) {
 			continue
 		}
 		if start.Before(t.firstAt.Add(-g.cfg.MaxGap)) || start.After(t.lastAt.Add(g.cfg.MaxGap)) {
 			continue
 		}
-		if t.nodes[node] {
-			return t
-		}
-		if best == nil && g.related(t, node) {
-			best = t
+		if t.nodes[node] || g.related(t, node) {
+			found = append(found, t)
 		}
 	}
-	return best
+	if len(found) == 0 {
+		return nil
+	}
+	// The target: the oldest incident with a card, else one holding the same
+	// node, else the oldest.
+	target := found[0]
+	for _, t := range found {
+		if t.published {
+			target = t
+			break
+		}
+		if t.nodes[node] && !target.nodes[node] {
+			target = t
+		}
+	}
+	for _, t := range found {
+		if t != target && !t.published {
+			g.merge(target, t)
+		}
+	}
+	return target
+}
+
+// merge moves every alert of from, whose card is not out yet, into into.
+func (g *Grouper) merge(into, from *tracked) {
+	for _, a := range from.inc.Alerts {
+		into.idx[a.Fingerprint] = len(into.inc.Alerts)
+		into.inc.Alerts = append(into.inc.Alerts, a)
+		into.nodes[a.NodeOrService()] = true
+		g.byFP[a.Fingerprint] = into
+	}
+	into.inc.Received += from.inc.Received
+	into.pending = append(into.pending, from.pending...)
+	into.repeats += from.repeats
+	if !from.firstAt.IsZero() && (into.firstAt.IsZero() || from.firstAt.Before(into.firstAt)) {
+		into.firstAt = from.firstAt
+	}
+	if from.lastAt.After(into.lastAt) {
+		into.lastAt = from.lastAt
+	}
+	if from.inc.OpenedAt.Before(into.inc.OpenedAt) {
+		into.inc.OpenedAt = from.inc.OpenedAt
+	}
+	if !from.dueAt.IsZero() && (into.dueAt.IsZero() || from.dueAt.Before(into.dueAt)) {
+		into.dueAt = from.dueAt
+	}
+	delete(g.live, from.inc.ID)
+	g.order = slices.DeleteFunc(g.order, func(t *tracked) bool { return t == from })
+	g.log.Debug("incidents merged before their card", "incident", into.inc.ID, "merged", from.inc.ID)
 }
 
 func (g *Grouper) related(t *tracked, node string) bool {

@@ -308,3 +308,62 @@ func blackFriday(tb testing.TB) []diagnosis.Alert {
 }
 
 func mkTime() time.Time { return time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC) }
+
+func TestGrouperMergesIncidentsThatALaterAlertConnectsBeforeTheirCard(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g, sink := startGrouper(t, diagnosis.GrouperConfig{Wait: 5 * time.Second})
+		now := time.Now()
+		// payment-service and inventory-service are unrelated until checkout, which calls both, fails too.
+		out := g.Add(mkAlert("A", "payment-service", now), mkAlert("B", "inventory-service", now))
+		if out[0].Incident == out[1].Incident {
+			t.Fatalf("unrelated services share %s before anything connects them", out[0].Incident)
+		}
+		joined := g.Add(mkAlert("C", "checkout-service", now))[0].Incident
+		time.Sleep(6 * time.Second)
+		synctest.Wait()
+		us := sink.all()
+		if len(us) != 1 || len(us[0].Incident.Alerts) != 3 || us[0].Incident.ID != joined || len(us[0].Changes) != 3 {
+			t.Fatalf("got %v, want one card for all three alerts", sink.kinds())
+		}
+	})
+}
+
+func TestGrouperKeepsTwoIncidentsWithCardsApart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g, sink := startGrouper(t, diagnosis.GrouperConfig{Wait: time.Second})
+		now := time.Now()
+		first := g.Add(mkAlert("A", "payment-service", now), mkAlert("B", "inventory-service", now))
+		time.Sleep(2 * time.Second)
+		joined := g.Add(mkAlert("C", "checkout-service", now))[0].Incident
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if joined != first[0].Incident {
+			t.Errorf("checkout joined %s, want the oldest incident with a card, %s", joined, first[0].Incident)
+		}
+		ids := map[string]bool{}
+		for _, u := range sink.all() {
+			ids[u.Incident.ID] = true
+		}
+		if len(ids) != 2 {
+			t.Errorf("got %v, want both cards to live on", sink.kinds())
+		}
+	})
+}
+
+func TestGrouperUpdatesAGroupAlertWhoseCountChanges(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g, sink := startGrouper(t, diagnosis.GrouperConfig{Wait: time.Second})
+		a := mkAlert("ServiceErrorRateHigh", "payment-service", time.Now())
+		a.Count = 1
+		g.Add(a)
+		time.Sleep(2 * time.Second)
+		a.Count = 3
+		g.Add(a)
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		us := sink.all()
+		if len(us) != 2 || len(us[1].Changes) != 1 || us[1].Changes[0].Kind != diagnosis.ChangeCount || us[1].Changes[0].Was != 1 || us[1].Incident.Alerts[0].Count != 3 {
+			t.Fatalf("got %+v, want a burst saying the group grew from 1 to 3", us)
+		}
+	})
+}

@@ -30,8 +30,10 @@ import (
 //   - a value starting with "RB-" is the runbook;
 //   - true or false is root_cause_candidate;
 //   - any other value keeps its place as label "unnamed_<i>", i its index
-//     among the title's values, so that groups that differ only there get
-//     different fingerprints.
+//     among the title's values.
+//
+// The fingerprint is that of the group label values alone (see
+// groupFingerprint), so the group's later titles update the same alert.
 //
 // Values that contain spaces split into several values; nothing can tell.
 const unnamedPrefix = "unnamed_"
@@ -124,7 +126,7 @@ func parseDefault(title string, received time.Time, h Hints) (res Result, ok boo
 		labels[name] = v
 	}
 	a := diagnosis.Alert{
-		Fingerprint: diagnosis.Fingerprint(labels),
+		Fingerprint: groupFingerprint(s.group, values),
 		Status:      s.status,
 		Labels:      labels,
 		StartsAt:    received,
@@ -136,6 +138,23 @@ func parseDefault(title string, received time.Time, h Hints) (res Result, ok boo
 	}
 	res.Alerts = []diagnosis.Alert{a}
 	return res, true, nil
+}
+
+// groupFingerprint identifies the group, not its current members: the group
+// label values are what Alertmanager keys a group by, so "[FIRING:1] X svc
+// (warning)" and a later "[FIRING:2] X svc" or "[RESOLVED] X svc" are the
+// same alert growing, shrinking and resolving. Without group values (an
+// empty group_by) the whole title is the key.
+func groupFingerprint(group, values []string) string {
+	key := group
+	if len(key) == 0 {
+		key = values
+	}
+	labels := make(map[string]string, len(key))
+	for i, v := range key {
+		labels["group_"+strconv.Itoa(i)] = v
+	}
+	return diagnosis.Fingerprint(labels)
 }
 
 // guessName names a title value by the words it is made of, unless that name

@@ -211,8 +211,37 @@ func TestParseReadsAlertmanagersDefaultTitle(t *testing.T) {
 			if got.Format != diagnosis.SourceDefault || len(got.Problems) != tt.probs {
 				t.Errorf("got format %q problems %q", got.Format, got.Problems)
 			}
+			if len(got.Alerts) == 1 && got.Alerts[0].Fingerprint == "" {
+				t.Errorf("no fingerprint")
+			}
+			tt.want.Fingerprint = got.Alerts[0].Fingerprint // identity is tested below
 			MustEqualAlerts(t, got.Alerts, []diagnosis.Alert{tt.want})
 		})
+	}
+}
+
+func TestDefaultTitlesOfOneGroupShareAFingerprint(t *testing.T) {
+	hints := MustGraphHints(t)
+	fp := func(title string) string {
+		t.Helper()
+		res, err := intake.Parse(intake.Message{Attachments: []intake.Attachment{{Title: title}}}, received, hints)
+		if err != nil || len(res.Alerts) != 1 {
+			t.Fatalf("parse %q: %v %+v", title, err, res)
+		}
+		return res.Alerts[0].Fingerprint
+	}
+	first := fp("[FIRING:1] ServiceErrorRateHigh inventory-service (application production warning)")
+	same := []string{
+		"[FIRING:2] ServiceErrorRateHigh inventory-service (application production)",
+		"[RESOLVED] ServiceErrorRateHigh inventory-service (application production critical)",
+	}
+	for _, title := range same {
+		if got := fp(title); got != first {
+			t.Errorf("%q has fingerprint %s, want the group's %s", title, got, first)
+		}
+	}
+	if other := fp("[FIRING:1] ServiceErrorRateHigh payment-service (application production warning)"); other == first {
+		t.Errorf("another group shares fingerprint %s", first)
 	}
 }
 
