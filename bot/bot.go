@@ -169,6 +169,11 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	g.Go(func() error { return b.runSocket(ctx) })
 	err = g.Wait()
+	// Keep what is only in memory: incidents still gathering their first
+	// burst get their card at once after a restart.
+	for _, in := range b.grouper.Live() {
+		b.save(ctx, in)
+	}
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

@@ -3,13 +3,21 @@ package bot
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
 )
 
+// publishTimeout bounds one update's Slack calls, rate-limit waits included.
+const publishTimeout = 30 * time.Second
+
 // publish is the Grouper's sink: one card per incident, one thread reply per
 // burst, the card updated in place, never reposted.
 func (b *Bot) publish(ctx context.Context, u diagnosis.Update) {
+	// An update in flight finishes even when the bot is stopping: a card that
+	// Slack took but nightowl never recorded would be posted twice.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
 	in := u.Incident
 	log := b.log.With(keyIncident, in.ID, "update", u.Kind)
 	switch u.Kind {

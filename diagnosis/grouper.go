@@ -113,11 +113,12 @@ type Grouper struct {
 
 type tracked struct {
 	inc       Incident
-	idx       map[string]int  // fingerprint → index in inc.Alerts
-	nodes     map[string]bool // nodes (or service labels) of its alerts
-	firstAt   time.Time       // earliest alert start
-	lastAt    time.Time       // latest alert start
-	published bool            // its card exists
+	idx       map[string]int       // fingerprint → index in inc.Alerts
+	nodes     map[string]bool      // nodes (or service labels) of its alerts
+	near      *graph.Neighbourhood // everything Related to its nodes
+	firstAt   time.Time            // earliest alert start
+	lastAt    time.Time            // latest alert start
+	published bool                 // its card exists
 	pending   []Change
 	repeats   int
 	reopened  bool
@@ -225,7 +226,7 @@ func (g *Grouper) add(a Alert, now time.Time) Outcome {
 	t.idx[a.Fingerprint] = len(t.inc.Alerts)
 	t.inc.Alerts = append(t.inc.Alerts, st)
 	t.inc.Received++
-	t.nodes[node] = true
+	g.addNode(t, node)
 	if t.firstAt.IsZero() || start.Before(t.firstAt) {
 		t.firstAt = start
 	}
@@ -335,7 +336,7 @@ func (g *Grouper) merge(into, from *tracked) {
 	for _, a := range from.inc.Alerts {
 		into.idx[a.Fingerprint] = len(into.inc.Alerts)
 		into.inc.Alerts = append(into.inc.Alerts, a)
-		into.nodes[a.NodeOrService()] = true
+		g.addNode(into, a.NodeOrService())
 		g.byFP[a.Fingerprint] = into
 	}
 	into.inc.Received += from.inc.Received
@@ -359,15 +360,21 @@ func (g *Grouper) merge(into, from *tracked) {
 }
 
 func (g *Grouper) related(t *tracked, node string) bool {
-	if g.cfg.Graph == nil || node == "" {
-		return false
+	return t.near != nil && node != "" && t.near.Contains(node)
+}
+
+// addNode records that the incident now has alerts on node.
+func (g *Grouper) addNode(t *tracked, node string) {
+	if t.nodes[node] {
+		return
 	}
-	for n := range t.nodes {
-		if g.cfg.Graph.Related(n, node) {
-			return true
+	t.nodes[node] = true
+	if g.cfg.Graph != nil {
+		if t.near == nil {
+			t.near = g.cfg.Graph.NewNeighbourhood()
 		}
+		t.near.Add(node)
 	}
-	return false
 }
 
 func (g *Grouper) open(a Alert, now time.Time) *tracked {
@@ -411,7 +418,7 @@ func (g *Grouper) Restore(incidents ...Incident) {
 		t := &tracked{inc: in.Clone(), idx: map[string]int{}, nodes: map[string]bool{}, published: !in.Thread.IsZero()}
 		for i, a := range t.inc.Alerts {
 			t.idx[a.Fingerprint] = i
-			t.nodes[a.NodeOrService()] = true
+			g.addNode(t, a.NodeOrService())
 			g.byFP[a.Fingerprint] = t
 			if s := a.StartsAt; !s.IsZero() {
 				if t.firstAt.IsZero() || s.Before(t.firstAt) {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,24 +16,27 @@ import (
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
 )
 
-// syntheticGraph builds a layered graph of n services: a few databases and
-// queues at the bottom, applications in the middle, gateways on top.
+// syntheticGraph builds n services in systems of 25 that share nothing, each
+// layered: databases and queues at the bottom, applications in the middle,
+// gateways on top.
 func syntheticGraph(tb testing.TB, n int) *graph.Graph {
 	tb.Helper()
+	const system = 25
 	r := rand.New(rand.NewPCG(1, 2))
 	nodes := make([]graph.Node, n)
 	for i := range nodes {
 		nodes[i].Name = fmt.Sprintf("svc-%03d", i)
+		first, pos := i-i%system, i%system
 		switch {
-		case i < n/10:
+		case pos < 3:
 			nodes[i].Kind = "database"
-		case i > n*9/10:
+		case pos == system-1:
 			nodes[i].Kind = "ingress"
 		default:
 			nodes[i].Kind = "service"
 		}
-		for d := 0; d < 3 && i > 0; d++ { // depend on lower-numbered nodes only: a DAG
-			nodes[i].DependsOn = append(nodes[i].DependsOn, nodes[r.IntN(i)].Name)
+		for d := 0; d < 3 && pos > 0; d++ { // depend on lower nodes of the same system only: a DAG
+			nodes[i].DependsOn = append(nodes[i].DependsOn, nodes[first+r.IntN(pos)].Name)
 		}
 	}
 	g, err := graph.New(nodes)
@@ -103,4 +108,51 @@ func BenchmarkParseAndGroup10k(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "alerts/s")
+}
+
+// BenchmarkStormWebAPICalls relays a 10,000-alert storm over a 500-service
+// graph through the Slack emulator to the running bot and counts the Web API
+// calls it causes: they must follow incidents and bursts, not alerts.
+func BenchmarkStormWebAPICalls(b *testing.B) {
+	const n = 10_000
+	for range b.N {
+		b.StopTimer()
+		emu := MustWorkspace(b)
+		hook := MustAlertmanagerHook(emu)
+		dir := b.TempDir()
+		g := syntheticGraph(b, 500)
+		alerts, _ := syntheticStorm(b, g, n, 30)
+		var graphYAML strings.Builder
+		graphYAML.WriteString("services:\n")
+		for _, name := range g.Names() {
+			node, _ := g.Node(name)
+			fmt.Fprintf(&graphYAML, "  %s: {kind: %s, depends_on: [%s]}\n", name, node.Kind, strings.Join(node.DependsOn, ", "))
+		}
+		env := map[string]string{"SERVICE_GRAPH": mustWriteFile(b, dir, "graph.yaml", graphYAML.String()), "LOG_LEVEL": "warn"}
+		nightowl := MustRunNightowl(b, emu, filepath.Join(dir, "bot.db"), env)
+		b.StartTimer()
+		start := time.Now()
+		for i := 0; i < n; i += 30 {
+			MustRelay(b, hook, []string{"namespace"}, alerts[i:min(i+30, n)])
+		}
+		MustWait(b, emu, 2*time.Minute, "every alert grouped", func() bool {
+			total := 0
+			for _, in := range nightowl.App.Bot.Grouper().Live() {
+				total += len(in.Alerts)
+			}
+			return total == n
+		})
+		took := time.Since(start)
+		time.Sleep(3 * time.Second) // the last burst's GROUP_WAIT
+		b.StopTimer()
+		incidents := len(nightowl.App.Bot.Grouper().Live())
+		nightowl.stop()
+		calls, limited := nightowl.App.Bot.WebAPICalls()
+		b.ReportMetric(float64(calls), "webapi-calls")
+		b.ReportMetric(float64(limited), "rate-limited")
+		b.ReportMetric(float64(incidents), "incidents")
+		b.ReportMetric(float64(emu.Calls("chat.postMessage")), "posts")
+		b.ReportMetric(float64(emu.Calls("chat.update")), "updates")
+		b.ReportMetric(float64(n)/took.Seconds(), "alerts/s-end-to-end")
+	}
 }

@@ -69,6 +69,7 @@ type Graph struct {
 	deps     [][]int
 	users    [][]int
 	reach    []bitset // reach[i]: every node i depends on, transitively
+	rel      []bitset // rel[i]: every node Related to i, i included
 	warnings []string
 }
 
@@ -171,6 +172,18 @@ func New(nodes []Node) (*Graph, error) {
 	g.reach = make([]bitset, len(g.nodes))
 	for i := range g.nodes {
 		g.reach[i] = g.walk(i, g.deps)
+	}
+	g.rel = make([]bitset, len(g.nodes))
+	for i := range g.nodes {
+		r := g.walk(i, g.users)
+		r.or(g.reach[i])
+		r.set(i)
+		for _, d := range g.deps[i] {
+			for _, sib := range g.users[d] {
+				r.set(sib)
+			}
+		}
+		g.rel[i] = r
 	}
 	return g, nil
 }
@@ -298,18 +311,31 @@ func (g *Graph) Related(a, b string) bool {
 	}
 	i, ok1 := g.index[a]
 	j, ok2 := g.index[b]
-	if !ok1 || !ok2 {
-		return false
+	return ok1 && ok2 && g.rel[i].has(j)
+}
+
+// Neighbourhood is the set of nodes Related to any of names.
+type Neighbourhood struct {
+	g    *Graph
+	bits bitset
+}
+
+// NewNeighbourhood returns an empty neighbourhood.
+func (g *Graph) NewNeighbourhood() *Neighbourhood {
+	return &Neighbourhood{g: g, bits: newBitset(len(g.nodes))}
+}
+
+// Add widens the neighbourhood by everything Related to name.
+func (n *Neighbourhood) Add(name string) {
+	if i, ok := n.g.index[name]; ok {
+		n.bits.or(n.g.rel[i])
 	}
-	if g.reach[i].has(j) || g.reach[j].has(i) {
-		return true
-	}
-	for _, x := range g.deps[i] {
-		if slices.Contains(g.deps[j], x) {
-			return true
-		}
-	}
-	return false
+}
+
+// Contains reports whether name is Related to a node added so far.
+func (n *Neighbourhood) Contains(name string) bool {
+	i, ok := n.g.index[name]
+	return ok && n.bits.has(i)
 }
 
 func (g *Graph) members(b bitset) []string {
@@ -328,3 +354,9 @@ type bitset []uint64
 func newBitset(n int) bitset    { return make(bitset, (n+63)/64) }
 func (b bitset) set(i int)      { b[i/64] |= 1 << (uint(i) % 64) }
 func (b bitset) has(i int) bool { return b[i/64]&(1<<(uint(i)%64)) != 0 }
+
+func (b bitset) or(o bitset) {
+	for i := range b {
+		b[i] |= o[i]
+	}
+}

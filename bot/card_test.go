@@ -1,0 +1,170 @@
+package bot
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/nightowl-sre/nightowl/bot/slackemu"
+	"github.com/nightowl-sre/nightowl/diagnosis"
+	"github.com/nightowl-sre/nightowl/diagnosis/graph"
+	"github.com/nightowl-sre/nightowl/diagnosis/scenarios"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var at = time.Date(2024, 11, 29, 23, 56, 0, 0, time.UTC)
+
+func blackFridayIncident(tb testing.TB) diagnosis.Incident {
+	tb.Helper()
+	var msg struct{ Alerts []diagnosis.Alert }
+	if err := json.Unmarshal(scenarios.BlackFriday, &msg); err != nil {
+		tb.Fatal(err)
+	}
+	in := diagnosis.Incident{ID: "INC-4F2A", Status: diagnosis.Firing, OpenedAt: at, Scope: diagnosis.Scope{Namespace: "production"},
+		Thread: diagnosis.Thread{Channel: "C0INC", TS: "1.000001"}}
+	for _, a := range msg.Alerts {
+		in.Alerts = append(in.Alerts, diagnosis.AlertState{Alert: a, Node: a.Service(), Received: 2})
+		in.Received += 2
+	}
+	return in
+}
+
+func diagnose(tb testing.TB, in diagnosis.Incident) diagnosis.Diagnosis {
+	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: graph.Example(), Now: func() time.Time { return at }})
+	return e.Diagnose(tb.Context(), in)
+}
+
+// mustGolden compares blocks with testdata/name.json (-update rewrites it)
+// and checks that Slack would accept them.
+func mustGolden(tb testing.TB, name string, m Message) {
+	tb.Helper()
+	got, err := json.MarshalIndent(struct {
+		Text   string        `json:"text"`
+		Blocks []slack.Block `json:"blocks"`
+	}{m.Text, m.Blocks}, "", "  ")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	blocks, _ := json.Marshal(m.Blocks)
+	if err := slackemu.Validate(blocks); err != nil {
+		tb.Errorf("Slack would reject %s: %v", name, err)
+	}
+	path := filepath.Join("testdata", name+".json")
+	if *update {
+		if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("%v (run with -update to create it)", err)
+	}
+	if strings.TrimSpace(string(got)) != strings.TrimSpace(string(want)) {
+		tb.Errorf("%s differs from %s (run with -update after checking):\n%s", name, path, got)
+	}
+}
+
+func TestCardGolden(t *testing.T) {
+	in := blackFridayIncident(t)
+	d := diagnose(t, in)
+	cases := []struct {
+		name string
+		view func() cardView
+	}{
+		{"card-first-post", func() cardView {
+			return cardView{Incident: in, Diagnosis: d, Page: mention("S0ONCALL"), Now: at}
+		}},
+		{"card-acked-escalated", func() cardView {
+			in := in
+			in.Ack = diagnosis.Mark{By: "U1", At: at}
+			in.Escalation = diagnosis.Mark{By: "U2", At: at}
+			return cardView{Incident: in, Diagnosis: d, PagedName: "@oncall", AckName: "priya", EscName: "marcus", Now: at}
+		}},
+		{"card-resolved", func() cardView {
+			in := in
+			in.Status, in.ResolvedAt = diagnosis.Resolved, at.Add(9*time.Minute)
+			return cardView{Incident: in, Diagnosis: d, PagedName: "@oncall", Now: at.Add(time.Hour)}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { mustGolden(t, tc.name, renderCard(tc.view())) })
+	}
+}
+
+func TestBurstGolden(t *testing.T) {
+	in := blackFridayIncident(t)
+	u := diagnosis.Update{Kind: diagnosis.Burst, Incident: in, Repeats: 4}
+	for _, a := range in.Alerts[5:12] {
+		u.Changes = append(u.Changes, diagnosis.Change{Kind: diagnosis.ChangeNew, Alert: a})
+	}
+	u.Changes = append(u.Changes, diagnosis.Change{Kind: diagnosis.ChangeResolved, Alert: in.Alerts[0]})
+	mustGolden(t, "burst", renderBurst(u))
+}
+
+func TestOnlyTheFirstPostMentionsAnyone(t *testing.T) {
+	in := blackFridayIncident(t)
+	d := diagnose(t, in)
+	first := renderCard(cardView{Incident: in, Diagnosis: d, Page: mention("U0ONCALL"), Now: at})
+	later := renderCard(cardView{Incident: in, Diagnosis: d, PagedName: "@oncall", AckName: "x", Now: at})
+	count := func(m Message) int {
+		raw, _ := json.Marshal(m.Blocks)
+		var generic any
+		if err := json.Unmarshal(raw, &generic); err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(generic); err != nil {
+			t.Fatal(err)
+		}
+		all := m.Text + b.String()
+		return strings.Count(all, "<@") + strings.Count(all, "<!")
+	}
+	if count(first) != 1 || count(later) != 0 {
+		t.Errorf("mentions: first post %d, update %d; want 1 and 0", count(first), count(later))
+	}
+}
+
+func TestHugeBurstsStayWithinSlackLimits(t *testing.T) {
+	in := diagnosis.Incident{ID: "INC-BIG", Status: diagnosis.Firing}
+	u := diagnosis.Update{Kind: diagnosis.Burst, Incident: in}
+	for i := range 5000 {
+		a := diagnosis.Alert{Status: diagnosis.Firing, Labels: map[string]string{"alertname": strings.Repeat("X", 200), "service": "svc"},
+			Annotations: map[string]string{"summary": strings.Repeat("é", 500)}, Fingerprint: string(rune(i))}
+		u.Changes = append(u.Changes, diagnosis.Change{Kind: diagnosis.ChangeNew, Alert: diagnosis.AlertState{Alert: a}})
+	}
+	m := renderBurst(u)
+	blocks, _ := json.Marshal(m.Blocks)
+	if err := slackemu.Validate(blocks); err != nil {
+		t.Errorf("Slack would reject a 5,000-alert burst: %v", err)
+	}
+	if !strings.Contains(string(blocks), "more, all recorded") {
+		t.Errorf("the reply does not say how many alerts it left out")
+	}
+}
+
+func TestEscapeMakesMentionsInert(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"<!channel> & <@U1>", "&lt;!channel&gt; &amp; &lt;@U1&gt;"},
+		{"plain", "plain"},
+	}
+	for _, c := range cases {
+		if got := escape(c.in); got != c.want {
+			t.Errorf("escape(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	if got := code("a`b *c*\nd"); got != "`aˋb *c* d`" {
+		t.Errorf("code() = %q", got)
+	}
+	if got := truncate("abc&amp;def", 6); got != "abc…" {
+		t.Errorf("truncate cut an entity in half: %q", got)
+	}
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func validEnv() map[string]string {
+	return map[string]string{"SLACK_APP_TOKEN": "xapp-1", "SLACK_BOT_TOKEN": "xoxb-1", "ALERTS_CHANNEL": "C0ALERTS"}
+}
+
+func TestConfigReportsEachProblemInOneSentence(t *testing.T) {
+	cases := []struct {
+		name string
+		set  map[string]string
+		want []string // one error line each
+	}{
+		{"a missing app token", map[string]string{"SLACK_APP_TOKEN": ""}, []string{"SLACK_APP_TOKEN is not set"}},
+		{"a bot token where the app token goes", map[string]string{"SLACK_APP_TOKEN": "xoxb-2"}, []string{"SLACK_APP_TOKEN holds a bot token (xoxb-…)"}},
+		{"an app token where the bot token goes", map[string]string{"SLACK_BOT_TOKEN": "xapp-2"}, []string{"SLACK_BOT_TOKEN holds an app-level token (xapp-…)"}},
+		{"a user token", map[string]string{"SLACK_BOT_TOKEN": "xoxp-2"}, []string{"SLACK_BOT_TOKEN holds a user token"}},
+		{"an unparsable duration", map[string]string{"GROUP_WAIT": "ten seconds"}, []string{`GROUP_WAIT "ten seconds" is not a duration`}},
+		{"an unreadable graph file", map[string]string{"SERVICE_GRAPH": "/nonexistent/graph.yaml"}, []string{"SERVICE_GRAPH: read service graph"}},
+		{"a channel name instead of an ID", map[string]string{"ALERTS_CHANNEL": "#alerts"}, []string{`ALERTS_CHANNEL "#alerts" is not a channel ID`}},
+		{"a bad approver", map[string]string{"APPROVERS": "U0OK,alice"}, []string{`APPROVERS entry "alice"`}},
+		{"an unknown LLM provider", map[string]string{"LLM_PROVIDER": "gpt"}, []string{`LLM_PROVIDER "gpt"`}},
+		{"several problems at once", map[string]string{"SLACK_APP_TOKEN": "", "GROUP_WAIT": "x", "LOG_LEVEL": "loud"},
+			[]string{"SLACK_APP_TOKEN is not set", `GROUP_WAIT "x"`, `LOG_LEVEL "loud"`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env := validEnv()
+			for k, v := range tc.set {
+				env[k] = v
+			}
+			_, _, err := LoadConfig("run", nil, envOf(env), io.Discard, needSlack)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != len(tc.want) {
+				t.Errorf("got %d problems %q, want %d", len(lines), lines, len(tc.want))
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigDefaultsAndFlagsOverEnvironment(t *testing.T) {
+	env := validEnv()
+	env["GROUP_WAIT"] = "30s"
+	cfg, rest, err := LoadConfig("run", []string{"--group-wait=5s", "--incidents-channel", "C0INC", "extra"}, envOf(env), io.Discard, needSlack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.GroupWait != 5*time.Second || cfg.IncidentsChannel != "C0INC" || len(rest) != 1 {
+		t.Errorf("group wait %v incidents %q rest %v: the flags must win", cfg.GroupWait, cfg.IncidentsChannel, rest)
+	}
+	if cfg.SlackAPIURL != "https://slack.com/api/" || cfg.DBPath != "./bot.db" || cfg.LLMProvider != "none" || cfg.Graph().Len() == 0 {
+		t.Errorf("defaults: %+v", cfg)
+	}
+	env["SLACK_API_URL"] = "http://127.0.0.1:1/api"
+	env["INCIDENTS_CHANNEL"] = ""
+	cfg, _, err = LoadConfig("run", nil, envOf(env), io.Discard, needSlack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SlackAPIURL != "http://127.0.0.1:1/api/" || cfg.IncidentsChannel != "C0ALERTS" {
+		t.Errorf("API URL %q incidents %q: want a trailing slash and the alerts channel", cfg.SlackAPIURL, cfg.IncidentsChannel)
+	}
+}
+
+func TestDiagnoseNeedsNoSlackSettings(t *testing.T) {
+	_, _, err := LoadConfig("diagnose", nil, envOf(map[string]string{}), io.Discard, needNothing)
+	if err != nil {
+		t.Errorf("diagnose without Slack settings: %v", err)
+	}
+}
+
+func TestMainExitCodes(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		code int
+		out  string
+	}{
+		{"version", []string{"version"}, nil, 0, "nightowl"},
+		{"an unknown command", []string{"frobnicate"}, nil, 2, `unknown command "frobnicate"`},
+		{"run without configuration", []string{"run"}, map[string]string{}, 2, "SLACK_APP_TOKEN is not set"},
+		{"diagnose without a file", []string{"diagnose"}, nil, 2, "diagnose needs one file"},
+		{"diagnose a missing file", []string{"diagnose", filepath.Join(t.TempDir(), "none.json")}, nil, 1, "read alerts"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			code := Main(t.Context(), tc.args, envOf(tc.env), strings.NewReader(""), &out, &out)
+			if code != tc.code || !strings.Contains(out.String(), tc.out) {
+				t.Errorf("exit %d output %q, want exit %d and %q", code, out.String(), tc.code, tc.out)
+			}
+		})
+	}
+}
