@@ -12,6 +12,7 @@ import (
 
 	"github.com/nightowl-sre/nightowl/bot"
 	"github.com/nightowl-sre/nightowl/deploy/alertmanager"
+	"github.com/nightowl-sre/nightowl/deploy/testbed"
 	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
 )
@@ -135,12 +136,12 @@ func BenchmarkStormWebAPICalls(b *testing.B) {
 		for i := 0; i < n; i += 30 {
 			MustRelay(b, hook, []string{"namespace"}, alerts[i:min(i+30, n)])
 		}
-		MustWait(b, emu, 2*time.Minute, "every alert grouped", func() bool {
+		testbed.WaitFor(b, 2*time.Minute, "every alert grouped", func() (struct{}, bool) {
 			total := 0
 			for _, in := range nightowl.App.Bot.Grouper().Live() {
 				total += len(in.Alerts)
 			}
-			return total == n
+			return struct{}{}, total == n
 		})
 		took := time.Since(start)
 		time.Sleep(3 * time.Second) // the last burst's GROUP_WAIT

@@ -13,6 +13,7 @@ import (
 	"github.com/nightowl-sre/nightowl/bot"
 	"github.com/nightowl-sre/nightowl/bot/slackemu"
 	"github.com/nightowl-sre/nightowl/deploy/alertmanager"
+	"github.com/nightowl-sre/nightowl/deploy/testbed"
 	"github.com/nightowl-sre/nightowl/diagnosis"
 )
 
@@ -222,4 +223,46 @@ func texts(ms []slackemu.Message) []string {
 		out = append(out, m.Text)
 	}
 	return out
+}
+
+// TestAMalformedAlertIsExplainedAndTheRestStillCounts: one broken block in a
+// relayed message gets a one-sentence reply in that message's thread; the
+// message's other alerts still make their card.
+func TestAMalformedAlertIsExplainedAndTheRestStillCounts(t *testing.T) {
+	emu := MustWorkspace(t)
+	hook := MustAlertmanagerHook(emu)
+	MustRunNightowl(t, emu, filepath.Join(t.TempDir(), "bot.db"), nil)
+	good := alertOn("ErrorRateHigh", "payment-service", "warning", time.Now())
+	body, err := alertmanager.SlackPayload(alertmanager.NewGroup("x", []string{"namespace"}, []diagnosis.Alert{good}, "http://am"), alertmanager.Nightowl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(body), "```", "```\\n#nightowl-alert v1 status=firing fingerprint=0123 startsAt=yesterday\\nlabel alertname=Broken\\n#end\\n", 1)
+	if err := alertmanager.Post(t.Context(), nil, hook, []byte(broken)); err != nil {
+		t.Fatal(err)
+	}
+	MustWait(t, emu, 15*time.Second, "the card and the explanation", func() bool {
+		relayed := emu.Messages(chAlerts)
+		return len(emu.Messages(chIncidents)) == 1 && len(relayed) == 1 && repliesWith(emu, chAlerts, relayed[0].TS, "could not read") == 1
+	})
+}
+
+// TestAnIncidentStillGatheringSurvivesARestart: alerts that were waiting for
+// GROUP_WAIT when the bot stopped get their card right after it starts again.
+func TestAnIncidentStillGatheringSurvivesARestart(t *testing.T) {
+	emu := MustWorkspace(t)
+	hook := MustAlertmanagerHook(emu)
+	db := filepath.Join(t.TempDir(), "bot.db")
+	slow := map[string]string{"GROUP_WAIT": "10m"}
+	nightowl := MustRunNightowl(t, emu, db, slow)
+	MustRelay(t, hook, []string{"namespace"}, []diagnosis.Alert{alertOn("ErrorRateHigh", "payment-service", "warning", time.Now())})
+	testbed.WaitFor(t, 10*time.Second, "the alert to be read", func() (struct{}, bool) {
+		return struct{}{}, len(nightowl.App.Bot.Grouper().Live()) == 1
+	})
+	nightowl.stop()
+	if n := len(emu.Messages(chIncidents)); n != 0 {
+		t.Fatalf("%d cards before GROUP_WAIT ended", n)
+	}
+	MustRunNightowl(t, emu, db, slow)
+	MustWait(t, emu, 10*time.Second, "the card after the restart", func() bool { return len(emu.Messages(chIncidents)) == 1 })
 }
