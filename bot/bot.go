@@ -45,8 +45,15 @@ type Config struct {
 type Records interface {
 	FirstSeen(ctx context.Context, key string, at time.Time) (bool, error)
 	RecordAlerts(ctx context.Context, channel, ts string, received time.Time, alerts []diagnosis.Alert) error
-	SaveIncident(ctx context.Context, in diagnosis.Incident) error
 	Append(ctx context.Context, e diagnosis.Event) error
+}
+
+// Incidents keeps each incident's state, its diagnosis and how it ended;
+// the store implements it.
+type Incidents interface {
+	SaveIncident(ctx context.Context, in diagnosis.Incident) error
+	SaveDiagnosis(ctx context.Context, d diagnosis.Diagnosis) error
+	SaveOutcome(ctx context.Context, incident, runbook, outcome string, at time.Time) error
 }
 
 // Relayed is a message from the alerts channel, in neutral form.
@@ -72,6 +79,7 @@ type Deps struct {
 	// API is the slack-go client (bot token, app token, API URL).
 	API       *slack.Client
 	Records   Records
+	Incidents Incidents
 	Diagnoser diagnosis.Diagnoser
 	Decode    Decoder
 	Graph     *graph.Graph
@@ -104,8 +112,8 @@ type Bot struct {
 
 // New builds a bot; Run starts it.
 func New(cfg Config, deps Deps) (*Bot, error) {
-	if deps.API == nil || deps.Records == nil || deps.Diagnoser == nil || deps.Decode == nil {
-		return nil, errors.New("bot: API, Records, Diagnoser and Decode are required")
+	if deps.API == nil || deps.Records == nil || deps.Incidents == nil || deps.Diagnoser == nil || deps.Decode == nil {
+		return nil, errors.New("bot: API, Records, Incidents, Diagnoser and Decode are required")
 	}
 	if cfg.AlertsChannel == "" {
 		return nil, errors.New("bot: no alerts channel")
@@ -221,7 +229,7 @@ func (b *Bot) record(ctx context.Context, incident string, kind diagnosis.EventK
 func (b *Bot) save(ctx context.Context, in diagnosis.Incident) {
 	ctx, cancel := detached(ctx)
 	defer cancel()
-	if err := b.deps.Records.SaveIncident(ctx, in); err != nil {
+	if err := b.deps.Incidents.SaveIncident(ctx, in); err != nil {
 		b.log.Error("save incident", keyIncident, in.ID, "err", err)
 	}
 }

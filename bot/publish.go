@@ -49,6 +49,7 @@ func (b *Bot) publish(ctx context.Context, u diagnosis.Update) {
 	switch u.Kind {
 	case diagnosis.IncidentResolved:
 		b.record(ctx, in.ID, diagnosis.EventResolved, "", fmt.Sprintf("after %s", humanDuration(in.Duration(b.deps.Now()))))
+		b.settle(ctx, in.ID)
 	case diagnosis.Reopened:
 		b.record(ctx, in.ID, diagnosis.EventReopened, "", fmt.Sprintf("%d changes", len(u.Changes)))
 	default:
@@ -93,6 +94,16 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	}
 }
 
+// settle records that a resolved incident ended; the store keeps a runbook's
+// "fixed" or "failed" over this "resolved".
+func (b *Bot) settle(ctx context.Context, id string) {
+	ctx, cancel := detached(ctx)
+	defer cancel()
+	if err := b.deps.Incidents.SaveOutcome(ctx, id, "", "resolved", b.deps.Now()); err != nil {
+		b.log.Error("save outcome", keyIncident, id, "err", err)
+	}
+}
+
 // persist saves the live state of an incident (which may have moved on since
 // the update was taken), or the given snapshot once it has left memory.
 func (b *Bot) persist(ctx context.Context, in diagnosis.Incident) {
@@ -107,6 +118,11 @@ func (b *Bot) persist(ctx context.Context, in diagnosis.Incident) {
 func (b *Bot) diagnose(ctx context.Context, in diagnosis.Incident) diagnosis.Diagnosis {
 	d := b.deps.Diagnoser.Diagnose(ctx, in)
 	b.last[in.ID] = d
+	sctx, cancel := detached(ctx)
+	defer cancel()
+	if err := b.deps.Incidents.SaveDiagnosis(sctx, d); err != nil {
+		b.log.Error("save diagnosis", keyIncident, in.ID, "err", err)
+	}
 	return d
 }
 

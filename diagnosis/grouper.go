@@ -87,8 +87,8 @@ type GrouperConfig struct {
 	MaxGap time.Duration
 	// Graph relates services; nil means only equal services group together.
 	Graph *graph.Graph
-	// Resolve names the graph node an alert is about; default: the graph
-	// node or alias matching its service label, else the label itself.
+	// Resolve names the graph node an alert is about; default: a Resolver
+	// with the default rules.
 	Resolve func(Alert) string
 	// Taken reports whether an incident ID is already used (by the store).
 	Taken  func(id string) bool
@@ -147,26 +147,13 @@ func NewGrouper(cfg GrouperConfig, sink Sink) *Grouper {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Resolve == nil {
-		cfg.Resolve = LabelResolver(cfg.Graph)
+		r, _ := NewResolver(cfg.Graph, nil)
+		cfg.Resolve = r.Node
 	}
 	return &Grouper{
 		cfg: cfg, sink: sink, log: cfg.Logger.With("component", "grouper"),
 		kick: make(chan struct{}, 1),
 		live: map[string]*tracked{}, byFP: map[string]*tracked{},
-	}
-}
-
-// LabelResolver resolves an alert to the graph node or alias named by its
-// service label; without a match, the label itself.
-func LabelResolver(g *graph.Graph) func(Alert) string {
-	return func(a Alert) string {
-		s := a.Service()
-		if g != nil {
-			if n, ok := g.Lookup(s); ok {
-				return n
-			}
-		}
-		return s
 	}
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io/fs"
 	"strings"
 	"testing"
@@ -47,6 +48,29 @@ type appliedRow struct {
 	Name    string
 }
 
+// shipped lists the migrations nightowl ships, as schema_migrations rows.
+func shipped(tb testing.TB) []appliedRow {
+	tb.Helper()
+	ms, err := loadMigrations(migrationFiles)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []appliedRow
+	for _, m := range ms {
+		out = append(out, appliedRow{m.version, m.name})
+	}
+	return out
+}
+
+// nextFile names a migration file that comes right after the shipped ones.
+func nextFile(tb testing.TB, offset int, name string) string {
+	return fmt.Sprintf("migrations/%04d_%s.sql", len(shipped(tb))+offset, name)
+}
+
+func plus(rows []appliedRow, more ...appliedRow) []appliedRow {
+	return append(append([]appliedRow(nil), rows...), more...)
+}
+
 func mustApplied(tb testing.TB, db *sql.DB) []appliedRow {
 	tb.Helper()
 	rows, err := db.QueryContext(context.Background(), `SELECT version, name FROM schema_migrations ORDER BY version`)
@@ -70,7 +94,7 @@ func mustApplied(tb testing.TB, db *sql.DB) []appliedRow {
 
 func TestMigrationsApplyOnce(t *testing.T) {
 	db := MustOpen(t)
-	want := []appliedRow{{1, "initial"}}
+	want := shipped(t)
 	mustEqual(t, "applied migrations", mustApplied(t, db.write), want)
 
 	db = MustReopen(t, db)
@@ -81,7 +105,7 @@ func TestMigrationsAddVersions(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpen(t)
 	next := withMigrations(t, map[string]string{
-		"migrations/0002_incident_notes.sql": `
+		nextFile(t, 1, "incident_notes"): `
 			ALTER TABLE incidents ADD COLUMN notes TEXT NOT NULL DEFAULT '';
 			CREATE INDEX incidents_by_notes ON incidents (notes);`,
 	})
@@ -90,7 +114,7 @@ func TestMigrationsAddVersions(t *testing.T) {
 		if err := migrate(ctx, db.write, next); err != nil {
 			t.Fatal(err)
 		}
-		mustEqual(t, "applied migrations", mustApplied(t, db.write), []appliedRow{{1, "initial"}, {2, "incident_notes"}})
+		mustEqual(t, "applied migrations", mustApplied(t, db.write), plus(shipped(t), appliedRow{len(shipped(t)) + 1, "incident_notes"}))
 		if _, err := db.write.ExecContext(ctx, `UPDATE incidents SET notes = 'x'`); err != nil {
 			t.Fatalf("the new column is missing: %v", err)
 		}
@@ -100,7 +124,7 @@ func TestMigrationsAddVersions(t *testing.T) {
 		if err := migrate(ctx, db.write, next); err != nil {
 			t.Fatal(err)
 		}
-		mustEqual(t, "applied migrations", mustApplied(t, db.write), []appliedRow{{1, "initial"}, {2, "incident_notes"}})
+		mustEqual(t, "applied migrations", mustApplied(t, db.write), plus(shipped(t), appliedRow{len(shipped(t)) + 1, "incident_notes"}))
 	})
 
 	t.Run("code that knows fewer versions refuses the database", func(t *testing.T) {
@@ -108,7 +132,8 @@ func TestMigrationsAddVersions(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := Open(ctx, db.Path())
-		if err == nil || !strings.Contains(err.Error(), "schema version 2 is newer than this nightowl knows (1)") {
+		n := len(shipped(t))
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("schema version %d is newer than this nightowl knows (%d)", n+1, n)) {
 			t.Fatalf("Open = %v, want a newer-schema error", err)
 		}
 	})
@@ -123,13 +148,13 @@ func TestMigrationsRefuse(t *testing.T) {
 	}{
 		{
 			"a failing migration rolls back whole",
-			map[string]string{"migrations/0002_broken.sql": `CREATE TABLE half (x); SELECT * FROM nowhere;`},
+			map[string]string{nextFile(t, 1, "broken"): `CREATE TABLE half (x); SELECT * FROM nowhere;`},
 			"no such table: nowhere",
 		},
 		{
 			"a gap in the numbering",
-			map[string]string{"migrations/0003_skipped.sql": `SELECT 1`},
-			"want version 0002 next",
+			map[string]string{nextFile(t, 2, "skipped"): `SELECT 1`},
+			fmt.Sprintf("want version %04d next", len(shipped(t))+1),
 		},
 		{
 			"two files with one number",
@@ -153,7 +178,7 @@ func TestMigrationsRefuse(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("migrate = %v, want an error containing %q", err, tc.wantErr)
 			}
-			mustEqual(t, "applied migrations", mustApplied(t, db.write), []appliedRow{{1, "initial"}})
+			mustEqual(t, "applied migrations", mustApplied(t, db.write), shipped(t))
 			var n int
 			if err := db.write.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE name = 'half'`).Scan(&n); err != nil {
 				t.Fatal(err)

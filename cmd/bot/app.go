@@ -36,14 +36,18 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	for _, w := range g.Warnings() {
 		log.Warn("service graph", "warning", w)
 	}
-	resolve := diagnosis.LabelResolver(g)
-	engine := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Resolve: resolve})
+	metrics, err := cfg.Metrics(log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	engine := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Resolver: cfg.Resolver(), History: db, Metrics: metrics, Logger: log})
 	api := slack.New(cfg.SlackBotToken, slack.OptionAppLevelToken(cfg.SlackAppToken), slack.OptionAPIURL(cfg.SlackAPIURL))
 	a.Bot, err = bot.New(bot.Config{
 		AlertsChannel: cfg.AlertsChannel, IncidentsChannel: cfg.IncidentsChannel, AlertSources: cfg.AlertSources,
 		OnCall: cfg.OnCall, Escalation: cfg.Escalation, GroupWait: cfg.GroupWait,
 	}, bot.Deps{
-		API: api, Records: records{db}, Diagnoser: engine, Decode: decoder(g), Graph: g, Resolve: resolve,
+		API: api, Records: records{db}, Incidents: db, Diagnoser: engine, Decode: decoder(g), Graph: g, Resolve: cfg.Resolver().Node,
 		Taken: func(id string) bool {
 			ok, err := db.IncidentExists(context.Background(), id)
 			return err == nil && ok

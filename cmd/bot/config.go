@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
+	"github.com/nightowl-sre/nightowl/diagnosis/prom"
 )
 
 // Config is nightowl's configuration: every setting is an environment
@@ -39,7 +41,8 @@ type Config struct {
 	GroupWait        time.Duration
 	LogLevel         slog.Level
 
-	graph *graph.Graph // loaded from ServiceGraph, or the built-in example
+	graph    *graph.Graph // loaded from ServiceGraph, or the built-in example
+	resolver *diagnosis.Resolver
 }
 
 // setting describes one configuration variable.
@@ -173,12 +176,8 @@ func (c *Config) fill(raw map[string]*string, need requirement) error {
 	}
 	c.DBPath, c.RunbooksDir, c.PlaybooksDir = get("DB_PATH"), get("RUNBOOKS_DIR"), get("PLAYBOOKS_DIR")
 	c.ServiceGraph = get("SERVICE_GRAPH")
-	if c.ServiceGraph == "" {
-		c.graph = graph.Example()
-	} else if g, err := graph.Load(c.ServiceGraph); err != nil {
+	if err := c.loadGraph(); err != nil {
 		bad("SERVICE_GRAPH: %v", err)
-	} else {
-		c.graph = g
 	}
 	c.LLMProvider = strings.ToLower(get("LLM_PROVIDER"))
 	switch c.LLMProvider {
@@ -223,8 +222,47 @@ func splitList(s string) []string {
 	return out
 }
 
+// loadGraph reads the service graph and its optional `resolve:` rules.
+func (c *Config) loadGraph() error {
+	c.graph = graph.Example()
+	var rules []diagnosis.Rule
+	if c.ServiceGraph != "" {
+		data, err := os.ReadFile(c.ServiceGraph)
+		if err != nil {
+			return fmt.Errorf("read service graph: %w", err)
+		}
+		if c.graph, err = graph.Parse(data); err != nil {
+			return fmt.Errorf("%s: %w", c.ServiceGraph, err)
+		}
+		if rules, err = diagnosis.ParseRules(data); err != nil {
+			return fmt.Errorf("%s: %w", c.ServiceGraph, err)
+		}
+	}
+	r, err := diagnosis.NewResolver(c.graph, rules)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.ServiceGraph, err)
+	}
+	c.resolver = r
+	return nil
+}
+
+// Metrics is the Prometheus adapter, or nil when PROMETHEUS_URL is unset.
+func (c Config) Metrics(log *slog.Logger) (diagnosis.Metrics, error) {
+	if c.PrometheusURL == "" {
+		return nil, nil
+	}
+	p, err := prom.New(prom.Config{URL: c.PrometheusURL, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("PROMETHEUS_URL: %w", err)
+	}
+	return p, nil
+}
+
 // Graph is the service graph in effect.
 func (c Config) Graph() *graph.Graph { return c.graph }
+
+// Resolver names the graph node of each alert.
+func (c Config) Resolver() *diagnosis.Resolver { return c.resolver }
 
 // newLogger builds the process logger: text for people, at LOG_LEVEL.
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {

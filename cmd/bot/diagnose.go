@@ -56,7 +56,7 @@ func diagnoseCmd(ctx context.Context, args []string, getenv func(string) string,
 		return fmt.Errorf("%s: %w", files[0], err)
 	}
 	g := cfg.Graph()
-	resolve := diagnosis.LabelResolver(g)
+	resolve := cfg.Resolver().Node
 	in := diagnosis.Incident{ID: "", Status: diagnosis.Resolved}
 	for _, a := range alerts {
 		if a.Fingerprint == "" {
@@ -68,7 +68,11 @@ func diagnoseCmd(ctx context.Context, args []string, getenv func(string) string,
 		in.Alerts = append(in.Alerts, diagnosis.AlertState{Alert: a, Node: resolve(a), Received: 1})
 		in.Received++
 	}
-	engine := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Resolve: resolve, Now: time.Now})
+	metrics, err := cfg.Metrics(newLogger(stderr, cfg.LogLevel))
+	if err != nil {
+		return err
+	}
+	engine := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Resolver: cfg.Resolver(), Metrics: metrics, Now: time.Now})
 	d := engine.Diagnose(ctx, in)
 	if format == "text" {
 		return writeDiagnosisText(stdout, d)

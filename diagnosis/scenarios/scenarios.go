@@ -1,5 +1,7 @@
 // Package scenarios embeds the alert storms nightowl is demonstrated and
-// measured on, as Alertmanager webhook JSON with their service graphs.
+// measured on: the Black Friday storm as Alertmanager webhook JSON with its
+// service graph, and a corpus of incidents with known root causes, service
+// graphs and synthetic metrics.
 package scenarios
 
 import _ "embed"

@@ -1,0 +1,174 @@
+package diagnosis
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Past is what nightowl remembers of an earlier incident.
+type Past struct {
+	Incident      string
+	When          time.Time
+	AlertNames    []string
+	Services      []string
+	RootCause     string
+	Runbook       string // the runbook that fixed it, "" when none ran
+	Outcome       string // "fixed", "failed", "resolved" (on its own) …
+	TimeToResolve time.Duration
+}
+
+// History recalls past incidents, newest first; the store implements it.
+type History interface {
+	Past(ctx context.Context, limit int) ([]Past, error)
+}
+
+// HistoryFunc adapts a function to History.
+type HistoryFunc func(ctx context.Context, limit int) ([]Past, error)
+
+// Past calls f.
+func (f HistoryFunc) Past(ctx context.Context, limit int) ([]Past, error) { return f(ctx, limit) }
+
+const (
+	historyLimit     = 500 // past incidents compared
+	historyThreshold = 0.5 // similarity that counts as "the same pattern"
+	historyShown     = 3
+)
+
+// similarity compares an incident with a past one: mostly which alerts fired,
+// then which services they were on (0.6/0.4). Each part averages the Jaccard
+// index with the overlap coefficient, so a smaller storm of the same failure
+// still counts as the same pattern.
+func similarity(names, services map[string]bool, p Past) float64 {
+	return 0.6*setSimilarity(names, p.AlertNames) + 0.4*setSimilarity(services, p.Services)
+}
+
+func setSimilarity(a map[string]bool, b []string) float64 {
+	seen := map[string]bool{}
+	inter := 0
+	for _, x := range b {
+		if seen[x] {
+			continue
+		}
+		seen[x] = true
+		if a[x] {
+			inter++
+		}
+	}
+	if len(a) == 0 || len(seen) == 0 {
+		return 0
+	}
+	union := len(a) + len(seen) - inter
+	jaccard := float64(inter) / float64(union)
+	overlap := float64(inter) / float64(min(len(a), len(seen)))
+	return (jaccard + overlap) / 2
+}
+
+// recall finds past incidents like this one, most similar first.
+func (e *Engine) recall(ctx context.Context, in Incident, byNode map[string][]AlertState) ([]HistoryMatch, error) {
+	if e.cfg.History == nil {
+		return nil, nil
+	}
+	past, err := e.cfg.History.Past(ctx, historyLimit)
+	if err != nil {
+		return nil, fmt.Errorf("recall past incidents: %w", err)
+	}
+	names, services := map[string]bool{}, map[string]bool{}
+	for n, alerts := range byNode {
+		services[n] = true
+		for _, a := range alerts {
+			names[a.Name()] = true
+		}
+	}
+	var out []HistoryMatch
+	for _, p := range past {
+		if p.Incident == in.ID {
+			continue
+		}
+		if s := similarity(names, services, p); s >= historyThreshold {
+			out = append(out, HistoryMatch{Incident: p.Incident, Similarity: round3(s), RootCause: p.RootCause,
+				Runbook: p.Runbook, Outcome: p.Outcome, Resolved: p.TimeToResolve, When: p.When})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Similarity > out[j].Similarity })
+	return out, nil
+}
+
+// historySignal scores a candidate by how strongly similar incidents had it
+// as their root cause, and says so.
+func historySignal(node string, matches []HistoryMatch) (float64, string) {
+	best, n := 0.0, 0
+	fixes := map[string]int{}
+	for _, m := range matches {
+		if m.RootCause != node {
+			continue
+		}
+		n++
+		best = max(best, m.Similarity)
+		if m.Runbook != "" && m.Outcome == "fixed" {
+			fixes[m.Runbook]++
+		}
+	}
+	if n == 0 {
+		return 0, ""
+	}
+	s := fmt.Sprintf("%s had the same pattern before", timesWord(n))
+	if rb, k := topFix(fixes); rb != "" {
+		s = fmt.Sprintf("the same pattern was fixed by %s %s before", rb, timesWord(k))
+	}
+	return best, s
+}
+
+// bestFix is the runbook that fixed the most similar incidents.
+func bestFix(matches []HistoryMatch) (string, int) {
+	fixes := map[string]int{}
+	for _, m := range matches {
+		if m.Runbook != "" && m.Outcome == "fixed" {
+			fixes[m.Runbook]++
+		}
+	}
+	return topFix(fixes)
+}
+
+func topFix(fixes map[string]int) (string, int) {
+	best, n := "", 0
+	for rb, k := range fixes {
+		if k > n || (k == n && rb < best) {
+			best, n = rb, k
+		}
+	}
+	return best, n
+}
+
+func timesWord(n int) string {
+	switch n {
+	case 1:
+		return "once"
+	case 2:
+		return "twice"
+	}
+	return fmt.Sprintf("%d times", n)
+}
+
+// PastOf summarises a finished incident and its diagnosis for History.
+func PastOf(in Incident, d Diagnosis, runbook, outcome string) Past {
+	p := Past{Incident: in.ID, When: in.StartedAt(), Services: d.AffectedServices, Runbook: runbook, Outcome: outcome}
+	if top, ok := d.Top(); ok {
+		p.RootCause = top.Service
+	}
+	seen := map[string]bool{}
+	for _, a := range in.Alerts {
+		if !seen[a.Name()] {
+			seen[a.Name()] = true
+			p.AlertNames = append(p.AlertNames, a.Name())
+		}
+	}
+	sort.Strings(p.AlertNames)
+	if in.Status == Resolved && !in.ResolvedAt.IsZero() {
+		p.TimeToResolve = in.ResolvedAt.Sub(in.StartedAt())
+	}
+	return p
+}
+
+func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }

@@ -1,0 +1,142 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nightowl-sre/nightowl/diagnosis"
+)
+
+var _ diagnosis.History = (*DB)(nil)
+
+// SaveDiagnosis keeps the latest diagnosis of an incident.
+func (db *DB) SaveDiagnosis(ctx context.Context, d diagnosis.Diagnosis) error {
+	if d.Incident == "" {
+		return fmt.Errorf("save diagnosis: no incident")
+	}
+	body, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("save diagnosis of %s: %w", d.Incident, err)
+	}
+	var ta timeArgs
+	at := ta.at(d.GeneratedAt)
+	if ta.err != nil {
+		return fmt.Errorf("save diagnosis of %s: %w", d.Incident, ta.err)
+	}
+	top, _ := d.Top()
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO diagnoses (incident_id, generated_at, root_cause, confidence, runbook, summary, body)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (incident_id) DO UPDATE SET generated_at = excluded.generated_at,
+				root_cause = excluded.root_cause, confidence = excluded.confidence,
+				runbook = excluded.runbook, summary = excluded.summary, body = excluded.body`,
+			d.Incident, at, top.Service, top.Confidence, d.RecommendedRunbook, d.Summary, string(body))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("save diagnosis of %s: %w", d.Incident, err)
+	}
+	return nil
+}
+
+// Diagnosis returns the latest diagnosis of an incident.
+func (db *DB) Diagnosis(ctx context.Context, incident string) (diagnosis.Diagnosis, error) {
+	var body string
+	err := db.read.QueryRowContext(ctx, `SELECT body FROM diagnoses WHERE incident_id = ?`, incident).Scan(&body)
+	if err == sql.ErrNoRows {
+		return diagnosis.Diagnosis{}, fmt.Errorf("diagnosis of %s: %w", incident, ErrNotFound)
+	}
+	if err != nil {
+		return diagnosis.Diagnosis{}, fmt.Errorf("diagnosis of %s: %w", incident, err)
+	}
+	var d diagnosis.Diagnosis
+	if err := json.Unmarshal([]byte(body), &d); err != nil {
+		return d, fmt.Errorf("diagnosis of %s: %w", incident, err)
+	}
+	return d, nil
+}
+
+// SaveOutcome records how an incident ended: "fixed" or "failed" by a
+// runbook, or "resolved" on its own. A runbook's word is never overwritten
+// by "resolved".
+func (db *DB) SaveOutcome(ctx context.Context, incident, runbook, outcome string, at time.Time) error {
+	var ta timeArgs
+	t := ta.at(at)
+	if ta.err != nil {
+		return fmt.Errorf("save outcome of %s: %w", incident, ta.err)
+	}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO outcomes (incident_id, runbook, outcome, at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (incident_id) DO UPDATE SET runbook = excluded.runbook, outcome = excluded.outcome, at = excluded.at
+			WHERE excluded.outcome <> 'resolved' OR outcomes.outcome = 'resolved'`,
+			incident, runbook, outcome, t)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("save outcome of %s: %w", incident, err)
+	}
+	return nil
+}
+
+// Past recalls resolved incidents, newest first, with their alert names,
+// services, diagnosed root cause and outcome.
+func (db *DB) Past(ctx context.Context, limit int) ([]diagnosis.Past, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT i.id, i.opened_at, i.resolved_at,
+			COALESCE(d.root_cause, ''), COALESCE(o.runbook, ''), COALESCE(o.outcome, 'resolved'),
+			(SELECT group_concat(DISTINCT ia.alertname) FROM incident_alerts ia WHERE ia.incident_id = i.id),
+			(SELECT group_concat(DISTINCT CASE WHEN ia.node <> '' THEN ia.node ELSE ia.service END) FROM incident_alerts ia WHERE ia.incident_id = i.id),
+			(SELECT min(ia.starts_at) FROM incident_alerts ia WHERE ia.incident_id = i.id)
+		FROM incidents i
+		LEFT JOIN diagnoses d ON d.incident_id = i.id
+		LEFT JOIN outcomes o ON o.incident_id = i.id
+		WHERE i.status = 'resolved'
+		ORDER BY i.opened_at DESC
+		LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("recall past incidents: %w", err)
+	}
+	defer rows.Close()
+	var out []diagnosis.Past
+	for rows.Next() {
+		var (
+			p                          diagnosis.Past
+			names, services            sql.NullString
+			openAt, resolvedAt, starts time.Time
+		)
+		if err := rows.Scan(&p.Incident, timeCol{&openAt}, timeCol{&resolvedAt}, &p.RootCause, &p.Runbook, &p.Outcome,
+			&names, &services, timeCol{&starts}); err != nil {
+			return nil, fmt.Errorf("recall past incidents: %w", err)
+		}
+		p.When = openAt
+		if !starts.IsZero() {
+			p.When = starts
+		}
+		if !resolvedAt.IsZero() {
+			p.TimeToResolve = resolvedAt.Sub(p.When)
+		}
+		p.AlertNames = splitSorted(names.String)
+		p.Services = splitSorted(services.String)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func splitSorted(s string) []string {
+	if s == "" {
+		return nil
+	}
+	out := strings.Split(s, ",")
+	sort.Strings(out)
+	return out
+}
