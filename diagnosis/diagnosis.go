@@ -58,6 +58,9 @@ type AlertCounts struct {
 	Resolved int `json:"resolved"`
 	// Pages is how many times a human was paged for it: 1 per incident.
 	Pages int `json:"pages"`
+	// Unattributed counts alerts that name no service (business metrics,
+	// synthetic checks): symptoms, never candidates.
+	Unattributed int `json:"unattributed,omitempty"`
 }
 
 // HistoryMatch is a past incident that looks like this one.

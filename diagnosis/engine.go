@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -29,8 +30,12 @@ type EngineConfig struct {
 	MetricsDeadline time.Duration
 	// History recalls past incidents; nil means none.
 	History History
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Weights overrides signal weights (see DefaultWeights), Temperature the
+	// softmax temperature: for tuning on a corpus, not for everyday use.
+	Weights     map[string]float64
+	Temperature float64
+	Now         func() time.Time
+	Logger      *slog.Logger
 }
 
 // Engine ranks an incident's root-cause candidates from independent signals,
@@ -61,6 +66,14 @@ func NewEngine(cfg EngineConfig) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	w := DefaultWeights()
+	for k, v := range cfg.Weights {
+		w[k] = v
+	}
+	cfg.Weights = w
+	if cfg.Temperature <= 0 {
+		cfg.Temperature = temperature
+	}
 	return &Engine{cfg: cfg, log: cfg.Logger.With("component", "engine")}
 }
 
@@ -78,7 +91,6 @@ type candidate struct {
 
 func (c *candidate) say(signal string, v float64, format string, args ...any) {
 	c.signals[signal] = v
-	c.score += weights[signal] * v
 	if format != "" {
 		c.evidence = append(c.evidence, fmt.Sprintf(format, args...))
 	}
@@ -94,11 +106,26 @@ func (e *Engine) Diagnose(ctx context.Context, in Incident) Diagnosis {
 		d.Candidates = []Candidate{}
 		return d
 	}
-	start := in.StartedAt()
+	start := onset(byNode)
 	cands := e.candidates(byNode)
-	for _, c := range cands {
-		e.scoreStatic(c, byNode, start, resolutions)
+	text := e.readText(cands, byNode)
+	for _, n := range textCandidates(text, cands) {
+		cands = append(cands, &candidate{node: n, silent: true, signals: map[string]float64{}})
 	}
+	crowd := e.crowdOf(byNode)
+	for _, c := range cands {
+		e.scoreStatic(c, byNode, start, resolutions, crowd)
+		if f, ok := text[c.node]; ok {
+			if f.signature > 0 {
+				c.say("signature", f.signature, "")
+			}
+			if f.mention > 0 {
+				c.say("mention", f.mention, "")
+			}
+			c.evidence = append(c.evidence, f.evidence...)
+		}
+	}
+	e.total(cands)
 	sortCandidates(cands)
 
 	matches, err := e.recall(ctx, in, byNode)
@@ -111,6 +138,7 @@ func (e *Engine) Diagnose(ctx context.Context, in Incident) Diagnosis {
 			c.say("history", v, "%s", why)
 		}
 	}
+	e.total(cands)
 	sortCandidates(cands)
 
 	findings, status := e.gatherMetrics(ctx, cands, byNode, start)
@@ -121,8 +149,9 @@ func (e *Engine) Diagnose(ctx context.Context, in Incident) Diagnosis {
 			c.evidence = append(c.evidence, f.evidence...)
 		}
 	}
+	e.total(cands)
 	sortCandidates(cands)
-	calibrate(cands)
+	calibrate(cands, e.cfg.Temperature)
 
 	for _, c := range cands {
 		d.Candidates = append(d.Candidates, c.public(e.cfg.Graph))
@@ -140,13 +169,14 @@ func (e *Engine) byNode(in Incident, d *Diagnosis) (map[string][]AlertState, map
 	resolutions := map[string]Resolution{}
 	for _, a := range in.Alerts {
 		res := e.cfg.Resolver.Resolve(a.Alert)
-		if res.Node == "" {
-			res.Node = "(unknown service)"
-		}
 		a.Node = res.Node
 		resolutions[a.Fingerprint] = res
-		byNode[res.Node] = append(byNode[res.Node], a)
 		d.Alerts.Distinct += max(a.Count, 1)
+		if res.Node == "" { // a symptom that names no service: counted, never a candidate
+			d.Alerts.Unattributed++
+		} else {
+			byNode[res.Node] = append(byNode[res.Node], a)
+		}
 		if a.Status == Firing {
 			d.Alerts.Firing++
 		} else {
@@ -157,6 +187,7 @@ func (e *Engine) byNode(in Incident, d *Diagnosis) (map[string][]AlertState, map
 	if !in.Thread.IsZero() {
 		d.Alerts.Pages = 1
 	}
+	mergeUnknownPrefixes(byNode, e.cfg.Graph)
 	for n := range byNode {
 		d.AffectedServices = append(d.AffectedServices, n)
 		if !e.cfg.Graph.Has(n) {
@@ -166,6 +197,27 @@ func (e *Engine) byNode(in Incident, d *Diagnosis) (map[string][]AlertState, map
 	sort.Strings(d.AffectedServices)
 	sort.Strings(d.NotInGraph)
 	return byNode, resolutions
+}
+
+// mergeUnknownPrefixes folds services the graph does not know into a
+// shorter unknown name they extend (kyverno-admission-controller into
+// kyverno): the same unlisted system seen through different labels.
+func mergeUnknownPrefixes(byNode map[string][]AlertState, g *graph.Graph) {
+	for n := range byNode {
+		if g.Has(n) {
+			continue
+		}
+		for m := range byNode {
+			if m != n && !g.Has(m) && strings.HasPrefix(n, m+"-") {
+				for _, a := range byNode[n] {
+					a.Node = m
+					byNode[m] = append(byNode[m], a)
+				}
+				delete(byNode, n)
+				break
+			}
+		}
+	}
 }
 
 // candidates are the alerted nodes plus silent shared dependencies.
@@ -185,8 +237,8 @@ func (e *Engine) candidates(byNode map[string][]AlertState) []*candidate {
 	return cands
 }
 
-// silentDependencies finds nodes with no alert of their own that at least two
-// affected nodes call, and on which every one of their direct callers fails.
+// silentDependencies finds nodes with no alert of their own on which every
+// direct caller fails, at least two of them.
 func (e *Engine) silentDependencies(byNode map[string][]AlertState, affected []string) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -203,13 +255,57 @@ func (e *Engine) silentDependencies(byNode map[string][]AlertState, affected []s
 					failing++
 				}
 			}
-			if failing >= 2 && failing == len(users) {
+			if failing == len(users) && failing >= 2 {
 				out = append(out, dep)
 			}
 		}
 	}
 	return out
 }
+
+// independent drops the nodes that call another node of the list: their
+// failure is explained by it.
+func (e *Engine) independent(nodes []string) []string {
+	var out []string
+	for _, n := range nodes {
+		explained := false
+		for _, m := range nodes {
+			if m != n && e.cfg.Graph.DependsTransitively(n, m) {
+				explained = true
+				break
+			}
+		}
+		if !explained {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// onset is when the storm began: the earliest start, ignoring leading alerts
+// that fired long before the rest (a long-running warning is not the storm).
+func onset(byNode map[string][]AlertState) time.Time {
+	var starts []time.Time
+	for _, alerts := range byNode {
+		for _, a := range alerts {
+			if !a.StartsAt.IsZero() {
+				starts = append(starts, a.StartsAt)
+			}
+		}
+	}
+	if len(starts) == 0 {
+		return time.Time{}
+	}
+	slices.SortFunc(starts, func(a, b time.Time) int { return a.Compare(b) })
+	i := 0
+	for i+1 < len(starts) && starts[i+1].Sub(starts[i]) > onsetGap {
+		i++
+	}
+	return starts[i]
+}
+
+// onsetGap: a leading alert this far ahead of the next one is not the storm.
+const onsetGap = 10 * time.Minute
 
 func sortCandidates(cands []*candidate) {
 	sort.SliceStable(cands, func(i, j int) bool {
@@ -223,13 +319,23 @@ func sortCandidates(cands []*candidate) {
 // calibrate turns scores into probabilities: a softmax whose temperature was
 // fitted on the scenario corpus (see calibration_test.go), so that a
 // candidate shown at 80% is right about 80% of the time there.
-func calibrate(cands []*candidate) {
+func calibrate(cands []*candidate, temperature float64) {
 	total := 0.0
 	for _, c := range cands {
 		total += math.Exp(c.score / temperature)
 	}
 	for _, c := range cands {
 		c.signals["confidence"] = math.Exp(c.score/temperature) / total
+	}
+}
+
+// total weighs each candidate's signals into its score.
+func (e *Engine) total(cands []*candidate) {
+	for _, c := range cands {
+		c.score = 0
+		for _, k := range slices.Sorted(maps.Keys(c.signals)) { // a fixed order: ties stay ties
+			c.score += e.cfg.Weights[k] * c.signals[k]
+		}
 	}
 }
 

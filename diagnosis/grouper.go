@@ -278,6 +278,10 @@ func (g *Grouper) schedule(t *tracked, now time.Time, immediate bool) {
 	}
 }
 
+// unattributedGap is how close in time an alert that names no service must
+// be to an incident to join it.
+const unattributedGap = 10 * time.Minute
+
 // match finds the open incident a new alert belongs to: same scope, related
 // in the graph, close in time. When it relates to several, the ones whose
 // card is not out yet merge into one (the storm reached nightowl in an order
@@ -285,14 +289,25 @@ func (g *Grouper) schedule(t *tracked, now time.Time, immediate bool) {
 func (g *Grouper) match(scope Scope, node string, start time.Time) *tracked {
 	var found []*tracked
 	for _, t := range g.order {
-		if t.inc.Status != Firing || !t.inc.Scope.Compatible(scope) {
+		if t.inc.Status != Firing || !clusterCompatible(t.inc.Scope, scope) {
 			continue
 		}
 		if start.Before(t.firstAt.Add(-g.cfg.MaxGap)) || start.After(t.lastAt.Add(g.cfg.MaxGap)) {
 			continue
 		}
-		if t.nodes[node] || g.related(t, node) {
+		// The same service in another namespace is another environment;
+		// services the graph relates may live in different namespaces.
+		sameEnv := t.inc.Scope.Compatible(scope)
+		if (t.nodes[node] && sameEnv) || (!t.nodes[node] && g.related(t, node)) {
 			found = append(found, t)
+		}
+	}
+	if node == "" { // an alert that names no service: a symptom of the newest incident near it
+		for i := len(g.order) - 1; i >= 0 && len(found) == 0; i-- {
+			t := g.order[i]
+			if t.inc.Status == Firing && t.inc.Scope.Compatible(scope) && !start.Before(t.firstAt.Add(-unattributedGap)) && !start.After(t.lastAt.Add(unattributedGap)) {
+				found = append(found, t)
+			}
 		}
 	}
 	if len(found) == 0 {
@@ -316,6 +331,10 @@ func (g *Grouper) match(scope Scope, node string, start time.Time) *tracked {
 		}
 	}
 	return target
+}
+
+func clusterCompatible(a, b Scope) bool {
+	return a.Cluster == "" || b.Cluster == "" || a.Cluster == b.Cluster
 }
 
 // merge moves every alert of from, whose card is not out yet, into into.

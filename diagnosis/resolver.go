@@ -49,8 +49,9 @@ func (r Resolution) Evidence(a Alert) string {
 const podSuffix = `(-[a-z0-9]{5,10}-[a-z0-9]{5}|-[a-z0-9]{5}|-[0-9]+)$`
 
 // DefaultRules try, in order, the labels that name an alert's subject in
-// kube-prometheus-stack, node-exporter, ingress-nginx, Sloth, Kafka and
-// blackbox alerts. A rule only counts when its value is a graph node or alias.
+// kube-prometheus-stack, node-exporter, ingress-nginx, Sloth, Kafka,
+// blackbox, YACE (CloudWatch), Patroni and status-page alerts. A rule only
+// counts when its value (or a part of it) is a graph node or alias.
 func DefaultRules() []Rule {
 	return []Rule{
 		{Label: "service"},
@@ -58,8 +59,10 @@ func DefaultRules() []Rule {
 		{Label: "statefulset"},
 		{Label: "daemonset"},
 		{Label: "cronjob"},
+		{Label: "horizontalpodautoscaler"},
 		{Label: "job_name", Strip: `-[0-9]{8,}$`},
 		{Label: "pod", Strip: podSuffix},
+		{Label: "persistentvolumeclaim"},
 		{Label: "exported_service"},
 		{Label: "ingress"},
 		{Label: "sloth_service"},
@@ -67,6 +70,15 @@ func DefaultRules() []Rule {
 		{Label: "consumergroup"},
 		{Label: "topic"},
 		{Label: "database"},
+		{Label: "dbinstance_identifier"},
+		{Label: "scope"},
+		{Label: "provider"},
+		{Label: "cluster"},
+		{Label: "name", Strip: podSuffix},
+		{Label: "queue_name"},
+		{Label: "load_balancer"},
+		{Label: "target_group"},
+		{Label: "endpoint"},
 		{Label: "node"},
 		{Label: "instance", Strip: `:[0-9]+$`},
 		{Label: "container"},
@@ -77,13 +89,39 @@ func DefaultRules() []Rule {
 	}
 }
 
-// exporters are label values that name the scraper, not the subject: they
-// never become a node when nothing in the graph matches.
-var exporters = map[string]bool{
-	"kube-state-metrics": true, "node-exporter": true, "prometheus-node-exporter": true, "kubelet": true,
-	"cadvisor": true, "blackbox": true, "blackbox-exporter": true, "prometheus": true, "apiserver": true,
-	"kube-prometheus-stack-kube-state-metrics": true, "kube-prometheus-stack-prometheus-node-exporter": true,
-	"kube-prometheus-stack-kubelet": true, "kubernetes-pods": true, "kubernetes-nodes": true, "node": true,
+// exporters are the scrapers, not the subjects: kube-state-metrics and
+// node-exporter name themselves in service, job, pod and container.
+var exporters = []string{"kube-state-metrics", "node-exporter", "kubelet", "cadvisor", "blackbox", "prometheus-operator", "yace", "statuspage-exporter", "kafka-exporter", "postgres-exporter", "redis-exporter", "elasticsearch-exporter"}
+
+func isExporter(v string) bool {
+	switch v {
+	case "prometheus", "apiserver", "kubernetes-pods", "kubernetes-nodes", "node":
+		return true
+	}
+	for _, e := range exporters {
+		if strings.Contains(v, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// Label values whose parts are worth trying one by one: generated names
+// like data-volume-chi-warehouse-0 or app/alb-api-eu-west-1/5f2e1c9a.
+var partLabels = map[string]bool{
+	"pod": true, "persistentvolumeclaim": true, "job_name": true, "cronjob": true, "deployment": true,
+	"statefulset": true, "daemonset": true, "name": true, "scope": true, "load_balancer": true,
+	"target_group": true, "queue_name": true, "endpoint": true, "container": true, "instance": true,
+	"slo": true, "consumergroup": true, "topic": true, "sloth_service": true,
+}
+
+// Words too common to name a service on their own.
+var genericWords = map[string]bool{
+	"data": true, "volume": true, "default": true, "main": true, "node": true, "pod": true, "prod": true,
+	"production": true, "staging": true, "service": true, "server": true, "worker": true, "master": true,
+	"primary": true, "replica": true, "controller": true, "manager": true, "exporter": true, "metrics": true,
+	"http": true, "https": true, "app": true, "www": true, "api": true, "health": true, "healthz": true,
+	"targetgroup": true, "east": true, "west": true, "north": true, "south": true, "central": true,
 }
 
 // Resolver names the graph node each alert is about: through ordered rules,
@@ -132,8 +170,9 @@ func ParseRules(data []byte) ([]Rule, error) {
 func (r *Resolver) Node(a Alert) string { return r.Resolve(a).Node }
 
 // Resolve applies the rules in order; the first value that names a graph
-// node (or alias, host, address) wins. Without one, the alert is about the
-// first workload-like value it carries, reported as not in the graph.
+// node (or alias, host, address, or a part of a generated name) wins.
+// Without one, the alert is about the first workload-like value it
+// carries, reported as not in the graph; with none at all, Node is "".
 func (r *Resolver) Resolve(a Alert) Resolution {
 	var fallback Resolution
 	for _, rule := range r.rules {
@@ -141,22 +180,56 @@ func (r *Resolver) Resolve(a Alert) Resolution {
 		if !ok || v == "" || !rule.applies(a.Labels) {
 			continue
 		}
-		for _, cand := range rule.candidates(v) {
+		cands := rule.candidates(v)
+		if isExporter(cands[len(cands)-1]) || isExporter(v) && rule.Label != "service" {
+			continue
+		}
+		for _, cand := range cands {
 			if n, ok := r.lookup(cand); ok {
 				return Resolution{Node: n, Label: rule.Label, Value: v, InGraph: true}
 			}
 		}
-		if fallback.Node == "" && !exporters[v] && rule.Label != "namespace" && rule.Label != "job" {
-			fallback = Resolution{Node: rule.candidates(v)[0], Label: rule.Label, Value: v}
+		if partLabels[rule.Label] {
+			if n, ok := r.lookupParts(cands[len(cands)-1]); ok {
+				return Resolution{Node: n, Label: rule.Label, Value: v, InGraph: true}
+			}
 		}
-	}
-	if fallback.Node == "" {
-		fallback.Node = a.Labels[LabelService]
-		if fallback.Node != "" {
-			fallback.Label, fallback.Value = LabelService, fallback.Node
+		if fallback.Node == "" && !isExporter(v) && subjectLabel(rule.Label) {
+			fallback = Resolution{Node: cands[min(1, len(cands)-1)], Label: rule.Label, Value: v}
 		}
 	}
 	return fallback
+}
+
+// subjectLabel: labels whose value can stand for a service the graph does
+// not know (a namespace, a job or an instance address cannot).
+func subjectLabel(label string) bool {
+	switch label {
+	case "namespace", "job", "instance", "node", "endpoint", "cluster", "name", "container", "queue_name", "load_balancer", "target_group", "scope", "provider", "topic", "database":
+		return false
+	}
+	return true
+}
+
+// lookupParts tries the parts of a generated name, longest first: runs of
+// its words split at '-', '/', '.' and '_'.
+func (r *Resolver) lookupParts(v string) (string, bool) {
+	words := strings.FieldsFunc(v, func(c rune) bool { return c == '-' || c == '/' || c == '.' || c == '_' || c == ':' })
+	if len(words) > 12 {
+		words = words[:12]
+	}
+	for n := len(words) - 1; n >= 1; n-- {
+		for i := 0; i+n <= len(words); i++ {
+			part := strings.Join(words[i:i+n], "-")
+			if n == 1 && (len(part) < 4 || genericWords[part]) {
+				continue
+			}
+			if node, ok := r.lookup(part); ok {
+				return node, true
+			}
+		}
+	}
+	return "", false
 }
 
 func (rule Rule) applies(labels map[string]string) bool {
@@ -169,7 +242,8 @@ func (rule Rule) applies(labels map[string]string) bool {
 }
 
 // candidates are the names a label value may stand for: the value, then the
-// value stripped, then for hosts the short name.
+// value stripped, then for hosts and URLs the host and its short name, and
+// for URLs the path's words.
 func (rule Rule) candidates(v string) []string {
 	out := []string{v}
 	if rule.strip != nil {
@@ -177,22 +251,25 @@ func (rule Rule) candidates(v string) []string {
 			out = append(out, s)
 		}
 	}
-	if rule.Label == "instance" || rule.Label == "node" {
-		host := out[len(out)-1]
-		if h, _, err := net.SplitHostPort(v); err == nil {
-			host = h
+	if rule.Label != "instance" && rule.Label != "node" {
+		return out
+	}
+	host, path := out[len(out)-1], ""
+	if _, rest, ok := strings.Cut(v, "://"); ok { // a blackbox probe target URL
+		host, path, _ = strings.Cut(rest, "/")
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	out = append(out, host)
+	if net.ParseIP(host) == nil {
+		if short, _, ok := strings.Cut(host, "."); ok {
+			out = append(out, short)
 		}
-		if strings.Contains(host, "://") { // a blackbox probe target URL
-			host = strings.SplitN(strings.SplitN(host, "://", 2)[1], "/", 2)[0]
-			if h, _, err := net.SplitHostPort(host); err == nil {
-				host = h
-			}
-		}
-		out = append(out, host)
-		if net.ParseIP(host) == nil {
-			if short, _, ok := strings.Cut(host, "."); ok {
-				out = append(out, short)
-			}
+	}
+	for _, seg := range strings.Split(path, "/") {
+		if seg != "" && !genericWords[seg] && len(seg) > 2 {
+			out = append(out, seg)
 		}
 	}
 	return out

@@ -28,6 +28,7 @@ type Config struct {
 	AlertSources     []string
 	Approvers        []string
 	PrometheusURL    string
+	MetricQueries    string
 	DBPath           string
 	RunbooksDir      string
 	PlaybooksDir     string
@@ -43,6 +44,7 @@ type Config struct {
 
 	graph    *graph.Graph // loaded from ServiceGraph, or the built-in example
 	resolver *diagnosis.Resolver
+	queries  diagnosis.Queries
 }
 
 // setting describes one configuration variable.
@@ -68,6 +70,7 @@ func (c *Config) settings(raw map[string]*string) []setting {
 		s("ALERT_SOURCES", "", "comma list of bot IDs (B…) or app IDs (A…) trusted as alert sources (default: any bot in ALERTS_CHANNEL)"),
 		s("APPROVERS", "", "comma list of user IDs (U…) and user-group IDs (S…) who may approve runbooks (default: nobody)"),
 		s("PROMETHEUS_URL", "", "Prometheus base URL for metric evidence (optional)"),
+		s("METRIC_QUERIES", "", "YAML file of PromQL templates for metric evidence (default: built in; see docs/diagnosis.md)"),
 		s("DB_PATH", "./bot.db", "SQLite database file"),
 		s("RUNBOOKS_DIR", "./runbooks", "directory of runbook YAML files"),
 		s("PLAYBOOKS_DIR", "./playbooks", "directory of Ansible playbooks"),
@@ -174,6 +177,15 @@ func (c *Config) fill(raw map[string]*string, need requirement) error {
 			bad("PROMETHEUS_URL %q is not an http(s) URL", c.PrometheusURL)
 		}
 	}
+	c.MetricQueries = get("METRIC_QUERIES")
+	c.queries = diagnosis.DefaultQueries()
+	if c.MetricQueries != "" {
+		q, err := diagnosis.LoadQueries(c.MetricQueries)
+		if err != nil {
+			bad("METRIC_QUERIES: %v", err)
+		}
+		c.queries = q
+	}
 	c.DBPath, c.RunbooksDir, c.PlaybooksDir = get("DB_PATH"), get("RUNBOOKS_DIR"), get("PLAYBOOKS_DIR")
 	c.ServiceGraph = get("SERVICE_GRAPH")
 	if err := c.loadGraph(); err != nil {
@@ -260,6 +272,9 @@ func (c Config) Metrics(log *slog.Logger) (diagnosis.Metrics, error) {
 
 // Graph is the service graph in effect.
 func (c Config) Graph() *graph.Graph { return c.graph }
+
+// Queries are the PromQL templates metric evidence uses.
+func (c Config) Queries() diagnosis.Queries { return c.queries }
 
 // Resolver names the graph node of each alert.
 func (c Config) Resolver() *diagnosis.Resolver { return c.resolver }

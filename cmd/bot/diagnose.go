@@ -72,7 +72,7 @@ func diagnoseCmd(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	engine := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Resolver: cfg.Resolver(), Metrics: metrics, Now: time.Now})
+	engine := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Resolver: cfg.Resolver(), Metrics: metrics, Queries: cfg.Queries(), Now: time.Now})
 	d := engine.Diagnose(ctx, in)
 	if format == "text" {
 		return writeDiagnosisText(stdout, d)

@@ -250,6 +250,14 @@ func (g *Graph) Node(name string) (Node, bool) {
 	return n, true
 }
 
+// Kind is the named node's kind ("" for unknown nodes).
+func (g *Graph) Kind(name string) string {
+	if i, ok := g.index[name]; ok {
+		return g.nodes[i].Kind
+	}
+	return ""
+}
+
 // Layer is the named node's layer (application for unknown nodes).
 func (g *Graph) Layer(name string) Layer {
 	if i, ok := g.index[name]; ok {
