@@ -28,6 +28,10 @@ func ParseActionValue(v string) (incident, runbook string) {
 func (b *Bot) liveIncident(ctx context.Context, cb slack.InteractionCallback, act *slack.BlockAction) (diagnosis.Incident, bool) {
 	id, _ := ParseActionValue(act.Value)
 	in, ok := b.grouper.Incident(id)
+	if ok && in.Thread.IsZero() && cb.Container.MessageTs != "" {
+		// The click beat the card's own bookkeeping: the clicked card is the thread.
+		in.Thread = diagnosis.Thread{Channel: cb.Container.ChannelID, TS: cb.Container.MessageTs}
+	}
 	if !ok {
 		b.reply(ctx, cb.Channel.ID, cb.User.ID, fmt.Sprintf("%s is closed; nothing to do.", escape(id)))
 		b.log.Info("button for a closed incident", keyIncident, id, keyUser, cb.User.ID, "action_id", act.ActionID)

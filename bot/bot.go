@@ -16,6 +16,7 @@ import (
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
+	"github.com/nightowl-sre/nightowl/runbooks"
 )
 
 // slog keys.
@@ -86,9 +87,13 @@ type Deps struct {
 	// Resolve names the graph node of an alert (default: service label).
 	Resolve func(diagnosis.Alert) string
 	// Taken reports incident IDs already used in the store.
-	Taken  func(id string) bool
-	Now    func() time.Time
-	Logger *slog.Logger
+	Taken func(id string) bool
+	// Runbooks runs the approval flow; nil when no catalog is configured.
+	Runbooks *runbooks.Service
+	// Command renders the ansible-playbook command of a job, for "Show command".
+	Command func(runbooks.Job) string
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Bot runs nightowl on Slack.
@@ -108,6 +113,7 @@ type Bot struct {
 	routes  routes
 	cardsMu sync.Mutex // serialises card renders and updates
 	last    map[string]diagnosis.Diagnosis
+	rb      *runbookState
 }
 
 // New builds a bot; Run starts it.
@@ -135,6 +141,7 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 		intake: make(chan relayedMsg, 1024),
 		tasks:  make(chan func(context.Context), 256),
 		last:   map[string]diagnosis.Diagnosis{},
+		rb:     newRunbookState(),
 	}
 	b.web = NewWebAPI(deps.API)
 	b.slack, b.people = b.web, b.web
@@ -145,6 +152,15 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 	b.routes = b.defaultRoutes()
 	return b, nil
 }
+
+// UseRunbooks plugs in the runbook service (whose Notifier is this bot)
+// and the renderer of manual commands; call before Run.
+func (b *Bot) UseRunbooks(svc *runbooks.Service, command func(runbooks.Job) string) {
+	b.deps.Runbooks, b.deps.Command = svc, command
+}
+
+// Directory answers user-group membership from Slack, cached by the caller.
+func (b *Bot) Directory() runbooks.Directory { return b.web }
 
 // Grouper exposes live incident state (for commands and tests).
 func (b *Bot) Grouper() *diagnosis.Grouper { return b.grouper }
@@ -172,6 +188,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return b.grouper.Run(ctx) })
 	g.Go(func() error { return b.runIntake(ctx) })
+	g.Go(func() error { return b.runUpdates(ctx) })
 	for range b.cfg.Workers {
 		g.Go(func() error { return b.runWorker(ctx) })
 	}

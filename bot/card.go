@@ -9,6 +9,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
+	"github.com/nightowl-sre/nightowl/runbooks"
 )
 
 // Slack's Block Kit limits, as the emulator enforces them.
@@ -26,12 +27,14 @@ type cardView struct {
 	Diagnosis diagnosis.Diagnosis
 	// Page is the mention that pages on-call: set on the card's first post
 	// only; updates name the paged party without mentioning anyone.
-	Page       string
-	PagedName  string
-	AckName    string
-	EscName    string
-	Now        time.Time
-	RunbookCmd bool // the runbook buttons make sense (a runbook is recommended)
+	Page      string
+	PagedName string
+	AckName   string
+	EscName   string
+	Now       time.Time
+	// Run is the incident's latest runbook request, if any.
+	Run   *runbooks.Request
+	RunBy string
 }
 
 func mrkdwn(s string) *slack.TextBlockObject {
@@ -160,13 +163,18 @@ func contextLine(v cardView) string {
 	if !in.Escalation.IsZero() {
 		parts = append(parts, fmt.Sprintf("⬆️ Escalated by %s at %s UTC", escape(v.EscName), in.Escalation.At.UTC().Format("15:04")))
 	}
+	if r := v.Run; r != nil {
+		icon, state := requestState(*r)
+		parts = append(parts, fmt.Sprintf("%s %s %s (requested by %s)", icon, escape(r.Runbook), state, escape(v.RunBy)))
+	}
 	return strings.Join(parts, " · ")
 }
 
 func cardActions(v cardView) slack.Block {
 	id := v.Incident.ID
 	var els []slack.BlockElement
-	if rb := v.Diagnosis.RecommendedRunbook; rb != "" {
+	busy := v.Run != nil && (v.Run.State == runbooks.StateQueued || v.Run.State == runbooks.StateRunning || v.Run.State == runbooks.StateSucceeded)
+	if rb := v.Diagnosis.RecommendedRunbook; rb != "" && !busy {
 		els = append(els,
 			slack.NewButtonBlockElement(ActionRunbookApprove, id+"|"+rb, plainText(truncate("Approve "+rb, 75))).WithStyle(slack.StylePrimary),
 			slack.NewButtonBlockElement(ActionRunbookManual, id+"|"+rb, plainText("Show command")),

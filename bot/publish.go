@@ -46,6 +46,9 @@ func (b *Bot) publish(ctx context.Context, u diagnosis.Update) {
 	}
 	b.refreshCard(ctx, in.ID)
 	b.persist(ctx, in)
+	if u.Kind != diagnosis.IncidentResolved {
+		b.dryRun(ctx, in, d) // the recommendation may have changed with the burst
+	}
 	switch u.Kind {
 	case diagnosis.IncidentResolved:
 		b.record(ctx, in.ID, diagnosis.EventResolved, "", fmt.Sprintf("after %s", humanDuration(in.Duration(b.deps.Now()))))
@@ -92,6 +95,7 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	if _, err := b.slack.Post(ctx, reply); err != nil {
 		b.log.Error("post first thread reply", keyIncident, in.ID, "err", err)
 	}
+	b.dryRun(ctx, in, d)
 }
 
 // settle records that a resolved incident ended; the store keeps a runbook's
@@ -148,6 +152,10 @@ func (b *Bot) refreshCard(ctx context.Context, id string) {
 	}
 	v.AckName = b.name(ctx, in.Ack.By)
 	v.EscName = b.name(ctx, in.Escalation.By)
+	if r, ok := b.latestRun(id); ok {
+		v.Run = &r
+		v.RunBy = b.name(ctx, r.RequestedBy)
+	}
 	card := renderCard(v)
 	if err := b.slack.Update(ctx, in.Thread.Channel, in.Thread.TS, card); err != nil {
 		b.log.Error("update incident card", keyIncident, id, "err", err)

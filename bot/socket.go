@@ -34,8 +34,11 @@ func (b *Bot) defaultRoutes() routes {
 		actions: map[string]actionHandler{
 			ActionAck:            b.onAck,
 			ActionEscalate:       b.onEscalate,
-			ActionRunbookApprove: b.onRunbookPending,
-			ActionRunbookManual:  b.onRunbookPending,
+			ActionRunbookApprove: b.onRunbookApprove,
+			ActionRunbookManual:  b.onRunbookManual,
+			ActionRequestApprove: b.onRequestApprove,
+			ActionRequestReject:  b.onRequestReject,
+			ActionRunCancel:      b.onRunCancel,
 		},
 	}
 }

@@ -4,6 +4,7 @@ package runbooks
 
 import (
 	"context"
+	"embed"
 	"time"
 )
 
@@ -93,3 +94,9 @@ type RunnerFunc func(ctx context.Context, job Job, progress func(TaskResult)) (R
 func (f RunnerFunc) Run(ctx context.Context, job Job, progress func(TaskResult)) (Result, error) {
 	return f(ctx, job, progress)
 }
+
+// Shipped is the catalog nightowl ships (RB-DB-001 … RB-DEMO-001), for the
+// demo and for installing a starting catalog.
+//
+//go:embed *.yaml
+var Shipped embed.FS

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/slack-go/slack"
 
@@ -13,15 +16,19 @@ import (
 	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
 	"github.com/nightowl-sre/nightowl/diagnosis/intake"
+	"github.com/nightowl-sre/nightowl/playbooks"
+	"github.com/nightowl-sre/nightowl/runbooks"
 	"github.com/nightowl-sre/nightowl/store"
 )
 
 // App is nightowl wired together: the one place that knows every adapter.
 type App struct {
-	cfg Config
-	log *slog.Logger
-	DB  *store.DB
-	Bot *bot.Bot
+	cfg      Config
+	log      *slog.Logger
+	DB       *store.DB
+	Bot      *bot.Bot
+	Runbooks *runbooks.Service // nil without a runbook catalog
+	Runner   *playbooks.Runner
 }
 
 // NewApp opens the store, builds the diagnosis engine and the bot, and takes
@@ -41,7 +48,17 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	engine := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Resolver: cfg.Resolver(), History: db, Metrics: metrics, Queries: cfg.Queries(), Logger: log})
+	catalog, err := loadCatalog(cfg, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	var index diagnosis.RunbookIndex
+	if catalog != nil {
+		index = catalog
+	}
+	engine := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Resolver: cfg.Resolver(), History: db, Metrics: metrics,
+		Queries: cfg.Queries(), Runbooks: index, Logger: log})
 	api := slack.New(cfg.SlackBotToken, slack.OptionAppLevelToken(cfg.SlackAppToken), slack.OptionAPIURL(cfg.SlackAPIURL))
 	a.Bot, err = bot.New(bot.Config{
 		AlertsChannel: cfg.AlertsChannel, IncidentsChannel: cfg.IncidentsChannel, AlertSources: cfg.AlertSources,
@@ -58,6 +75,12 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	if catalog != nil {
+		if err := a.useRunbooks(ctx, catalog, metrics); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	active, err := db.ActiveIncidents(ctx, time.Now().Add(-15*time.Minute))
 	if err != nil {
 		db.Close()
@@ -67,12 +90,63 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	return a, nil
 }
 
-// Run serves Slack until ctx ends, then closes the store.
+// Run serves Slack (and runs runbooks) until ctx ends, then closes the store.
 func (a *App) Run(ctx context.Context) error {
 	defer a.DB.Close()
 	a.log.Info("nightowl starting", "alerts_channel", a.cfg.AlertsChannel, "incidents_channel", a.cfg.IncidentsChannel,
-		"db", a.cfg.DBPath, "graph_nodes", a.cfg.Graph().Len(), "group_wait", a.cfg.GroupWait)
-	return a.Bot.Run(ctx)
+		"db", a.cfg.DBPath, "graph_nodes", a.cfg.Graph().Len(), "group_wait", a.cfg.GroupWait, "runbooks", a.Runbooks != nil)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.Bot.Run(ctx) })
+	if a.Runbooks != nil {
+		g.Go(func() error { return a.Runbooks.Run(ctx) })
+	}
+	return g.Wait()
+}
+
+// loadCatalog reads RUNBOOKS_DIR. A missing directory means no runbooks (a
+// warning); a directory with a broken runbook stops the start, naming the
+// file and field.
+func loadCatalog(cfg Config, log *slog.Logger) (*runbooks.Catalog, error) {
+	if _, err := os.Stat(cfg.RunbooksDir); err != nil {
+		log.Warn("no runbook catalog: the Approve button will say so", "runbooks_dir", cfg.RunbooksDir, "err", err)
+		return nil, nil
+	}
+	cat, err := runbooks.LoadCatalog(cfg.RunbooksDir, runbooks.LoadOptions{PlaybooksDir: cfg.PlaybooksDir})
+	if err != nil {
+		return nil, fmt.Errorf("runbook catalog %s is not usable:\n  %s", cfg.RunbooksDir, indentJoin(err))
+	}
+	return cat, nil
+}
+
+// useRunbooks wires the approval flow: the go-ansible runner, the policy
+// (APPROVERS, with user groups looked up in Slack), the store as audit log
+// and the bot as notifier.
+func (a *App) useRunbooks(ctx context.Context, catalog *runbooks.Catalog, metrics diagnosis.Metrics) error {
+	runner, err := playbooks.New(playbooks.Config{Dir: a.cfg.PlaybooksDir, Logger: a.log})
+	if err != nil {
+		return fmt.Errorf("playbooks: %w", err)
+	}
+	if err := runner.Preflight(ctx); err != nil {
+		a.log.Warn("runbooks will not run until Ansible works", "err", err)
+	}
+	var verify runbooks.Verifier
+	if q, ok := metrics.(interface {
+		Query(ctx context.Context, query string, at time.Time) ([]diagnosis.Series, error)
+	}); ok {
+		verify = func(ctx context.Context, promql string) (bool, error) {
+			series, err := q.Query(ctx, promql, time.Time{})
+			return len(series) > 0, err
+		}
+	}
+	g := a.cfg.Graph()
+	policy := runbooks.NewPolicy(a.cfg.Approvers, a.Bot.Directory(), nil)
+	a.Runner = runner
+	a.Runbooks = runbooks.NewService(runbooks.Config{
+		PlaybooksDir: a.cfg.PlaybooksDir, MaxRuns: a.cfg.RunbookMaxRuns, Verify: verify, Logger: a.log,
+		IsService: func(s string) bool { _, ok := g.Lookup(s); return ok },
+	}, catalog, policy, runner, a.DB, a.Bot)
+	a.Bot.UseRunbooks(a.Runbooks, runner.Command)
+	return nil
 }
 
 // records adapts the store to the bot's Records seam.

@@ -17,24 +17,24 @@ func TestImportsPointDown(t *testing.T) {
 	const mod = "github.com/nightowl-sre/nightowl/"
 	// library (prefix) → the packages allowed to import it
 	owners := map[string][]string{
-		"github.com/slack-go/slack":              {"bot", "bot/slackemu", "cmd/bot"},
-		"github.com/gorilla/websocket":           {"bot/slackemu"},
-		"github.com/prometheus/client_golang":    {"diagnosis/prom"},
-		"github.com/prometheus/common":           {"diagnosis/prom"},
-		"github.com/tmc/langchaingo":             {"diagnosis/llm"},
-		"github.com/apenella/go-ansible":         {"playbooks"},
-		"modernc.org/sqlite":                     {"store"},
-		mod + "store":                            {"cmd/bot"},
-		mod + "playbooks":                        {"cmd/bot"},
-		mod + "diagnosis/prom":                   {"cmd/bot"},
-		mod + "diagnosis/llm":                    {"cmd/bot"},
-		mod + "diagnosis/intake":                 {"cmd/bot"},
-		mod + "bot/slackemu":                     {"cmd/bot"},
-		mod + "deploy/alertmanager":              {"cmd/bot"},
-		mod + "deploy/testbed":                   {},
-		mod + "diagnosis/scenarios/bench":        {},
-		mod + "bot\x00":                          {"cmd/bot"}, // the bot package itself (exact match)
-		mod + "commands":                         {"bot", "cmd/bot"},
+		"github.com/slack-go/slack":           {"bot", "bot/slackemu", "cmd/bot"},
+		"github.com/gorilla/websocket":        {"bot/slackemu"},
+		"github.com/prometheus/client_golang": {"diagnosis/prom"},
+		"github.com/prometheus/common":        {"diagnosis/prom"},
+		"github.com/tmc/langchaingo":          {"diagnosis/llm"},
+		"github.com/apenella/go-ansible":      {"playbooks"},
+		"modernc.org/sqlite":                  {"store"},
+		mod + "store":                         {"cmd/bot"},
+		mod + "playbooks":                     {"cmd/bot"},
+		mod + "diagnosis/prom":                {"cmd/bot"},
+		mod + "diagnosis/llm":                 {"cmd/bot"},
+		mod + "diagnosis/intake":              {"cmd/bot"},
+		mod + "bot/slackemu":                  {"cmd/bot"},
+		mod + "deploy/alertmanager":           {"cmd/bot"},
+		mod + "deploy/testbed":                {},
+		mod + "diagnosis/scenarios/bench":     {},
+		mod + "bot\x00":                       {"cmd/bot"}, // the bot package itself (exact match)
+		mod + "commands":                      {"bot", "cmd/bot"},
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		fields := strings.Fields(line)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +41,7 @@ type Config struct {
 	LLMBaseURL       string
 	LLMAPIKey        string
 	GroupWait        time.Duration
+	RunbookMaxRuns   int
 	LogLevel         slog.Level
 
 	graph    *graph.Graph // loaded from ServiceGraph, or the built-in example
@@ -82,6 +84,7 @@ func (c *Config) settings(raw map[string]*string) []setting {
 		s("LLM_BASE_URL", "", "base URL of the LLM endpoint (OpenAI-compatible or Ollama)"),
 		secret(s("LLM_API_KEY", "", "API key for the LLM endpoint")),
 		s("GROUP_WAIT", "10s", "how long a new incident gathers alerts before its card"),
+		s("RUNBOOK_MAX_RUNS", "2", "runbook runs at once; more wait in a queue"),
 		s("LOG_LEVEL", "info", "debug | info | warn | error"),
 	}
 }
@@ -202,6 +205,11 @@ func (c *Config) fill(raw map[string]*string, need requirement) error {
 		bad("GROUP_WAIT %q is not a duration such as 10s or 1m", get("GROUP_WAIT"))
 	} else {
 		c.GroupWait = d
+	}
+	if n, err := strconv.Atoi(get("RUNBOOK_MAX_RUNS")); err != nil || n < 1 || n > 20 {
+		bad("RUNBOOK_MAX_RUNS %q is not a number from 1 to 20", get("RUNBOOK_MAX_RUNS"))
+	} else {
+		c.RunbookMaxRuns = n
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL"))); err != nil {
 		bad("LOG_LEVEL %q is not one of debug, info, warn, error", get("LOG_LEVEL"))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/diagnosis/intake"
 	"github.com/nightowl-sre/nightowl/diagnosis/scenarios"
+	"github.com/nightowl-sre/nightowl/playbooks"
+	"github.com/nightowl-sre/nightowl/runbooks"
 	"github.com/nightowl-sre/nightowl/store"
 )
 
@@ -57,7 +60,14 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("temp dir: %w", err)
 	}
 	defer os.RemoveAll(dir)
+	if err := unpack(dir, "runbooks", runbooks.Shipped); err != nil {
+		return err
+	}
+	if err := unpack(dir, "playbooks", playbooks.Shipped); err != nil {
+		return err
+	}
 	env := map[string]string{
+		"RUNBOOKS_DIR": filepath.Join(dir, "runbooks"), "PLAYBOOKS_DIR": filepath.Join(dir, "playbooks"),
 		"SLACK_APP_TOKEN": "xapp-emulator", "SLACK_BOT_TOKEN": "xoxb-emulator", "SLACK_API_URL": emu.APIURL(),
 		"ALERTS_CHANNEL": demoAlerts, "INCIDENTS_CHANNEL": demoIncidents, "ALERT_SOURCES": demoAMBot,
 		"ONCALL": demoOnCall, "ESCALATION": demoLeads, "APPROVERS": demoLead,
@@ -195,6 +205,24 @@ func waitRecorded(ctx context.Context, db *store.DB, incident string) error {
 			return err
 		}
 	}
+}
+
+// unpack writes an embedded tree of files under dir/name.
+func unpack(dir, name string, files fs.FS) error {
+	return fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(files, p)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, name, p)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, 0o644)
+	})
 }
 
 func waitForCard(ctx context.Context, emu *slackemu.Server) (slackemu.Message, error) {

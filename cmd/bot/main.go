@@ -4,6 +4,8 @@
 //	bot [run]            serve Slack over Socket Mode (the default)
 //	bot demo             replay the Black Friday storm through an in-process Slack
 //	bot diagnose FILE|-  diagnose an Alertmanager webhook JSON file
+//	bot runbooks lint    check the runbook catalog and its playbooks
+//	bot audit            print the record of runbook runs
 //	bot version          print the version
 package main
 
@@ -47,6 +49,10 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdin 
 		err = demoCmd(ctx, args, getenv, stdout, stderr)
 	case "diagnose":
 		err = diagnoseCmd(ctx, args, getenv, stdin, stdout, stderr)
+	case "runbooks":
+		err = runbooksCmd(ctx, args, getenv, stdout, stderr)
+	case "audit":
+		err = auditCmd(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "nightowl", version)
 	case "help", "-h", "--help":
@@ -76,6 +82,8 @@ commands:
   run              serve Slack over Socket Mode (default)
   demo             replay the Black Friday storm through an in-process Slack and print the channel
   diagnose FILE|-  diagnose an Alertmanager webhook JSON file (--format json|text)
+  runbooks lint    check the runbook catalog and that every playbook parses
+  audit            print the record: runbook requests, approvals, refusals, runs (--incident INC-…)
   version          print the version
 
 Every setting is an environment variable and a flag: see "bot run -h".`
