@@ -35,3 +35,26 @@ func TestCorpusAccuracyFromAlertsAlone(t *testing.T) {
 		t.Errorf("expected calibration error %.3f: confidences do not mean what they say", ece)
 	}
 }
+
+// TestHoldoutAccuracy reports accuracy on incidents written after the
+// engine's rules and weights were settled (diagnosis/scenarios/holdout):
+// the honest estimate of how the engine does on storms it was not tuned on.
+// It only fails if the engine does worse than the seed's algorithm there.
+func TestHoldoutAccuracy(t *testing.T) {
+	holdout, err := scenarios.Holdout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := bench.Evaluate(holdout, func(s scenarios.Scenario, r *diagnosis.Resolver) *diagnosis.Engine {
+		return diagnosis.NewEngine(diagnosis.EngineConfig{Graph: s.Graph, Resolver: r, Now: func() time.Time { return s.Start.Add(time.Hour) }})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + ev.Report("held out, alerts only"))
+	ours, _ := bench.Accuracy(ev.Diagnosis)
+	seed, _ := bench.Accuracy(ev.Seed)
+	if ours < seed {
+		t.Errorf("on the held-out set nightowl (%.0f%%) does worse than the seed's algorithm (%.0f%%)", 100*ours, 100*seed)
+	}
+}
