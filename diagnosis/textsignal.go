@@ -2,6 +2,7 @@ package diagnosis
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -66,8 +67,9 @@ func (e *Engine) readText(cands []*candidate, byNode map[string][]AlertState) ma
 		}
 		h.alerts[fp] = true
 	}
-	for node, alerts := range byNode {
-		for _, a := range alerts {
+	// Nodes in name order, so the quoted sample is the same every time.
+	for _, node := range slices.Sorted(maps.Keys(byNode)) {
+		for _, a := range byNode[node] {
 			text := alertText(a)
 			if text == "" {
 				continue
