@@ -1,0 +1,132 @@
+package diagnosis
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nightowl-sre/nightowl/diagnosis/graph"
+)
+
+// RunbookBrief is what triage needs to know of the recommended runbook.
+type RunbookBrief struct {
+	ID, Title string
+	Risk      string
+	DryRun    bool
+	Timeout   time.Duration
+}
+
+// RulesTriage writes the triage from the diagnosis alone: the same fields a
+// model would fill, so the card never waits on, or breaks because of, a
+// model. It is deterministic: the same diagnosis gives the same words.
+func RulesTriage(in Incident, d Diagnosis, g *graph.Graph, rb *RunbookBrief) Triage {
+	t := Triage{Source: "rules"}
+	top, ok := d.Top()
+	if !ok {
+		t.OneLineSummary = "No alerts to diagnose."
+		t.WhatIsHappening = "The incident has no alerts left."
+		t.ImmediateAction = "Nothing to do."
+		t.Steps = []string{"Check that alerts still reach the alerts channel."}
+		t.DoNotDo = "Do not close the incident before its alerts resolve."
+		t.EstimatedResolution = "unknown"
+		t.EscalateIf = "alerts arrive that nobody can place."
+		return t
+	}
+	cause := top.Service
+	if len(top.Alerts) > 0 {
+		cause = top.Alerts[0] + " on " + top.Service
+	}
+	t.OneLineSummary = truncateText(fmt.Sprintf("%s is the likely cause of %d alerts across %d services (%.0f%%)",
+		cause, d.Alerts.Distinct, len(d.AffectedServices), top.Confidence*100), 150)
+
+	kind := ""
+	if n, ok := g.Node(top.Service); ok && n.Kind != "" {
+		kind = " (" + n.Kind + ")"
+	}
+	var what strings.Builder
+	fmt.Fprintf(&what, "%s%s is failing", top.Service, kind)
+	if len(top.Evidence) > 0 {
+		fmt.Fprintf(&what, ": %s", top.Evidence[0])
+	}
+	what.WriteString(".")
+	var dependents []string
+	for _, s := range d.ImpactRadius {
+		if slices.Contains(d.AffectedServices, s) {
+			dependents = append(dependents, s)
+		}
+	}
+	if len(dependents) > 0 {
+		fmt.Fprintf(&what, " %s depend on it and fail with it.", listWords(dependents, 4))
+	}
+	if len(d.Candidates) > 1 && d.Candidates[1].Confidence >= 0.15 {
+		fmt.Fprintf(&what, " Also possible: %s (%.0f%%).", d.Candidates[1].Service, d.Candidates[1].Confidence*100)
+	}
+	t.WhatIsHappening = truncateText(what.String(), 600)
+
+	switch {
+	case rb != nil && rb.DryRun:
+		t.ImmediateAction = fmt.Sprintf("Read the dry run of %s in the thread, then press Approve %s on the card (%s).", rb.ID, rb.ID, rb.Title)
+	case rb != nil:
+		t.ImmediateAction = fmt.Sprintf("Check %s yourself, then press Approve %s on the card (%s).", top.Service, rb.ID, rb.Title)
+	default:
+		t.ImmediateAction = fmt.Sprintf("Look at %s first: %s.", top.Service, strings.Join(top.Alerts[:min(2, len(top.Alerts))], ", "))
+	}
+
+	t.Steps = append(t.Steps, fmt.Sprintf("Confirm on %s: its saturation and errors (/graph %s).", top.Service, top.Service))
+	t.Steps = append(t.Steps, fmt.Sprintf("Check what changed on %s in the last hour: deploys, config, traffic.", top.Service))
+	if rb != nil {
+		t.Steps = append(t.Steps, fmt.Sprintf("Run %s through Approve on the card; its progress and result land in this thread.", rb.ID))
+	}
+	t.Steps = append(t.Steps, "Watch the card: it turns resolved when every alert resolves.")
+
+	t.DoNotDo = "Do not restart every alerting service at once: the dependents fail because of the root cause, and restarts add load."
+	if len(top.Alerts) == 0 {
+		t.DoNotDo = fmt.Sprintf("Do not chase the symptoms on %s: %s has no alert of its own but everything that calls it fails.", listWords(d.AffectedServices, 3), top.Service)
+	}
+
+	t.EstimatedResolution = estimate(d, rb)
+	t.EscalateIf = "the alerts keep firing 15 minutes after the fix"
+	if n, ok := g.Node(top.Service); ok && n.Team != "" {
+		t.EscalateIf += fmt.Sprintf(", or the fix needs %s's owners (team %s)", top.Service, n.Team)
+	}
+	if top.Confidence < 0.5 {
+		t.EscalateIf += "; the cause is uncertain, so escalate early"
+	}
+	t.EscalateIf += "."
+	return t
+}
+
+// estimate guesses time to resolve from similar incidents, else the runbook.
+func estimate(d Diagnosis, rb *RunbookBrief) string {
+	var took []time.Duration
+	for _, m := range d.History {
+		if m.Resolved > 0 {
+			took = append(took, m.Resolved)
+		}
+	}
+	if len(took) > 0 {
+		sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
+		return fmt.Sprintf("about %s (similar incidents took %s to %s)", roundDuration(took[len(took)/2]), roundDuration(took[0]), roundDuration(took[len(took)-1]))
+	}
+	if rb != nil {
+		return fmt.Sprintf("15 to 30 minutes with %s (it may run up to %s)", rb.ID, roundDuration(rb.Timeout))
+	}
+	return "30 to 60 minutes"
+}
+
+func listWords(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
+}
+
+func truncateText(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
