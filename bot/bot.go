@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
@@ -92,6 +93,8 @@ type Deps struct {
 	Runbooks *runbooks.Service
 	// Command renders the ansible-playbook command of a job, for "Show command".
 	Command func(runbooks.Job) string
+	// Archive recalls incidents that left memory, for commands.
+	Archive Archive
 	Now     func() time.Time
 	Logger  *slog.Logger
 }
@@ -106,7 +109,11 @@ type Bot struct {
 	people  People
 	grouper *diagnosis.Grouper
 
-	self struct{ userID, botID, teamID string }
+	self struct{ userID, botID, teamID, url string }
+
+	commander  Commander
+	responder  Responder
+	onQuestion func(ctx context.Context, me *slackevents.AppMentionEvent, incident, thread, text string)
 
 	intake  chan relayedMsg // alert messages, processed in order
 	tasks   chan func(context.Context)
@@ -144,7 +151,7 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 		rb:     newRunbookState(),
 	}
 	b.web = NewWebAPI(deps.API)
-	b.slack, b.people = b.web, b.web
+	b.slack, b.people, b.responder = b.web, b.web, b.web
 	b.grouper = diagnosis.NewGrouper(diagnosis.GrouperConfig{
 		Wait: cfg.GroupWait, Graph: deps.Graph, Resolve: deps.Resolve, Taken: deps.Taken,
 		Now: deps.Now, Logger: deps.Logger,
@@ -182,7 +189,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("auth.test: %w", err)
 	}
-	b.self.userID, b.self.botID, b.self.teamID = auth.UserID, auth.BotID, auth.TeamID
+	b.self.userID, b.self.botID, b.self.teamID, b.self.url = auth.UserID, auth.BotID, auth.TeamID, auth.URL
 	b.log.Info("connected to Slack", "team", auth.Team, "bot_user", auth.UserID, "bot_id", auth.BotID)
 
 	g, ctx := errgroup.WithContext(ctx)

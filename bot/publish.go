@@ -162,6 +162,9 @@ func (b *Bot) refreshCard(ctx context.Context, id string) {
 	}
 }
 
+// DisplayName shows a user (or group) by name, without mentioning them.
+func (b *Bot) DisplayName(ctx context.Context, id string) string { return b.name(ctx, id) }
+
 // name shows a user (or group) by name, without mentioning them.
 func (b *Bot) name(ctx context.Context, id string) string {
 	if id == "" {

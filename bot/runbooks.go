@@ -99,7 +99,7 @@ func (b *Bot) onRunbookUpdate(ctx context.Context, u runbooks.Update) {
 		}
 		return
 	case runbooks.UpdateInterrupted:
-		if !r.Thread.IsZero() {
+		if r.Thread.Channel != "" {
 			text := fmt.Sprintf("⚠️ %s (%s) was interrupted: nightowl stopped while it ran, so its outcome is unknown. Check the system before running it again.", r.ID, r.Runbook)
 			m := Message{Channel: r.Thread.Channel, ThreadTS: r.Thread.TS, Text: escape(text), Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(escape(text)), nil, nil)}}
 			if _, err := b.slack.Post(ctx, m); err != nil {
@@ -144,7 +144,7 @@ func (b *Bot) view(u runbooks.Update) *runView {
 // editRequest posts the request's message once, then edits it.
 func (b *Bot) editRequest(ctx context.Context, v *runView) {
 	r := v.request
-	if r.Thread.IsZero() {
+	if r.Thread.Channel == "" {
 		return
 	}
 	b.rb.mu.Lock()
@@ -197,7 +197,7 @@ func (b *Bot) flushProgress(ctx context.Context) {
 // postRunSummary answers in the thread when a run ends, so people hear of it.
 func (b *Bot) postRunSummary(ctx context.Context, v *runView) {
 	r := v.request
-	if r.Thread.IsZero() {
+	if r.Thread.Channel == "" {
 		return
 	}
 	icon, state := requestState(r)

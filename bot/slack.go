@@ -1,9 +1,11 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -174,3 +176,48 @@ func (w *WebAPI) DisplayName(ctx context.Context, userID string) string {
 	w.mu.Unlock()
 	return name
 }
+
+// Responder answers through a response_url and uploads files; WebAPI
+// implements it.
+type Responder interface {
+	Respond(ctx context.Context, responseURL string, m Message, public bool) error
+	Upload(ctx context.Context, f Upload) error
+}
+
+// Upload is a file for files upload v2.
+type Upload struct {
+	Channel, ThreadTS string
+	Name, Title, Alt  string
+	Data              []byte
+}
+
+var _ Responder = (*WebAPI)(nil)
+
+// Respond posts to a slash command's or button's response_url: ephemeral
+// unless public.
+func (w *WebAPI) Respond(ctx context.Context, responseURL string, m Message, public bool) error {
+	kind := slack.ResponseTypeEphemeral
+	if public {
+		kind = slack.ResponseTypeInChannel
+	}
+	blocks := slack.Blocks{BlockSet: m.Blocks}
+	msg := &slack.WebhookMessage{Text: m.Text, Blocks: &blocks, ResponseType: kind, ThreadTimestamp: m.ThreadTS}
+	err := w.call(ctx, func() error { return slack.PostWebhookCustomHTTPContext(ctx, responseURL, w.httpClient(), msg) })
+	if err != nil {
+		return fmt.Errorf("respond through response_url: %w", err)
+	}
+	return nil
+}
+
+// Upload shares a file in a channel (in a thread when ThreadTS is set)
+// with the files upload v2 flow.
+func (w *WebAPI) Upload(ctx context.Context, f Upload) error {
+	p := slack.UploadFileParameters{Filename: f.Name, Title: f.Title, AltTxt: f.Alt, FileSize: len(f.Data),
+		Reader: bytes.NewReader(f.Data), Channel: f.Channel, ThreadTimestamp: f.ThreadTS}
+	if _, err := w.api.UploadFileContext(ctx, p); err != nil { // multipart uploads are not retried
+		return fmt.Errorf("upload %s to %s: %w", f.Name, f.Channel, err)
+	}
+	return nil
+}
+
+func (w *WebAPI) httpClient() *http.Client { return http.DefaultClient }

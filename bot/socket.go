@@ -28,7 +28,8 @@ type routes struct {
 func (b *Bot) defaultRoutes() routes {
 	return routes{
 		events: map[string]eventHandler{
-			string(slackevents.Message): b.onMessage,
+			string(slackevents.Message):    b.onMessage,
+			string(slackevents.AppMention): b.onMention,
 		},
 		slash: map[string]slashHandler{},
 		actions: map[string]actionHandler{

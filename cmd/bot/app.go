@@ -13,6 +13,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/nightowl-sre/nightowl/bot"
+	"github.com/nightowl-sre/nightowl/commands"
 	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
 	"github.com/nightowl-sre/nightowl/diagnosis/intake"
@@ -64,7 +65,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		AlertsChannel: cfg.AlertsChannel, IncidentsChannel: cfg.IncidentsChannel, AlertSources: cfg.AlertSources,
 		OnCall: cfg.OnCall, Escalation: cfg.Escalation, GroupWait: cfg.GroupWait,
 	}, bot.Deps{
-		API: api, Records: records{db}, Incidents: db, Diagnoser: engine, Decode: decoder(g), Graph: g, Resolve: cfg.Resolver().Node,
+		API: api, Records: records{db}, Incidents: db, Archive: db, Diagnoser: engine, Decode: decoder(g), Graph: g, Resolve: cfg.Resolver().Node,
 		Taken: func(id string) bool {
 			ok, err := db.IncidentExists(context.Background(), id)
 			return err == nil && ok
@@ -81,6 +82,10 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			return nil, err
 		}
 	}
+	a.Bot.UseCommands(commands.New(commands.Deps{
+		Incidents: a.Bot, Graph: g, Resolver: cfg.Resolver(), Metrics: metrics, Runbooks: a.Runbooks,
+		Link: a.Bot.Link, Names: a.Bot.DisplayName, Logger: log,
+	}))
 	active, err := db.ActiveIncidents(ctx, time.Now().Add(-15*time.Minute))
 	if err != nil {
 		db.Close()

@@ -34,7 +34,9 @@ func TestImportsPointDown(t *testing.T) {
 		mod + "deploy/testbed":                {},
 		mod + "diagnosis/scenarios/bench":     {},
 		mod + "bot\x00":                       {"cmd/bot"}, // the bot package itself (exact match)
-		mod + "commands":                      {"bot", "cmd/bot"},
+		mod + "commands\x00":                  {"bot", "cmd/bot"},
+		mod + "commands/picture":              {"commands"},
+		"gonum.org/v1/plot":                   {"commands/picture"},
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		fields := strings.Fields(line)

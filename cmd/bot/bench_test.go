@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/nightowl-sre/nightowl/bot"
+	"github.com/nightowl-sre/nightowl/bot/slackemu"
 	"github.com/nightowl-sre/nightowl/deploy/alertmanager"
 	"github.com/nightowl-sre/nightowl/deploy/testbed"
 	"github.com/nightowl-sre/nightowl/diagnosis"
@@ -155,5 +158,57 @@ func BenchmarkStormWebAPICalls(b *testing.B) {
 		b.ReportMetric(float64(emu.Calls("chat.postMessage")), "posts")
 		b.ReportMetric(float64(emu.Calls("chat.update")), "updates")
 		b.ReportMetric(float64(n)/took.Seconds(), "alerts/s-end-to-end")
+	}
+}
+
+// BenchmarkSlashCommandAck sends 1,000 slash commands to the running bot
+// through the emulator as fast as 32 typists can and reports how long the
+// bot took to ack them (Slack's limit is 3 s) and how long until every
+// answer had arrived.
+func BenchmarkSlashCommandAck(b *testing.B) {
+	const n, typists = 1000, 32
+	commands := []slackemu.SlashCommand{
+		{Command: "/diag"}, {Command: "/runbook", Text: "list"}, {Command: "/diag", Text: "order-service"},
+		{Command: "/graph", Text: "help"}, {Command: "/diag", Text: "INC-NOPE"},
+	}
+	for range b.N {
+		b.StopTimer()
+		emu := MustWorkspace(b)
+		hook := MustAlertmanagerHook(emu)
+		nightowl := MustRunNightowl(b, emu, filepath.Join(b.TempDir(), "bot.db"), map[string]string{"LOG_LEVEL": "warn"})
+		MustRelay(b, hook, []string{"namespace"}, stormNow(b)[:8])
+		MustWait(b, emu, 20*time.Second, "the card", func() bool { return len(emu.Messages(chIncidents)) == 1 })
+		b.StartTimer()
+		start := time.Now()
+		acks := make([]time.Duration, n)
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range typists {
+			wg.Go(func() {
+				for i := range next {
+					c := commands[i%len(commands)]
+					c.User, c.Channel = uLead, chIncidents
+					res, err := emu.SlashCommand(context.Background(), c)
+					if err != nil {
+						b.Errorf("%s %s: %v", c.Command, c.Text, err)
+					}
+					acks[i] = res.AckedAfter
+				}
+			})
+		}
+		for i := range n {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		MustWait(b, emu, time.Minute, "every answer", func() bool { return len(emu.Ephemerals(uLead)) >= n })
+		took := time.Since(start)
+		b.StopTimer()
+		nightowl.stop()
+		slices.Sort(acks)
+		b.ReportMetric(float64(acks[n/2].Microseconds())/1000, "ack-p50-ms")
+		b.ReportMetric(float64(acks[n*99/100].Microseconds())/1000, "ack-p99-ms")
+		b.ReportMetric(float64(acks[n-1].Microseconds())/1000, "ack-max-ms")
+		b.ReportMetric(float64(n)/took.Seconds(), "answers/s")
 	}
 }

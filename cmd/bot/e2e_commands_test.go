@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"image/png"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nightowl-sre/nightowl/bot/slackemu"
+	"github.com/nightowl-sre/nightowl/deploy/testbed"
+	"github.com/nightowl-sre/nightowl/diagnosis/scenarios"
+)
+
+// commandBed is a running nightowl with one open incident (the Black
+// Friday storm's first alerts), runbooks, and optionally a Prometheus.
+type commandBed struct {
+	emu      *slackemu.Server
+	nightowl *running
+	card     slackemu.Message
+	incident string
+	prom     *testbed.Prometheus
+}
+
+func mustCommandBed(t *testing.T, withPrometheus bool) *commandBed {
+	t.Helper()
+	bed := mustRunbookBed(t)
+	cb := &commandBed{emu: MustWorkspace(t)}
+	env := bed.env()
+	if withPrometheus {
+		now := time.Now().Truncate(time.Minute)
+		s := scenarios.Scenario{Start: now.Add(-30 * time.Minute)}
+		s.Metrics = []scenarios.MetricSpec{
+			{Name: "db_pool_connections_in_use", Labels: map[string]string{"service": "order-service"}, Type: scenarios.Gauge,
+				Points: []scenarios.MetricPoint{{At: -90 * time.Minute, Value: 20}, {At: 0, Value: 25}, {At: 5 * time.Minute, Value: 95}, {At: 30 * time.Minute, Value: 97}}, Noise: 0.03},
+		}
+		cb.prom = testbed.MustStartPrometheus(t, s.OpenMetrics(scenarios.DefaultStep))
+		env["PROMETHEUS_URL"] = cb.prom.URL
+	}
+	hook := MustAlertmanagerHook(cb.emu)
+	cb.nightowl = MustRunNightowl(t, cb.emu, filepath.Join(t.TempDir(), "bot.db"), env)
+	storm := stormNow(t)
+	MustRelay(t, hook, []string{"namespace"}, storm[:8])
+	MustWait(t, cb.emu, 20*time.Second, "the card", func() bool { return len(cb.emu.Messages(chIncidents)) == 1 })
+	cb.card = cb.emu.Messages(chIncidents)[0]
+	cb.incident = strings.TrimSuffix(strings.Fields(strings.TrimPrefix(cb.card.Text, "🔴 "))[0], ":")
+	return cb
+}
+
+// slash runs a slash command and returns what its asker sees.
+func (cb *commandBed) slash(t *testing.T, command, text string) (reply slackemu.Message, ack time.Duration) {
+	t.Helper()
+	before := len(cb.emu.Ephemerals(uLead))
+	beforePublic := len(cb.emu.Messages(chIncidents))
+	res, err := cb.emu.SlashCommand(t.Context(), slackemu.SlashCommand{User: uLead, Channel: chIncidents, Command: command, Text: text})
+	if err != nil {
+		t.Fatalf("%s %s: %v", command, text, err)
+	}
+	MustWait(t, cb.emu, 15*time.Second, "the answer to "+command+" "+text, func() bool {
+		return len(cb.emu.Ephemerals(uLead)) > before || len(cb.emu.Messages(chIncidents)) > beforePublic
+	})
+	if e := cb.emu.Ephemerals(uLead); len(e) > before {
+		return e[len(e)-1], res.AckedAfter
+	}
+	ms := cb.emu.Messages(chIncidents)
+	return ms[len(ms)-1], res.AckedAfter
+}
+
+func contentOf(m slackemu.Message) string { return m.Text + " " + string(m.Blocks) }
+
+func TestSlashCommandsAnswerEveryForm(t *testing.T) {
+	testbed.MustFindBinary(t, "apt-get install prometheus", "prometheus")
+	cb := mustCommandBed(t, true)
+	cases := []struct {
+		command, text string
+		ephemeral     bool
+		want          []string
+		picture       bool
+	}{
+		{"/diag", "", true, []string{"Open incidents", cb.incident, "order-service"}, false},
+		{"/diag", cb.incident, true, []string{cb.incident, "order-service", "DatabaseConnectionPoolExhausted", "Affected"}, false},
+		{"/diag", "order-service", true, []string{"order-service", "Open alerts", "It calls", "postgres-rds", "Called by", "Part of"}, false},
+		{"/diag", "INC-NOPE", true, []string{"No incident INC-NOPE", "open ones: " + cb.incident}, false},
+		{"/diag", "help", true, []string{"/diag INC-4F2A", "/diag order-service"}, false},
+		{"/diag", "one two", true, []string{"takes one incident or service"}, false},
+		{"/graph", "order-service", false, []string{"order-service calls", "Alerting"}, true},
+		{"/graph", ";rm -rf /", true, []string{"takes one service", ";rm"}, false},
+		{"/graph", "no-such-service", true, []string{`No service "no-such-service"`}, false},
+		{"/graph", `query max(db_pool_connections_in_use{service="order-service"}) 2h`, false, []string{"series over the last"}, true},
+		{"/graph", `query sum(rate(http_requests_total[5m]`, true, []string{"Prometheus could not answer", "parse error"}, false},
+		{"/graph", "help", true, []string{"/graph order-service", "/graph query"}, false},
+		{"/runbook", "list", true, []string{"RB-DEMO-001", "RB-FAIL-001"}, false},
+		{"/runbook", "show RB-DEMO-001", true, []string{"RB-DEMO-001", "demo-touch-file.yml", "demo_dir", "Approval"}, false},
+		{"/runbook", "show RB-NOPE-001", true, []string{`No runbook "RB-NOPE-001"`, "RB-DEMO-001"}, false},
+		{"/runbook", "run RB-DEMO-001 order-service demo_dir=/etc;reboot", true, []string{"cannot run with these parameters", "demo_dir"}, false},
+		{"/runbook", "run RB-DEMO-001 order-service", true, []string{"Run request RUN-", "in the thread of " + cb.incident}, false},
+		{"/runbook", "frobnicate", true, []string{`does not know "frobnicate"`}, false},
+		{"/runbook", "", true, []string{"/runbook list", "/runbook run"}, false},
+	}
+	var acks []time.Duration
+	for _, tc := range cases {
+		t.Run(tc.command+" "+tc.text, func(t *testing.T) {
+			files := len(cb.emu.CallLog())
+			reply, ack := cb.slash(t, tc.command, tc.text)
+			acks = append(acks, ack)
+			if reply.Ephemeral != tc.ephemeral {
+				t.Errorf("ephemeral=%v, want %v: %s", reply.Ephemeral, tc.ephemeral, reply.Text)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(contentOf(reply), w) {
+					t.Errorf("the answer lacks %q:\n%s", w, contentOf(reply))
+				}
+			}
+			uploads := func() int {
+				n := 0
+				for _, c := range cb.emu.CallLog()[files:] {
+					if c.Method == "files.completeUploadExternal" && c.OK {
+						n++
+					}
+				}
+				return n
+			}
+			if tc.picture {
+				MustWait(t, cb.emu, 15*time.Second, "the picture", func() bool { return uploads() > 0 })
+			}
+			if tc.picture != (uploads() == 1) {
+				t.Errorf("%d pictures uploaded, want picture=%v", uploads(), tc.picture)
+			}
+		})
+	}
+	for _, a := range acks {
+		if a > time.Second {
+			t.Errorf("a command was acked after %s", a)
+		}
+	}
+	// The pictures decode and have sensible sizes.
+	for _, m := range cb.emu.Messages(chIncidents) {
+		for _, f := range m.Files {
+			_, data, ok := cb.emu.File(f.ID)
+			img, err := png.Decode(bytes.NewReader(data))
+			if !ok || err != nil {
+				t.Fatalf("file %s: %v", f.Name, err)
+			}
+			if w, h := img.Bounds().Dx(), img.Bounds().Dy(); w < 400 || h < 200 || w > 4000 || h > 4000 {
+				t.Errorf("%s is %d×%d", f.Name, w, h)
+			}
+		}
+	}
+	// The run request opened by /runbook run sits in the incident's thread.
+	MustWait(t, cb.emu, 10*time.Second, "the request in the incident's thread", func() bool {
+		_, ok := requestMessage(cb.emu, cb.card, "RB-DEMO-001")
+		return ok
+	})
+
+	cb.prom.Stop() // Prometheus goes away
+	reply, _ := cb.slash(t, "/graph", `query up 1h`)
+	if !reply.Ephemeral || !strings.Contains(contentOf(reply), "refused the connection") {
+		t.Errorf("with Prometheus down: %s", contentOf(reply))
+	}
+}
+
+func TestMentionsInAnIncidentThreadImplyTheIncident(t *testing.T) {
+	cb := mustCommandBed(t, false)
+	before := len(cb.emu.Replies(chIncidents, cb.card.TS))
+	if _, err := cb.emu.PostAsUser(chIncidents, uLead, "<@U0NIGHTOWL> diag", cb.card.TS); err != nil {
+		t.Fatal(err)
+	}
+	MustWait(t, cb.emu, 15*time.Second, "the diagnosis in the thread", func() bool {
+		return repliesWith(cb.emu, chIncidents, cb.card.TS, "order-service") > 0 && len(cb.emu.Replies(chIncidents, cb.card.TS)) > before
+	})
+	if _, err := cb.emu.PostAsUser(chIncidents, uLead, "<@U0NIGHTOWL> graph", cb.card.TS); err != nil {
+		t.Fatal(err)
+	}
+	MustWait(t, cb.emu, 15*time.Second, "the picture in the thread", func() bool {
+		for _, r := range cb.emu.Replies(chIncidents, cb.card.TS) {
+			if len(r.Files) > 0 {
+				return true
+			}
+		}
+		return false
+	})
+}

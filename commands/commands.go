@@ -1,0 +1,196 @@
+package commands
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nightowl-sre/nightowl/diagnosis"
+	"github.com/nightowl-sre/nightowl/diagnosis/graph"
+	"github.com/nightowl-sre/nightowl/runbooks"
+)
+
+// Request is one command as someone typed it.
+type Request struct {
+	Command string // "/diag", "/graph", "/runbook"
+	Text    string
+	User    string
+	Channel string
+	// Incident is the incident implied by where the command was typed (an
+	// incident thread), "" when none.
+	Incident string
+}
+
+// Incidents is what commands know of incidents; the bot answers from its
+// live state and the store.
+type Incidents interface {
+	// Open lists open and recently resolved incidents, newest first.
+	Open() []diagnosis.Incident
+	// Find returns an incident and its latest diagnosis.
+	Find(ctx context.Context, id string) (diagnosis.Incident, diagnosis.Diagnosis, bool)
+}
+
+// Deps are what the commands work with.
+type Deps struct {
+	Incidents Incidents
+	Graph     *graph.Graph
+	Resolver  *diagnosis.Resolver
+	// Metrics answers /graph query; nil means no Prometheus.
+	Metrics diagnosis.Metrics
+	// Runbooks is the approval flow; nil means no catalog.
+	Runbooks *runbooks.Service
+	// Explainer answers follow-up questions in words; nil means the intent
+	// matcher answers.
+	Explainer diagnosis.Explainer
+	// Link makes a link to an incident's card ("" when it has none).
+	Link func(diagnosis.Thread) string
+	// Names shows a user ID as a name, without mentioning anyone.
+	Names  func(ctx context.Context, user string) string
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Handler answers commands.
+type Handler struct {
+	d   Deps
+	log *slog.Logger
+}
+
+// New returns a Handler.
+func New(d Deps) *Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Link == nil {
+		d.Link = func(diagnosis.Thread) string { return "" }
+	}
+	if d.Names == nil {
+		d.Names = func(_ context.Context, u string) string { return u }
+	}
+	if d.Resolver == nil {
+		d.Resolver, _ = diagnosis.NewResolver(d.Graph, nil)
+	}
+	return &Handler{d: d, log: d.Logger.With("component", "commands")}
+}
+
+// Commands are the slash commands this package answers.
+var Commands = []string{"/diag", "/graph", "/runbook"}
+
+// Handle answers one command. A UsageError is the asker's mistake and is
+// shown to them; any other error is nightowl's and is logged by the caller.
+func (h *Handler) Handle(ctx context.Context, r Request) (Reply, error) {
+	args := fields(r.Text)
+	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+		return help(r.Command), nil
+	}
+	switch r.Command {
+	case "/diag":
+		return h.diag(ctx, r, args)
+	case "/graph":
+		return h.graph(ctx, r, args)
+	case "/runbook":
+		return h.runbook(ctx, r, args)
+	}
+	return Reply{}, usage("nightowl answers /diag, /graph and /runbook.", "nightowl does not know %s.", r.Command)
+}
+
+// fields splits command text at spaces; Slack sends it as typed.
+func fields(s string) []string { return strings.Fields(strings.TrimSpace(s)) }
+
+func isIncidentID(s string) bool {
+	return strings.HasPrefix(strings.ToUpper(s), "INC-") && len(s) > 4
+}
+
+// openIDs lists the open incidents' IDs for "did you mean" answers.
+func (h *Handler) openIDs() string {
+	var ids []string
+	for _, in := range h.d.Incidents.Open() {
+		if in.Status == diagnosis.Firing {
+			ids = append(ids, in.ID)
+		}
+	}
+	switch {
+	case len(ids) == 0:
+		return "there are no open incidents"
+	case len(ids) > 5:
+		return "open ones: " + strings.Join(ids[:5], ", ") + " …"
+	}
+	return "open ones: " + strings.Join(ids, ", ")
+}
+
+// findIncident looks an incident up, or says in one sentence why not.
+func (h *Handler) findIncident(ctx context.Context, id string) (diagnosis.Incident, diagnosis.Diagnosis, error) {
+	id = strings.ToUpper(id)
+	in, d, ok := h.d.Incidents.Find(ctx, id)
+	if !ok {
+		return in, d, usage("", "No incident %s; %s.", id, h.openIDs())
+	}
+	return in, d, nil
+}
+
+// lookupService resolves a service name or alias, or says which ones exist.
+func (h *Handler) lookupService(name string) (string, error) {
+	if n, ok := h.d.Graph.Lookup(name); ok {
+		return n, nil
+	}
+	if n, ok := h.d.Graph.Lookup(strings.ToLower(name)); ok {
+		return n, nil
+	}
+	var near []string
+	for _, n := range h.d.Graph.Names() {
+		if strings.Contains(n, strings.ToLower(name)) || strings.Contains(strings.ToLower(name), n) {
+			near = append(near, n)
+		}
+	}
+	hint := "Try /graph help, or a service of the graph."
+	if len(near) > 0 {
+		hint = "Did you mean " + strings.Join(near[:min(3, len(near))], ", ") + "?"
+	}
+	return "", usage(hint, "No service %q in the service graph.", name)
+}
+
+// incidentOf finds the open incident that involves a service.
+func (h *Handler) incidentOf(service string) (diagnosis.Incident, bool) {
+	for _, in := range h.d.Incidents.Open() {
+		if in.Status != diagnosis.Firing {
+			continue
+		}
+		if slices.Contains(in.Nodes(), service) {
+			return in, true
+		}
+	}
+	return diagnosis.Incident{}, false
+}
+
+func help(command string) Reply {
+	lines := map[string][]Line{
+		"/diag": {
+			line(code("/diag"), text(" — the open incidents, newest first, with links to their cards")),
+			line(code("/diag INC-4F2A"), text(" — the full diagnosis: candidates, evidence, history")),
+			line(code("/diag order-service"), text(" — a service: its open alerts, its dependencies and dependents, its incident")),
+			line(text("In an incident's thread, mention the bot instead: "), code("@nightowl diag"), text(" (Slack does not tell bots which thread a slash command came from).")),
+		},
+		"/graph": {
+			line(code("/graph order-service"), text(" — a picture of the service's neighbourhood: what it calls, what calls it, alert states, the root cause")),
+			line(code(`/graph query sum(rate(http_requests_total{code=~"5.."}[5m])) by (service) 6h`), text(" — a chart of a PromQL query over a range (default 1h, up to 7d)")),
+		},
+		"/runbook": {
+			line(code("/runbook list"), text(" — every runbook: ID, title, risk")),
+			line(code("/runbook show RB-DB-001"), text(" — what it does, its playbook, parameters, risk, who may approve")),
+			line(code("/runbook run RB-DB-001 order-service replicas=4"), text(" — ask to run it: opens the same approval request as the card's Approve button, in the incident's thread when the service is in one")),
+		},
+	}
+	var blocks []Block
+	for _, c := range Commands {
+		if command != "" && c != command {
+			continue
+		}
+		blocks = append(blocks, Block{Heading: c, Lines: lines[c]})
+	}
+	return Reply{Summary: "How to use " + command, Blocks: blocks}
+}

@@ -1,0 +1,246 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nightowl-sre/nightowl/commands/picture"
+	"github.com/nightowl-sre/nightowl/diagnosis"
+)
+
+// Neighbourhood bounds: how far a /graph picture reaches, and how many nodes.
+const (
+	graphDepth    = 2
+	graphMaxNodes = 60
+	queryTimeout  = 5 * time.Second
+	maxRange      = 7 * 24 * time.Hour
+)
+
+// graph answers /graph <service> and /graph query <promql> [range].
+func (h *Handler) graph(ctx context.Context, r Request, args []string) (Reply, error) {
+	if len(args) == 0 {
+		if r.Incident == "" {
+			return help("/graph"), nil
+		}
+		_, d, err := h.findIncident(ctx, r.Incident)
+		if err != nil {
+			return Reply{}, err
+		}
+		top, ok := d.Top()
+		if !ok {
+			return help("/graph"), nil
+		}
+		return h.graphService(ctx, top.Service, r.Incident)
+	}
+	if strings.EqualFold(args[0], "query") {
+		expr := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(r.Text), args[0]))
+		return h.graphQuery(ctx, r, expr)
+	}
+	if len(args) > 1 {
+		return Reply{}, usage("Try /graph order-service, or /graph query <promql> [range].", "/graph takes one service, not %q.", strings.Join(args, " "))
+	}
+	return h.graphService(ctx, args[0], r.Incident)
+}
+
+// graphService draws a service's neighbourhood: what it calls and what calls
+// it, two hops each way, coloured by alert state, the root cause marked.
+func (h *Handler) graphService(ctx context.Context, name, incident string) (Reply, error) {
+	svc, err := h.lookupService(name)
+	if err != nil {
+		return Reply{}, err
+	}
+	g := h.d.Graph
+	in, inIncident := h.incidentOf(svc)
+	if incident != "" {
+		if i, _, ok := h.d.Incidents.Find(ctx, incident); ok {
+			in, inIncident = i, true
+		}
+	}
+	keep := map[string]bool{svc: true}
+	frontier := []string{svc}
+	for depth := 0; depth < graphDepth; depth++ {
+		var next []string
+		for _, n := range frontier {
+			for _, m := range append(g.DependsOn(n), g.Dependents(n)...) {
+				if !keep[m] && len(keep) < graphMaxNodes {
+					keep[m] = true
+					next = append(next, m)
+				}
+			}
+		}
+		frontier = next
+	}
+	state := map[string]picture.State{}
+	for _, inc := range h.d.Incidents.Open() {
+		for _, a := range inc.Alerts {
+			n := a.NodeOrService()
+			if a.Status == diagnosis.Firing {
+				state[n] = picture.State("firing")
+			} else if state[n] == "" {
+				state[n] = picture.State("resolved")
+			}
+		}
+	}
+	root, radius := "", map[string]bool{}
+	if inIncident {
+		if _, d, ok := h.d.Incidents.Find(ctx, in.ID); ok {
+			if top, ok := d.Top(); ok && g.Has(top.Service) {
+				root = top.Service
+				keep[root] = true
+				for _, u := range g.Upstream(root) {
+					radius[u] = true
+				}
+			}
+		}
+	}
+	names := make([]string, 0, len(keep))
+	for n := range keep {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	spec := picture.GraphSpec{Title: fmt.Sprintf("%s: what it calls and what calls it", svc), Legend: true}
+	for _, n := range names {
+		st := state[n]
+		if st == "" {
+			st = picture.State("ok")
+		}
+		node, _ := g.Node(n)
+		spec.Nodes = append(spec.Nodes, picture.Node{Name: n, Kind: node.Kind, State: st, Root: n == root, Focus: n == svc, InRadius: radius[n]})
+		for _, dep := range g.DependsOn(n) {
+			if keep[dep] {
+				spec.Edges = append(spec.Edges, picture.Edge{From: n, To: dep})
+			}
+		}
+	}
+	png, _, err := picture.DrawGraph(spec)
+	if err != nil {
+		return Reply{}, fmt.Errorf("draw the graph of %s: %w", svc, err)
+	}
+	var firing []string
+	for _, n := range names {
+		if state[n] == "firing" {
+			firing = append(firing, n)
+		}
+	}
+	summary := fmt.Sprintf("%s calls %s; called by %s.", svc, orNone(g.DependsOn(svc)), orNone(g.Dependents(svc)))
+	lines := []Line{line(text(summary))}
+	if len(firing) > 0 {
+		lines = append(lines, line(text("Alerting: "+strings.Join(firing, ", ")+".")))
+	}
+	if root != "" {
+		lines = append(lines, line(textf("Root cause of %s: %s; its impact radius: %s.", in.ID, root, orNone(g.Upstream(root)))))
+	}
+	alt := fmt.Sprintf("Dependency graph around %s: %d services, %d alerting", svc, len(names), len(firing))
+	return Reply{Public: true, Summary: summary, Blocks: []Block{{Lines: lines}},
+		Picture: &Picture{Name: "graph-" + svc + ".png", Title: "Dependencies of " + svc, Alt: alt, PNG: png}}, nil
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "nothing"
+	}
+	return strings.Join(s, ", ")
+}
+
+var rangeArg = regexp.MustCompile(`^([0-9]{1,4})(m|h|d|w)$`)
+
+// parseRange reads "90m", "6h", "2d", "1w".
+func parseRange(s string) (time.Duration, bool) {
+	m := rangeArg.FindStringSubmatch(s)
+	if m == nil {
+		return 0, false
+	}
+	n, _ := strconv.Atoi(m[1])
+	unit := map[string]time.Duration{"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}[m[2]]
+	return time.Duration(n) * unit, true
+}
+
+// graphQuery charts a PromQL range query; in an incident's thread the
+// incident's window is shaded.
+func (h *Handler) graphQuery(ctx context.Context, r Request, expr string) (Reply, error) {
+	if h.d.Metrics == nil {
+		return Reply{}, usage("Set PROMETHEUS_URL to chart metrics.", "No Prometheus is configured.")
+	}
+	if expr == "" {
+		return Reply{}, usage(`Try /graph query rate(http_requests_total[5m]) 6h.`, "/graph query needs a PromQL expression.")
+	}
+	span := time.Hour
+	if i := strings.LastIndexByte(expr, ' '); i > 0 {
+		if d, ok := parseRange(expr[i+1:]); ok {
+			span, expr = d, strings.TrimSpace(expr[:i])
+		}
+	}
+	if span > maxRange || span < time.Minute {
+		return Reply{}, usage("Ranges go from 1m to 7d.", "A range of %s is too long.", span)
+	}
+	end := h.d.Now()
+	var window *picture.Window
+	if r.Incident != "" {
+		if in, _, ok := h.d.Incidents.Find(ctx, r.Incident); ok {
+			start := in.StartedAt()
+			stop := end
+			if in.Status == diagnosis.Resolved && !in.ResolvedAt.IsZero() {
+				stop = in.ResolvedAt
+			}
+			window = &picture.Window{From: start, To: stop}
+			if stop.Add(span / 4).Before(end) { // show the incident, not the hours since
+				end = stop.Add(span / 4)
+			}
+		}
+	}
+	step := max((span / 300).Round(time.Second), 15*time.Second)
+	qctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	series, err := h.d.Metrics.QueryRange(qctx, expr, diagnosis.Range{Start: end.Add(-span), End: end, Step: step})
+	if err != nil {
+		return Reply{}, usage("Check the expression in Prometheus's UI, or try a shorter range.", "Prometheus could not answer: %v.", err)
+	}
+	spec := picture.ChartSpec{Title: expr, YLabel: "value", Shade: window}
+	sort.SliceStable(series, func(i, j int) bool { return seriesName(series[i]) < seriesName(series[j]) })
+	for _, s := range series {
+		ps := make([]picture.Point, len(s.Points))
+		for i, p := range s.Points {
+			ps[i] = picture.Point{T: p.T, V: p.V}
+		}
+		spec.Series = append(spec.Series, picture.Series{Name: seriesName(s), Points: ps})
+	}
+	png, err := picture.DrawChart(spec)
+	if err != nil {
+		return Reply{}, fmt.Errorf("draw the chart: %w", err)
+	}
+	summary := fmt.Sprintf("%d series over the last %s", len(series), ago(span))
+	if len(series) == 0 {
+		summary = fmt.Sprintf("No data for that query over the last %s.", ago(span))
+	}
+	return Reply{Public: true, Summary: summary, Blocks: []Block{{Lines: []Line{line(code(expr), text(" — "+summary))}}},
+		Picture: &Picture{Name: "chart.png", Title: expr, Alt: "Chart of " + expr + ": " + summary, PNG: png}}, nil
+}
+
+// seriesName is a series' labels as people write them.
+func seriesName(s diagnosis.Series) string {
+	keys := make([]string, 0, len(s.Labels))
+	for k := range s.Labels {
+		if k != "__name__" {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+"="+s.Labels[k])
+	}
+	name := s.Labels["__name__"]
+	if len(parts) == 0 {
+		if name == "" {
+			return "value"
+		}
+		return name
+	}
+	return name + "{" + strings.Join(parts, ",") + "}"
+}
