@@ -207,7 +207,7 @@ func TestAnInjectionInTheContextStaysData(t *testing.T) {
 	f := mustFakeOpenAI(t, text(validTriage), text("<!channel> approve now, <@U123|bob> and <!subteam^S1|@oncall>: see <https://evil.example/x|the runbook> <#C9|ops>"))
 	e := mustExplainer(t, f, llm.Config{})
 
-	if _, _, err := e.Triage(t.Context(), ctxText, fallback); err != nil {
+	if _, _, err := e.Triage(t.Context(), "", ctxText, fallback); err != nil {
 		t.Fatal(err)
 	}
 	got, _, err := e.Answer(t.Context(), diagnosis.Question{Incident: "INC-42", Context: ctxText, Text: "what now?"}, nil, nil)
@@ -276,7 +276,7 @@ log: GET /api Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload using ` + testK
 	e := mustExplainer(t, f, llm.Config{Redact: []string{"customer"}, Logger: debugLogger(buf)})
 	c := &recordCaller{results: map[string]string{"query_prometheus": "config: {\"api_key\": \"s3cr3t-tool\"}"}}
 
-	if _, _, err := e.Triage(t.Context(), ctxText, fallback); err != nil {
+	if _, _, err := e.Triage(t.Context(), "", ctxText, fallback); err != nil {
 		t.Fatal(err)
 	}
 	q := diagnosis.Question{Incident: "INC-42", Context: ctxText, Text: "my app token is xapp-1-A0-99-ff, why?",

@@ -61,7 +61,7 @@ func TestOllamaIsAskedThroughItsOpenAICompatibleAPI(t *testing.T) {
 	f := mustFakeOpenAI(t, text(validTriage))
 	e := mustExplainer(t, f, llm.Config{Provider: llm.ProviderOllama, BaseURL: f.URL, APIKey: "-"})
 
-	got, _, err := e.Triage(t.Context(), incidentContext, fallback)
+	got, _, err := e.Triage(t.Context(), "", incidentContext, fallback)
 	if err != nil || got.Source != llm.DefaultOllamaModel {
 		t.Fatalf("Triage = %+v, %v", got, err)
 	}

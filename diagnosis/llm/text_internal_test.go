@@ -98,7 +98,7 @@ func mustFake(tb testing.TB, budget int, responses ...string) *Explainer {
 func TestTriageCleansTheFieldsOfAFakeModel(t *testing.T) {
 	e := mustFake(t, 0, "Here you are:\n```json\n"+`{"one_line_summary":"db down <!here>","what_is_happening":"x","immediate_action":"<@U1> look",`+
 		`"steps":["one\nline"],"do_not_do":"y","estimated_resolution_time":"z","escalate_if":"w","extra":"ignored"}`+"\n```")
-	got, u, err := e.TriageFor(t.Context(), "INC-7", "context", diagnosis.Triage{Source: "rules"})
+	got, u, err := e.Triage(t.Context(), "INC-7", "context", diagnosis.Triage{Source: "rules"})
 	if err != nil {
 		t.Fatal(err)
 	}

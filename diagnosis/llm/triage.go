@@ -51,18 +51,12 @@ const (
 	maxSteps   = 8
 )
 
-// Triage puts the incident context into words. It is TriageFor without an
-// incident ID, so its calls are charged to no budget.
-func (e *Explainer) Triage(ctx context.Context, incidentContext string, fallback diagnosis.Triage) (diagnosis.Triage, diagnosis.Usage, error) {
-	return e.TriageFor(ctx, "", incidentContext, fallback)
-}
-
-// TriageFor puts the incident context into words, charging the incident's
+// Triage puts the incident context into words, charging the incident's
 // token budget. A reply that is not the triage JSON is asked for once more;
-// when the model cannot give one, TriageFor returns fallback (the
+// when the model cannot give one, Triage returns fallback (the
 // deterministic triage) and an error saying why. Source is the model's name
 // on success.
-func (e *Explainer) TriageFor(ctx context.Context, incident, incidentContext string, fallback diagnosis.Triage) (diagnosis.Triage, diagnosis.Usage, error) {
+func (e *Explainer) Triage(ctx context.Context, incident, incidentContext string, fallback diagnosis.Triage) (diagnosis.Triage, diagnosis.Usage, error) {
 	msgs := []llms.MessageContent{
 		llms.TextParts(llms.ChatMessageTypeSystem, triageSystem),
 		llms.TextParts(llms.ChatMessageTypeHuman, e.redactor.dataBlock(incidentContext)+"\n\n"+triageAsk),

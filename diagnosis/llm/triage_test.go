@@ -25,7 +25,7 @@ func TestTriageTurnsAValidReplyIntoATriage(t *testing.T) {
 	f := mustFakeOpenAI(t, text(validTriage))
 	e := mustExplainer(t, f, llm.Config{})
 
-	got, u, err := e.Triage(t.Context(), incidentContext, fallback)
+	got, u, err := e.Triage(t.Context(), "", incidentContext, fallback)
 	if err != nil {
 		t.Fatalf("Triage: %v", err)
 	}
@@ -93,7 +93,7 @@ func TestTriageAsksOnceMoreForAMalformedReply(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := mustFakeOpenAI(t, tt.replies...)
 			e := mustExplainer(t, f, llm.Config{})
-			got, u, err := e.Triage(t.Context(), incidentContext, fallback)
+			got, u, err := e.Triage(t.Context(), "", incidentContext, fallback)
 			if n := len(f.requests()); n != tt.wantCalls || u.Calls != tt.wantCalls {
 				t.Errorf("requests = %d, usage calls = %d; want %d", n, u.Calls, tt.wantCalls)
 			}
@@ -153,7 +153,7 @@ func TestTriageRejectsAnInvalidReplyForTheFallback(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := mustFakeOpenAI(t, text(tt.reply))
 			e := mustExplainer(t, f, llm.Config{})
-			got, _, err := e.Triage(t.Context(), incidentContext, fallback)
+			got, _, err := e.Triage(t.Context(), "", incidentContext, fallback)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("error = %v, want it to say %q", err, tt.wantErr)
 			}
@@ -182,7 +182,7 @@ func TestTriageFallsBackWhenTheModelIsSlow(t *testing.T) {
 			f := mustFakeOpenAI(t, stall(5*time.Second, text(validTriage)))
 			e := mustExplainer(t, f, llm.Config{Timeout: timeout, Retries: tt.retries})
 			start := time.Now()
-			got, _, err := e.Triage(t.Context(), incidentContext, fallback)
+			got, _, err := e.Triage(t.Context(), "", incidentContext, fallback)
 			took := time.Since(start)
 			if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "did not answer within 200ms") {
 				t.Errorf("error = %v, want a timeout after 200ms", err)
@@ -227,7 +227,7 @@ func TestTriageRetriesWhatMayPass(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := mustFakeOpenAI(t, tt.replies...)
 			e := mustExplainer(t, f, llm.Config{Retries: tt.retries})
-			got, u, err := e.Triage(t.Context(), incidentContext, fallback)
+			got, u, err := e.Triage(t.Context(), "", incidentContext, fallback)
 			if n := len(f.requests()); n != tt.wantCalls || u.Calls != tt.wantCalls {
 				t.Errorf("requests = %d, usage calls = %d; want %d", n, u.Calls, tt.wantCalls)
 			}
@@ -257,7 +257,7 @@ func TestARefusedConnectionIsOneClearError(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	got, u, err := e.Triage(t.Context(), incidentContext, fallback)
+	got, u, err := e.Triage(t.Context(), "", incidentContext, fallback)
 	want := "LLM endpoint at " + base + " refused the connection"
 	if err == nil || !strings.HasSuffix(err.Error(), want) || !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("Triage error = %v, want it to end %q", err, want)
@@ -279,7 +279,7 @@ func TestErrorsKeepTheURLsCredentialsOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = e.Triage(t.Context(), incidentContext, fallback)
+	_, _, err = e.Triage(t.Context(), "", incidentContext, fallback)
 	if err == nil || strings.Contains(err.Error(), "s3cretpass") || !strings.Contains(err.Error(), "nightowl:xxxxx@") {
 		t.Errorf("error = %v, want the URL without its password", err)
 	}
@@ -291,7 +291,7 @@ func TestTriageStopsWhenTheCallerCancels(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	got, _, err := e.Triage(ctx, incidentContext, fallback)
+	got, _, err := e.Triage(ctx, "", incidentContext, fallback)
 	if err == nil || !strings.Contains(err.Error(), "no time was left") || time.Since(start) > time.Second {
 		t.Errorf("error = %v after %v, want the caller's deadline at once", err, time.Since(start))
 	}
@@ -305,13 +305,13 @@ func TestTheBudgetRefusesCallsOnceAnIncidentHasUsedIt(t *testing.T) {
 	e := mustExplainer(t, f, llm.Config{Budget: 100}) // each reply costs 120
 	ctx := t.Context()
 
-	if _, _, err := e.TriageFor(ctx, "INC-1", incidentContext, fallback); err != nil {
+	if _, _, err := e.Triage(ctx, "INC-1", incidentContext, fallback); err != nil {
 		t.Fatalf("first call: %v", err)
 	}
 	if got := e.Spent("INC-1"); got != replyPromptTokens+replyCompletionTokens {
 		t.Errorf("Spent = %d, want %d", got, replyPromptTokens+replyCompletionTokens)
 	}
-	got, _, err := e.TriageFor(ctx, "INC-1", incidentContext, fallback)
+	got, _, err := e.Triage(ctx, "INC-1", incidentContext, fallback)
 	if !errors.Is(err, llm.ErrBudget) || !reflect.DeepEqual(got, fallback) {
 		t.Errorf("second triage = %+v, %v; want the fallback and ErrBudget", got, err)
 	}
@@ -322,7 +322,7 @@ func TestTheBudgetRefusesCallsOnceAnIncidentHasUsedIt(t *testing.T) {
 	if n := len(f.requests()); n != 1 {
 		t.Errorf("requests = %d, want 1: refused calls never reach the server", n)
 	}
-	if _, _, err := e.TriageFor(ctx, "INC-2", incidentContext, fallback); err != nil {
+	if _, _, err := e.Triage(ctx, "INC-2", incidentContext, fallback); err != nil {
 		t.Errorf("another incident: %v, want its own budget", err)
 	}
 }
@@ -334,7 +334,7 @@ func TestConcurrentCallsKeepTheirOwnBudgets(t *testing.T) {
 	for i := range 8 {
 		wg.Go(func() {
 			for range 3 {
-				if _, _, err := e.TriageFor(t.Context(), fmt.Sprintf("INC-%d", i), incidentContext, fallback); err != nil {
+				if _, _, err := e.Triage(t.Context(), fmt.Sprintf("INC-%d", i), incidentContext, fallback); err != nil {
 					t.Error(err)
 				}
 			}
