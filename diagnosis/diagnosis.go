@@ -72,6 +72,7 @@ type HistoryMatch struct {
 	Outcome    string        `json:"outcome,omitempty"`
 	Resolved   time.Duration `json:"time_to_resolve,omitempty"`
 	When       time.Time     `json:"when"`
+	Verdict    string        `json:"verdict,omitempty"` // "confirmed", "disputed" or "" (see Past.Verdict)
 }
 
 // Top returns the best candidate, if there is one.

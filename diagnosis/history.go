@@ -17,7 +17,14 @@ type Past struct {
 	Runbook       string // the runbook that fixed it, "" when none ran
 	Outcome       string // "fixed", "failed", "resolved" (on its own) …
 	TimeToResolve time.Duration
+	Verdict       string // "confirmed" (more 👍 than 👎 on its diagnosis), "disputed" (more 👎), "" (no votes or a tie)
 }
+
+// Verdicts people give a diagnosis by voting on it (Past.Verdict).
+const (
+	VerdictConfirmed = "confirmed"
+	VerdictDisputed  = "disputed"
+)
 
 // History recalls past incidents, newest first; the store implements it.
 type History interface {
@@ -88,7 +95,7 @@ func (e *Engine) recall(ctx context.Context, in Incident, byNode map[string][]Al
 		}
 		if s := similarity(names, services, p); s >= historyThreshold {
 			out = append(out, HistoryMatch{Incident: p.Incident, Similarity: round3(s), RootCause: p.RootCause,
-				Runbook: p.Runbook, Outcome: p.Outcome, Resolved: p.TimeToResolve, When: p.When})
+				Runbook: p.Runbook, Outcome: p.Outcome, Resolved: p.TimeToResolve, When: p.When, Verdict: p.Verdict})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Similarity > out[j].Similarity })
@@ -96,12 +103,14 @@ func (e *Engine) recall(ctx context.Context, in Incident, byNode map[string][]Al
 }
 
 // historySignal scores a candidate by how strongly similar incidents had it
-// as their root cause, and says so.
+// as their root cause, and says so. A diagnosis people voted wrong supports
+// nothing (bestFix still counts its runbook: a fix is a fix, whatever the
+// diagnosis said).
 func historySignal(node string, matches []HistoryMatch) (float64, string) {
 	best, n := 0.0, 0
 	fixes := map[string]int{}
 	for _, m := range matches {
-		if m.RootCause != node {
+		if m.RootCause != node || m.Verdict == VerdictDisputed {
 			continue
 		}
 		n++

@@ -86,7 +86,8 @@ func (db *DB) SaveOutcome(ctx context.Context, incident, runbook, outcome string
 }
 
 // Past recalls resolved incidents, newest first, with their alert names,
-// services, diagnosed root cause and outcome.
+// services, diagnosed root cause, outcome and verdict: the votes cast on that
+// root cause (votes cast while the card named another are ignored).
 func (db *DB) Past(ctx context.Context, limit int) ([]diagnosis.Past, error) {
 	if limit <= 0 {
 		limit = 100
@@ -96,7 +97,9 @@ func (db *DB) Past(ctx context.Context, limit int) ([]diagnosis.Past, error) {
 			COALESCE(d.root_cause, ''), COALESCE(o.runbook, ''), COALESCE(o.outcome, 'resolved'),
 			(SELECT group_concat(DISTINCT ia.alertname) FROM incident_alerts ia WHERE ia.incident_id = i.id),
 			(SELECT group_concat(DISTINCT CASE WHEN ia.node <> '' THEN ia.node ELSE ia.service END) FROM incident_alerts ia WHERE ia.incident_id = i.id),
-			(SELECT min(ia.starts_at) FROM incident_alerts ia WHERE ia.incident_id = i.id)
+			(SELECT min(ia.starts_at) FROM incident_alerts ia WHERE ia.incident_id = i.id),
+			(SELECT COALESCE(sum(f.vote), 0) FROM feedback f
+				WHERE f.incident_id = i.id AND d.root_cause <> '' AND f.root_cause = d.root_cause)
 		FROM incidents i
 		LEFT JOIN diagnoses d ON d.incident_id = i.id
 		LEFT JOIN outcomes o ON o.incident_id = i.id
@@ -113,9 +116,10 @@ func (db *DB) Past(ctx context.Context, limit int) ([]diagnosis.Past, error) {
 			p                          diagnosis.Past
 			names, services            sql.NullString
 			openAt, resolvedAt, starts time.Time
+			votes                      int
 		)
 		if err := rows.Scan(&p.Incident, timeCol{&openAt}, timeCol{&resolvedAt}, &p.RootCause, &p.Runbook, &p.Outcome,
-			&names, &services, timeCol{&starts}); err != nil {
+			&names, &services, timeCol{&starts}, &votes); err != nil {
 			return nil, fmt.Errorf("recall past incidents: %w", err)
 		}
 		p.When = openAt
@@ -127,9 +131,21 @@ func (db *DB) Past(ctx context.Context, limit int) ([]diagnosis.Past, error) {
 		}
 		p.AlertNames = splitSorted(names.String)
 		p.Services = splitSorted(services.String)
+		p.Verdict = verdict(votes)
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// verdict reads the sum of ±1 votes: more 👍 than 👎 confirms, more 👎 disputes.
+func verdict(sum int) string {
+	switch {
+	case sum > 0:
+		return diagnosis.VerdictConfirmed
+	case sum < 0:
+		return diagnosis.VerdictDisputed
+	}
+	return ""
 }
 
 func splitSorted(s string) []string {
