@@ -39,7 +39,7 @@ func (h *Handler) Answer(ctx context.Context, q Ask) (Reply, diagnosis.Usage, er
 			h.log.Info("tool call", "incident", in.ID, "tool", c.Name)
 			return res
 		}
-		answer, usage, err := h.d.Explainer.Answer(ctx, diagnosis.Question{Incident: in.ID, Context: IncidentContext(in, d), History: q.History, Text: q.Text}, Tools(), call)
+		answer, usage, err := h.d.Explainer.Answer(ctx, diagnosis.Question{Incident: in.ID, Context: h.incidentContext(in, d), History: q.History, Text: q.Text}, Tools(), call)
 		if err == nil && strings.TrimSpace(answer) != "" {
 			r := Reply{Public: true, Summary: firstLine(answer), Blocks: []Block{{Lines: textLines(answer)}}}
 			if len(pictures) > 0 {
@@ -74,8 +74,11 @@ func (h *Handler) intent(ctx context.Context, in diagnosis.Incident, d diagnosis
 	q := strings.ToLower(question)
 	service := h.serviceIn(q)
 	switch {
-	case wantsPicture.MatchString(q) && service != "" && wantsMetric.MatchString(q) && h.d.Metrics != nil:
-		return h.graphQuery(ctx, Request{Incident: in.ID}, h.metricQuery(service, q))
+	case service != "" && wantsMetric.MatchString(q) && (wantsPicture.MatchString(q) || strings.Contains(q, "show")):
+		if h.d.Metrics != nil {
+			return h.graphQuery(ctx, Request{Incident: in.ID}, h.metricQuery(service, q))
+		}
+		return public(h.serviceAlertsAnswer(in, service)), nil
 	case wantsPicture.MatchString(q) && (service != "" || strings.Contains(q, "graph")):
 		if service == "" {
 			top, _ := d.Top()
@@ -91,7 +94,7 @@ func (h *Handler) intent(ctx context.Context, in diagnosis.Incident, d diagnosis
 	case wantsImpact.MatchString(q):
 		return public(h.impactAnswer(in, d)), nil
 	case wantsWhy.MatchString(q):
-		return public(h.whyAnswer(d)), nil
+		return public(h.whyAnswer(d, q)), nil
 	}
 	return Reply{Public: true, Summary: "Questions I can answer", Blocks: []Block{{Lines: []Line{
 		line(text("I can answer, about this incident: "), italic("why do you think it's the database?"), text(", "), italic("what is affected?"),
@@ -137,7 +140,7 @@ func (h *Handler) metricQuery(service, q string) string {
 	return fmt.Sprintf(`sum(rate(http_requests_total{service="%s",code=~"5.."}[5m])) / sum(rate(http_requests_total{service="%s"}[5m])) 3h`, s, s)
 }
 
-func (h *Handler) whyAnswer(d diagnosis.Diagnosis) []Block {
+func (h *Handler) whyAnswer(d diagnosis.Diagnosis, question string) []Block {
 	top, ok := d.Top()
 	if !ok {
 		return []Block{{Lines: []Line{line(text("There is nothing to diagnose yet."))}}}
@@ -147,24 +150,103 @@ func (h *Handler) whyAnswer(d diagnosis.Diagnosis) []Block {
 		lines = append(lines, line(text("• "+e)))
 	}
 	blocks := []Block{{Lines: lines}}
-	if len(d.Candidates) > 1 {
-		next := d.Candidates[1]
-		var missing []string
-		for k, v := range top.Signals {
-			if v > next.Signals[k]+0.2 {
-				missing = append(missing, signalWords[k])
-			}
+	// The asker's own suspect ("why the database?") gets its own answer;
+	// otherwise the runner-up does.
+	suspect := h.suspectIn(d, question)
+	if suspect == top.Service {
+		return blocks
+	}
+	for i, c := range d.Candidates {
+		if i == 0 || (suspect != "" && c.Service != suspect) {
+			continue
 		}
-		sort.Strings(missing)
-		l := line(textf("The next candidate, %s (%.0f%%), ", next.Service, next.Confidence*100))
-		if len(missing) > 0 {
-			l = append(l, text("has less going for it: "+strings.Join(slices.DeleteFunc(missing, func(s string) bool { return s == "" }), ", ")+"."))
+		l := line(textf("%s is candidate %d at %.0f%%", c.Service, i+1, c.Confidence*100))
+		if suspect != "" {
+			l = line(textf("You asked about %s", c.Service), text(kindOf(h.d.Graph.Kind(c.Service))), textf(": it is candidate %d at %.0f%%", i+1, c.Confidence*100))
+		}
+		if why := lessThan(top, c); why != "" {
+			l = append(l, text("; it has less going for it: "+why+"."))
 		} else {
-			l = append(l, text("is close; check both."))
+			l = append(l, text(" and close: check both."))
 		}
-		blocks = append(blocks, Block{Lines: []Line{l}})
+		more := []Line{l}
+		for j, e := range c.Evidence {
+			if j == 2 {
+				break
+			}
+			more = append(more, line(text("• "+e)))
+		}
+		return append(blocks, Block{Lines: more})
+	}
+	if suspect != "" {
+		blocks = append(blocks, Block{Lines: []Line{line(textf("You asked about %s: it has no alert in this incident and nothing points at it, so it is not a candidate.", suspect))}})
 	}
 	return blocks
+}
+
+// lessThan says, in words, where the top candidate beats another.
+func lessThan(top, c diagnosis.Candidate) string {
+	var why []string
+	for k, v := range top.Signals {
+		if len(c.Alerts) == 0 && alertSignals[k] {
+			continue // said once below, not as four half-truths
+		}
+		if w := signalWords[k]; w != "" && v > c.Signals[k]+0.2 {
+			why = append(why, w)
+		}
+	}
+	sort.Strings(why)
+	if len(c.Alerts) == 0 {
+		why = append([]string{"it has no alert of its own"}, why...)
+	}
+	return strings.Join(why, ", ")
+}
+
+// alertSignals are read from a candidate's own alerts.
+var alertSignals = map[string]bool{"label": true, "cause": true, "time": true, "severity": true}
+
+func kindOf(kind string) string {
+	if kind == "" || kind == "unknown" || kind == "service" {
+		return ""
+	}
+	return " (" + kind + ")"
+}
+
+// kindWords map what people call a layer onto node kinds.
+var kindWords = []struct {
+	re    *regexp.Regexp
+	kinds []string
+}{
+	{regexp.MustCompile(`\b(database|db|postgres|mysql|sql|rds)\b`), []string{"database"}},
+	{regexp.MustCompile(`\b(cache|redis|memcached)\b`), []string{"cache"}},
+	{regexp.MustCompile(`\b(queue|kafka|rabbit|broker)\b`), []string{"queue"}},
+	{regexp.MustCompile(`\bdns\b`), []string{"dns"}},
+	{regexp.MustCompile(`\b(network|node|host|disk)\b`), []string{"node", "storage"}},
+}
+
+// suspectIn finds the service a question suspects: one it names, or the
+// best-ranked candidate of a kind it names ("the database").
+func (h *Handler) suspectIn(d diagnosis.Diagnosis, question string) string {
+	q := strings.ToLower(question)
+	if s := h.serviceIn(q); s != "" {
+		return s
+	}
+	for _, kw := range kindWords {
+		if !kw.re.MatchString(q) {
+			continue
+		}
+		for _, c := range d.Candidates {
+			if slices.Contains(kw.kinds, h.d.Graph.Kind(c.Service)) {
+				return c.Service
+			}
+		}
+		for _, n := range h.d.Graph.Names() {
+			if slices.Contains(kw.kinds, h.d.Graph.Kind(n)) && slices.Contains(d.AffectedServices, n) {
+				return n
+			}
+		}
+	}
+	return ""
 }
 
 var signalWords = map[string]string{
@@ -173,6 +255,32 @@ var signalWords = map[string]string{
 	"time": "it failed later", "signature": "the error messages do not point at it", "shared": "it is not a shared dependency",
 	"metrics": "its metrics do not lead the errors", "history": "it was not the cause of similar incidents",
 	"mention": "other alerts do not name it", "backlog": "no backlog points at it", "severity": "its alerts are less severe",
+}
+
+// serviceAlertsAnswer lists one service's alerts when there is no
+// Prometheus to chart its metrics.
+func (h *Handler) serviceAlertsAnswer(in diagnosis.Incident, service string) []Block {
+	var lines []Line
+	for _, a := range in.Alerts {
+		if a.NodeOrService() != service {
+			continue
+		}
+		state := "firing"
+		if a.Status == diagnosis.Resolved {
+			state = "resolved"
+		}
+		l := fmt.Sprintf("• %s (%s, %s since %s UTC)", a.Name(), a.Labels[diagnosis.LabelSeverity], state, a.StartsAt.UTC().Format("15:04:05"))
+		if s := a.Summary(); s != "" {
+			l += ": " + strings.Join(strings.Fields(s), " ")
+		}
+		lines = append(lines, line(text(l)))
+	}
+	if len(lines) == 0 {
+		return []Block{{Lines: []Line{line(textf("%s has no alerts in this incident.", service))}}}
+	}
+	head := line(textf("%s's alerts in this incident:", service))
+	foot := line(italic("No PROMETHEUS_URL is configured, so there is no chart; with one, this answer is a chart of its error rate."))
+	return []Block{{Lines: append(append([]Line{head}, lines...), foot)}}
 }
 
 func (h *Handler) impactAnswer(in diagnosis.Incident, d diagnosis.Diagnosis) []Block {
@@ -198,28 +306,47 @@ func (h *Handler) impactAnswer(in diagnosis.Incident, d diagnosis.Diagnosis) []B
 	return []Block{{Lines: lines}}
 }
 
-// changeAnswer is the incident's last hour: what started and what resolved.
+// changeAnswer is the incident's last hour: what started and resolved,
+// who acknowledged or escalated, which runbooks ran. When nothing happened
+// in the last hour, it is the incident's whole timeline.
 func (h *Handler) changeAnswer(in diagnosis.Incident) []Block {
 	now := h.d.Now()
-	since := now.Add(-time.Hour)
 	type ev struct {
 		at   time.Time
 		what string
 	}
 	var evs []ev
-	for _, a := range in.Alerts {
-		if a.StartsAt.After(since) {
-			evs = append(evs, ev{a.StartsAt, fmt.Sprintf("%s started %s on %s", a.StartsAt.UTC().Format("15:04:05"), a.Name(), a.NodeOrService())})
+	add := func(at time.Time, format string, args ...any) {
+		if !at.IsZero() {
+			evs = append(evs, ev{at, at.UTC().Format("15:04:05") + " " + fmt.Sprintf(format, args...)})
 		}
-		if !a.EndsAt.IsZero() && a.EndsAt.After(since) {
-			evs = append(evs, ev{a.EndsAt, fmt.Sprintf("%s resolved %s on %s", a.EndsAt.UTC().Format("15:04:05"), a.Name(), a.NodeOrService())})
+	}
+	for _, a := range in.Alerts {
+		add(a.StartsAt, "%s started on %s", a.Name(), a.NodeOrService())
+		if a.Status == diagnosis.Resolved {
+			add(a.EndsAt, "%s resolved on %s", a.Name(), a.NodeOrService())
+		}
+	}
+	add(in.Ack.At, "acknowledged by %s", h.d.Names(context.Background(), in.Ack.By))
+	add(in.Escalation.At, "escalated by %s", h.d.Names(context.Background(), in.Escalation.By))
+	if h.d.Runbooks != nil {
+		for _, r := range h.d.Runbooks.ForIncident(in.ID) {
+			add(r.RequestedAt, "%s requested by %s (%s)", r.Runbook, h.d.Names(context.Background(), r.RequestedBy), r.State)
 		}
 	}
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].at.Before(evs[j].at) })
 	if len(evs) == 0 {
-		return []Block{{Lines: []Line{line(text("Nothing in this incident started or resolved in the last hour."))}}}
+		return []Block{{Lines: []Line{line(text("Nothing has happened in this incident yet."))}}}
 	}
-	lines := []Line{line(textf("In the last hour (UTC), %d changes in this incident; the first failure was at %s:", len(evs), in.StartedAt().UTC().Format("15:04:05")))}
+	var head Line
+	recent := slices.DeleteFunc(slices.Clone(evs), func(e ev) bool { return e.at.Before(now.Add(-time.Hour)) })
+	if len(recent) > 0 {
+		head = line(textf("In the last hour (UTC), %d changes; the first failure was at %s:", len(recent), in.StartedAt().UTC().Format("15:04:05")))
+		evs = recent
+	} else {
+		head = line(textf("Nothing changed in the last hour. The incident's timeline (UTC), from %s:", in.StartedAt().UTC().Format("2006-01-02 15:04:05")))
+	}
+	lines := []Line{head}
 	for i, e := range evs {
 		if i == 15 {
 			lines = append(lines, line(textf("… and %d more", len(evs)-15)))
@@ -227,7 +354,7 @@ func (h *Handler) changeAnswer(in diagnosis.Incident) []Block {
 		}
 		lines = append(lines, line(text("• "+e.what)))
 	}
-	lines = append(lines, line(text("nightowl sees alerts, not deploys: check the deploy log of the first service that failed.")))
+	lines = append(lines, line(italic("nightowl sees alerts, not deploys: check the deploy log of the first service that failed.")))
 	return []Block{{Lines: lines}}
 }
 

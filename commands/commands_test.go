@@ -225,6 +225,11 @@ func TestAnswersWithoutAModel(t *testing.T) {
 	storm := w.order[1]
 	cases := []struct{ q, want string }{
 		{"why do you think it's the database?", "I think it is order-service"},
+		{"why do you think it's the database?", "You asked about postgres-rds (database): it is candidate"},
+		{"why do you think it's the database?", "it has no alert of its own"},
+		{"what changed in the last hour?", "Nothing changed in the last hour. The incident's timeline"},
+		{"what changed in the last hour?", "DatabaseConnectionPoolExhausted started on order-service"},
+		{"show me order-service errors", "ServiceErrorRateHigh"},
 		{"what is affected?", "checkout-service"},
 		{"has this happened before?", "past incident"},
 		{"which runbook should I run?", "runbook"},

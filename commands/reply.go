@@ -1,5 +1,7 @@
-// Package commands owns the grammar of /diag, /graph and /runbook and their
-// answers, as neutral values that the bot renders for Slack.
+// Package commands owns what nightowl says to people in words: the grammar
+// of /diag, /graph and /runbook and their answers, follow-up questions in
+// incident threads, and the card's triage, as neutral values that the bot
+// renders for Slack.
 package commands
 
 import (

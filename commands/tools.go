@@ -116,9 +116,9 @@ func (h *Handler) queryText(ctx context.Context, promql, span string) string {
 	return b.String()
 }
 
-// IncidentContext is the incident's facts as text for a model: alerts,
+// incidentContext is the incident's facts as text for a model: alerts,
 // diagnosis, evidence, history, runbook. It is data, not instructions.
-func IncidentContext(in diagnosis.Incident, d diagnosis.Diagnosis) string {
+func (h *Handler) incidentContext(in diagnosis.Incident, d diagnosis.Diagnosis) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Incident %s, %s, first failure %s UTC, %d alerts (%d firing) across %d services.\n",
 		in.ID, in.Status, in.StartedAt().UTC().Format(time.RFC3339), d.Alerts.Distinct, d.Alerts.Firing, len(d.AffectedServices))
@@ -130,6 +130,10 @@ func IncidentContext(in diagnosis.Incident, d diagnosis.Diagnosis) string {
 		for _, m := range d.History {
 			fmt.Fprintf(&b, "- %s: root cause %s, runbook %s (%s), %.0f%% alike\n", m.Incident, m.RootCause, m.Runbook, m.Outcome, m.Similarity*100)
 		}
+	}
+	if rb, ok := h.catalogRunbook(d.RecommendedRunbook); ok {
+		fmt.Fprintf(&b, "Runbook %s: %s. %s Risk: %s. Playbook %s. It runs only after a person clicks Approve on the card.\n",
+			rb.ID, rb.Title, strings.Join(strings.Fields(rb.Description), " "), rb.Risk, rb.Playbook)
 	}
 	return b.String()
 }
