@@ -23,6 +23,24 @@ func (s *Server) TranscriptWithEphemerals(channels ...string) string {
 	return s.transcript(true, channels)
 }
 
+// RenderMessage renders one message as it looks now, the way Transcript
+// shows it, without its thread; "" when there is no such message.
+func (s *Server) RenderMessage(channel, ts string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.ws.channel(channel)
+	if ch == nil {
+		return ""
+	}
+	m, ok := ch.byTS[ts]
+	if !ok {
+		return ""
+	}
+	var b strings.Builder
+	s.renderMessage(&b, m, "")
+	return b.String()
+}
+
 func (s *Server) transcript(ephemerals bool, refs []string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

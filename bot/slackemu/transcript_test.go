@@ -113,6 +113,16 @@ func TestTranscriptRendersTheWorkspaceReadably(t *testing.T) {
 			checkGolden(t, tt.golden, tt.render())
 		})
 	}
+	t.Run("one message", func(t *testing.T) {
+		card := srv.RenderMessage("C0INCIDENTS", cardTS)
+		if !bytes.Contains([]byte(srv.Transcript("incidents")), []byte(card)) || !bytes.Contains([]byte(card), []byte("Likely cause")) ||
+			bytes.Contains([]byte(card), []byte("↳")) {
+			t.Errorf("RenderMessage is not the card as the transcript shows it, without its thread:\n%s", card)
+		}
+		if got := srv.RenderMessage("C0INCIDENTS", "1.000000"); got != "" {
+			t.Errorf("a missing message renders as %q", got)
+		}
+	})
 }
 
 func checkGolden(t *testing.T, name, got string) {
