@@ -239,7 +239,7 @@ func (s *Service) Approve(ctx context.Context, id, user string) (Request, string
 		s.record(ctx, *r, AuditRefused, user, why)
 		out := r.Clone()
 		s.mu.Unlock()
-		s.log.Warn("approval refused", "request", id, "runbook", rb.ID, "user", user, "why", why)
+		s.log.Info("approval refused", "request", id, "runbook", rb.ID, "user", user, "why", why)
 		return out, "You cannot approve this run: " + why + ".", nil
 	}
 	s.mu.Lock()
