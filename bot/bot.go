@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/slackevents"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
@@ -95,8 +94,14 @@ type Deps struct {
 	Command func(runbooks.Job) string
 	// Archive recalls incidents that left memory, for commands.
 	Archive Archive
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Conversations, Costs and Votes keep what was said in incident threads,
+	// what the model cost, and people's verdicts on diagnoses; nil turns the
+	// feature off.
+	Conversations Conversations
+	Costs         Costs
+	Votes         Votes
+	Now           func() time.Time
+	Logger        *slog.Logger
 }
 
 // Bot runs nightowl on Slack.
@@ -111,9 +116,16 @@ type Bot struct {
 
 	self struct{ userID, botID, teamID, url string }
 
-	commander  Commander
-	responder  Responder
-	onQuestion func(ctx context.Context, me *slackevents.AppMentionEvent, incident, thread, text string)
+	commander Commander
+	responder Responder
+	answerer  Answerer
+	triager   Triager
+	triage    *triageState
+
+	// life is Run's context; bg holds the background work it owns (model
+	// triage), waited for when Run returns.
+	life context.Context
+	bg   sync.WaitGroup
 
 	intake  chan relayedMsg // alert messages, processed in order
 	tasks   chan func(context.Context)
@@ -149,6 +161,8 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 		tasks:  make(chan func(context.Context), 256),
 		last:   map[string]diagnosis.Diagnosis{},
 		rb:     newRunbookState(),
+		triage: newTriageState(),
+		life:   context.Background(),
 	}
 	b.web = NewWebAPI(deps.API)
 	b.slack, b.people, b.responder = b.web, b.web, b.web
@@ -193,6 +207,8 @@ func (b *Bot) Run(ctx context.Context) error {
 	b.log.Info("connected to Slack", "team", auth.Team, "bot_user", auth.UserID, "bot_id", auth.BotID)
 
 	g, ctx := errgroup.WithContext(ctx)
+	b.life = ctx
+	defer b.bg.Wait()
 	g.Go(func() error { return b.grouper.Run(ctx) })
 	g.Go(func() error { return b.runIntake(ctx) })
 	g.Go(func() error { return b.runUpdates(ctx) })
@@ -221,6 +237,12 @@ func (b *Bot) runWorker(ctx context.Context) error {
 			task(ctx)
 		}
 	}
+}
+
+// background runs slow work that must not hold up cards or envelopes (a
+// model's triage); it stops with Run.
+func (b *Bot) background(task func(ctx context.Context)) {
+	b.bg.Go(func() { task(b.life) })
 }
 
 // spawn queues work for the bounded worker pool; it blocks when the pool is

@@ -35,6 +35,14 @@ type cardView struct {
 	// Run is the incident's latest runbook request, if any.
 	Run   *runbooks.Request
 	RunBy string
+	// Triage is the plain-words triage (nil: none); TriageNote says whose
+	// it is when not the model's, Costs what the model has cost so far.
+	Triage     *diagnosis.Triage
+	TriageNote string
+	Costs      diagnosis.Usage
+	// Feedback shows the 👍/👎 buttons; Up and Down count the votes.
+	Feedback bool
+	Up, Down int
 }
 
 func mrkdwn(s string) *slack.TextBlockObject {
@@ -102,6 +110,10 @@ func renderCard(v cardView) Message {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(b.String(), maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("card-cause")))
 	}
 
+	if t := v.Triage; t != nil {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(renderTriage(*t), maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("card-triage")))
+	}
+
 	affected := make([]string, 0, len(d.AffectedServices))
 	for _, s := range d.AffectedServices {
 		affected = append(affected, code(s))
@@ -128,10 +140,11 @@ func renderCard(v cardView) Message {
 	}
 
 	blocks = append(blocks, slack.NewContextBlock("card-context", mrkdwn(contextLine(v))))
-	if in.Status != diagnosis.Resolved {
-		if act := cardActions(v); act != nil {
-			blocks = append(blocks, act)
-		}
+	if s := talkLine(v); s != "" {
+		blocks = append(blocks, slack.NewContextBlock("card-talk", mrkdwn(s)))
+	}
+	if act := cardActions(v); act != nil {
+		blocks = append(blocks, act)
 	}
 	text := fmt.Sprintf("%s %s%s: %s (%d alerts → 1 page)", icon, in.ID, state, headline, d.Alerts.Distinct)
 	return Message{Text: escape(text), Blocks: blocks}
@@ -170,9 +183,64 @@ func contextLine(v cardView) string {
 	return strings.Join(parts, " · ")
 }
 
+// renderTriage is the triage in a few lines: what to do first, the steps,
+// what not to do, when to escalate.
+func renderTriage(t diagnosis.Triage) string {
+	var b strings.Builder
+	if t.Source != "rules" && t.WhatIsHappening != "" {
+		b.WriteString(escape(t.WhatIsHappening) + "\n")
+	}
+	fmt.Fprintf(&b, "*Do now:* %s", escape(t.ImmediateAction))
+	for i, s := range t.Steps {
+		if i == 6 {
+			break
+		}
+		fmt.Fprintf(&b, "\n%d. %s", i+1, escape(s))
+	}
+	if t.DoNotDo != "" {
+		fmt.Fprintf(&b, "\n*Don't:* %s", escape(t.DoNotDo))
+	}
+	var tail []string
+	if t.EscalateIf != "" {
+		tail = append(tail, "*Escalate if:* "+escape(t.EscalateIf))
+	}
+	if t.EstimatedResolution != "" {
+		tail = append(tail, "*Expect:* "+escape(t.EstimatedResolution))
+	}
+	if len(tail) > 0 {
+		b.WriteString("\n" + strings.Join(tail, " · "))
+	}
+	return b.String()
+}
+
+// talkLine is the small print about words and verdicts: whose triage it
+// is, what the model cost, and the votes.
+func talkLine(v cardView) string {
+	var parts []string
+	switch {
+	case v.Triage != nil && v.Triage.Source != "rules" && v.Triage.Source != "":
+		parts = append(parts, "🤖 Triage by "+escape(v.Triage.Source))
+	case v.TriageNote != "":
+		parts = append(parts, escape(v.TriageNote))
+	}
+	if u := v.Costs; u.Calls > 0 {
+		parts = append(parts, fmt.Sprintf("model use so far: %s tokens in %s, %s", thousands(u.Tokens()), plural(u.Calls, "call", "calls"), seconds(u.Latency)))
+	}
+	if v.Up+v.Down > 0 {
+		parts = append(parts, fmt.Sprintf("👍 %d · 👎 %d", v.Up, v.Down))
+	}
+	return strings.Join(parts, " · ")
+}
+
 func cardActions(v cardView) slack.Block {
 	id := v.Incident.ID
 	var els []slack.BlockElement
+	if v.Incident.Status == diagnosis.Resolved {
+		if els = voteButtons(v); len(els) == 0 {
+			return nil
+		}
+		return slack.NewActionBlock("card-actions", els...)
+	}
 	busy := v.Run != nil && (v.Run.State == runbooks.StateQueued || v.Run.State == runbooks.StateRunning || v.Run.State == runbooks.StateSucceeded)
 	if rb := v.Diagnosis.RecommendedRunbook; rb != "" && !busy {
 		els = append(els,
@@ -186,10 +254,24 @@ func cardActions(v cardView) slack.Block {
 	if v.Incident.Ack.IsZero() {
 		els = append(els, slack.NewButtonBlockElement(ActionAck, id, plainText("Acknowledge")))
 	}
+	els = append(els, voteButtons(v)...)
 	if len(els) == 0 {
 		return nil
 	}
 	return slack.NewActionBlock("card-actions", els...)
+}
+
+// voteButtons ask whether the likely root cause is right.
+func voteButtons(v cardView) []slack.BlockElement {
+	top, ok := v.Diagnosis.Top()
+	if !v.Feedback || !ok {
+		return nil
+	}
+	value := v.Incident.ID + "|" + top.Service
+	return []slack.BlockElement{
+		slack.NewButtonBlockElement(ActionVoteUp, value, plainText("👍 Right cause")),
+		slack.NewButtonBlockElement(ActionVoteDown, value, plainText("👎 Wrong cause")),
+	}
 }
 
 // renderBurst is the thread reply for one burst: what changed, one line per alert.

@@ -87,6 +87,19 @@ func TestCardGolden(t *testing.T) {
 			in.Escalation = diagnosis.Mark{By: "U2", At: at}
 			return cardView{Incident: in, Diagnosis: d, PagedName: "@oncall", AckName: "priya", EscName: "marcus", Now: at}
 		}},
+		{"card-model-triage-votes", func() cardView {
+			// A model's words are data: a mention or broadcast in them is shown, not sent.
+			tr := diagnosis.Triage{Source: "gpt-4o-mini", OneLineSummary: "order-service is out of connections",
+				WhatIsHappening: "order-service's pool is full; <!channel> checkout & payment time out.",
+				ImmediateAction: "Look at who holds the connections <@U123>.", Steps: []string{"Check the pool", "Consider RB-DB-001"},
+				DoNotDo: "Do not restart Postgres.", EstimatedResolution: "15-30 minutes", EscalateIf: "the pool stays full 10 more minutes"}
+			return cardView{Incident: in, Diagnosis: d, PagedName: "@oncall", Now: at, Triage: &tr, Feedback: true, Up: 2, Down: 1,
+				Costs: diagnosis.Usage{Model: "gpt-4o-mini", Calls: 3, PromptTokens: 2400, CompletionTokens: 310, Latency: 4200 * time.Millisecond}}
+		}},
+		{"card-rules-triage", func() cardView {
+			tr := diagnosis.RulesTriage(in, d, graph.Example(), &diagnosis.RunbookBrief{ID: "RB-DB-001", Title: "Raise the pool", Risk: "medium", DryRun: true, Timeout: 10 * time.Minute})
+			return cardView{Incident: in, Diagnosis: d, Page: mention("S0ONCALL"), Now: at, Triage: &tr, TriageNote: "Triage by nightowl's rules; gpt-4o-mini is writing its own", Feedback: true}
+		}},
 		{"card-resolved", func() cardView {
 			in := in
 			in.Status, in.ResolvedAt = diagnosis.Resolved, at.Add(9*time.Minute)
@@ -111,8 +124,9 @@ func TestBurstGolden(t *testing.T) {
 func TestOnlyTheFirstPostMentionsAnyone(t *testing.T) {
 	in := blackFridayIncident(t)
 	d := diagnose(t, in)
-	first := renderCard(cardView{Incident: in, Diagnosis: d, Page: mention("U0ONCALL"), Now: at})
-	later := renderCard(cardView{Incident: in, Diagnosis: d, PagedName: "@oncall", AckName: "x", Now: at})
+	tr := diagnosis.Triage{Source: "m", ImmediateAction: "tell <!here> and <@U9>", Steps: []string{"<!subteam^S1>"}, WhatIsHappening: "<@U8>"}
+	first := renderCard(cardView{Incident: in, Diagnosis: d, Page: mention("U0ONCALL"), Now: at, Triage: &tr})
+	later := renderCard(cardView{Incident: in, Diagnosis: d, PagedName: "@oncall", AckName: "x", Now: at, Triage: &tr})
 	count := func(m Message) int {
 		raw, _ := json.Marshal(m.Blocks)
 		var generic any

@@ -23,6 +23,7 @@ type Commander interface {
 type Archive interface {
 	Incident(ctx context.Context, id string) (diagnosis.Incident, error)
 	Diagnosis(ctx context.Context, id string) (diagnosis.Diagnosis, error)
+	IncidentByThread(ctx context.Context, channel, ts string) (diagnosis.Incident, error)
 }
 
 // UseCommands plugs in the command handler; call before Run.
@@ -189,9 +190,7 @@ func (b *Bot) onMention(ctx context.Context, ev slackevents.EventsAPIEvent) {
 		}
 	}
 	if !isCommand(command) {
-		if b.onQuestion != nil {
-			b.onQuestion(ctx, me, incident, thread, text)
-		}
+		b.onQuestion(ctx, me, incident, thread, text)
 		return
 	}
 	req := commands.Request{Command: command, Text: rest, User: me.User, Channel: me.Channel, Incident: incident}

@@ -26,6 +26,10 @@ func (b *Bot) onMessage(ctx context.Context, ev slackevents.EventsAPIEvent) {
 	if !ok || me.Message == nil {
 		return
 	}
+	if me.ThreadTimeStamp != "" && me.ThreadTimeStamp != me.TimeStamp {
+		b.onThreadReply(ctx, me) // maybe people talking in an incident's thread
+		return
+	}
 	if why := b.untrusted(me); why != "" {
 		b.log.Debug("message ignored", keyChannel, me.Channel, keyTS, me.TimeStamp, "why", why)
 		return

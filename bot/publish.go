@@ -47,6 +47,7 @@ func (b *Bot) publish(ctx context.Context, u diagnosis.Update) {
 	b.refreshCard(ctx, in.ID)
 	b.persist(ctx, in)
 	if u.Kind != diagnosis.IncidentResolved {
+		b.modelTriage(in, d) // a new root cause or runbook calls for new words
 		b.dryRun(ctx, in, d) // the recommendation may have changed with the burst
 	}
 	switch u.Kind {
@@ -69,9 +70,13 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	in.Thread = diagnosis.Thread{Channel: b.cfg.IncidentsChannel, TS: "pending"} // counts the page in the diagnosis
 	d := b.diagnose(ctx, in)
 	in.Thread = diagnosis.Thread{}
-	v := cardView{Incident: in, Diagnosis: d, Now: b.deps.Now()}
+	v := cardView{Incident: in, Diagnosis: d, Now: b.deps.Now(), Feedback: b.deps.Votes != nil}
 	if b.cfg.OnCall != "" {
 		v.Page = mention(b.cfg.OnCall)
+	}
+	v.Triage, v.TriageNote = b.cardTriage(ctx, in, d)
+	if b.triager != nil && b.triager.Model() != "" {
+		v.TriageNote = fmt.Sprintf("Triage by nightowl's rules; %s is writing its own", b.triager.Model())
 	}
 	card := renderCard(v)
 	card.Channel = b.cfg.IncidentsChannel
@@ -89,6 +94,8 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	b.persist(ctx, in)
 	b.record(ctx, in.ID, diagnosis.EventCardPosted, "", fmt.Sprintf("%s/%s paged %s", b.cfg.IncidentsChannel, ts, b.cfg.OnCall))
 	b.log.Info("incident card posted", keyIncident, in.ID, keyTS, ts, "alerts", len(in.Alerts), "root_cause", cardHeadline(d))
+
+	b.modelTriage(in, d)
 
 	reply := renderBurst(u)
 	reply.Channel, reply.ThreadTS = in.Thread.Channel, in.Thread.TS
@@ -145,11 +152,15 @@ func (b *Bot) refreshCard(ctx context.Context, id string) {
 	}
 	if in.Status == diagnosis.Resolved {
 		delete(b.last, id)
+		b.triage.forget(id)
 	}
-	v := cardView{Incident: in, Diagnosis: d, Now: b.deps.Now()}
+	v := cardView{Incident: in, Diagnosis: d, Now: b.deps.Now(), Feedback: b.deps.Votes != nil}
 	if b.cfg.OnCall != "" {
 		v.PagedName = "@" + b.name(ctx, b.cfg.OnCall)
 	}
+	v.Triage, v.TriageNote = b.cardTriage(ctx, in, d)
+	v.Costs = b.cardCosts(ctx, id)
+	v.Up, v.Down = b.cardVotes(ctx, id)
 	v.AckName = b.name(ctx, in.Ack.By)
 	v.EscName = b.name(ctx, in.Escalation.By)
 	if r, ok := b.latestRun(id); ok {

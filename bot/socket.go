@@ -40,6 +40,8 @@ func (b *Bot) defaultRoutes() routes {
 			ActionRequestApprove: b.onRequestApprove,
 			ActionRequestReject:  b.onRequestReject,
 			ActionRunCancel:      b.onRunCancel,
+			ActionVoteUp:         b.onVote,
+			ActionVoteDown:       b.onVote,
 		},
 	}
 }

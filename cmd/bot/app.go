@@ -17,6 +17,7 @@ import (
 	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
 	"github.com/nightowl-sre/nightowl/diagnosis/intake"
+	"github.com/nightowl-sre/nightowl/diagnosis/llm"
 	"github.com/nightowl-sre/nightowl/playbooks"
 	"github.com/nightowl-sre/nightowl/runbooks"
 	"github.com/nightowl-sre/nightowl/store"
@@ -30,6 +31,7 @@ type App struct {
 	Bot      *bot.Bot
 	Runbooks *runbooks.Service // nil without a runbook catalog
 	Runner   *playbooks.Runner
+	LLM      *llm.Explainer // nil with LLM_PROVIDER=none
 }
 
 // NewApp opens the store, builds the diagnosis engine and the bot, and takes
@@ -70,6 +72,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			ok, err := db.IncidentExists(context.Background(), id)
 			return err == nil && ok
 		},
+		Conversations: db, Costs: db, Votes: db,
 		Logger: log,
 	})
 	if err != nil {
@@ -82,10 +85,22 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			return nil, err
 		}
 	}
-	a.Bot.UseCommands(commands.New(commands.Deps{
-		Incidents: a.Bot, Graph: g, Resolver: cfg.Resolver(), Metrics: metrics, Runbooks: a.Runbooks,
+	var explainer diagnosis.Explainer
+	if cfg.LLMProvider != "none" {
+		a.LLM, err = llm.New(llm.Config{Provider: cfg.LLMProvider, Model: cfg.LLMModel, BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMAPIKey,
+			Timeout: cfg.LLMTimeout, Budget: cfg.LLMBudget, Redact: cfg.RedactLabels, Logger: log})
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("LLM_PROVIDER %s: %w", cfg.LLMProvider, err)
+		}
+		explainer = a.LLM
+	}
+	words := commands.New(commands.Deps{
+		Incidents: a.Bot, Graph: g, Resolver: cfg.Resolver(), Metrics: metrics, Runbooks: a.Runbooks, Explainer: explainer,
 		Link: a.Bot.Link, Names: a.Bot.DisplayName, Logger: log,
-	}))
+	})
+	a.Bot.UseCommands(words)
+	a.Bot.UseTalk(words, words)
 	active, err := db.ActiveIncidents(ctx, time.Now().Add(-15*time.Minute))
 	if err != nil {
 		db.Close()
@@ -102,10 +117,25 @@ func (a *App) Run(ctx context.Context) error {
 		"db", a.cfg.DBPath, "graph_nodes", a.cfg.Graph().Len(), "group_wait", a.cfg.GroupWait, "runbooks", a.Runbooks != nil)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.Bot.Run(ctx) })
+	if a.LLM != nil {
+		g.Go(func() error { a.pingLLM(ctx); return nil })
+	}
 	if a.Runbooks != nil {
 		g.Go(func() error { return a.Runbooks.Run(ctx) })
 	}
 	return g.Wait()
+}
+
+// pingLLM says at start whether the model answers; cards never wait for it
+// either way.
+func (a *App) pingLLM(ctx context.Context) {
+	if err := a.LLM.Ping(ctx); err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("LLM provider unreachable: cards and answers use nightowl's rules until it answers", "provider", a.cfg.LLMProvider, "model", a.LLM.Model(), "err", err)
+		}
+		return
+	}
+	a.log.Info("LLM provider answers", "provider", a.cfg.LLMProvider, "model", a.LLM.Model())
 }
 
 // loadCatalog reads RUNBOOKS_DIR. A missing directory means no runbooks (a

@@ -67,6 +67,12 @@ func TestDemoReplaysTheStormIntoOneResolvedCard(t *testing.T) {
 		{"the first burst in the thread", `alerts grouped into INC-`},
 		{"a closing reply with the duration", `resolved after \d+m \d+s\. 31 alerts`},
 		{"the summary line", `Summary: 31 alerts → 1 card .*pages: 1\.`},
+		{"the triage on the firing card", `\*Do now:\* .*RB-DB-001`},
+		{"an answer to a follow-up question", `You asked about postgres-rds \(database\): it is candidate`},
+		{"a picture in the thread", `\[file: graph-order-service\.png\]`},
+		{"the refused approval, shown to dana only", `only visible to @dana\)\n\s+You cannot approve this run`},
+		{"the approved run's result", `RB-DEMO-001 \(RUN-[0-9A-F]+\) succeeded`},
+		{"who approved", `\*Approved by:\* marcus`},
 	}
 	for _, c := range checks {
 		if !regexp.MustCompile(c.pattern).MatchString(transcript) {

@@ -40,6 +40,9 @@ type Config struct {
 	LLMModel         string
 	LLMBaseURL       string
 	LLMAPIKey        string
+	LLMTimeout       time.Duration
+	LLMBudget        int
+	RedactLabels     []string
 	GroupWait        time.Duration
 	RunbookMaxRuns   int
 	LogLevel         slog.Level
@@ -83,6 +86,9 @@ func (c *Config) settings(raw map[string]*string) []setting {
 		s("LLM_MODEL", "", "model name for the LLM provider"),
 		s("LLM_BASE_URL", "", "base URL of the LLM endpoint (OpenAI-compatible or Ollama)"),
 		secret(s("LLM_API_KEY", "", "API key for the LLM endpoint")),
+		s("LLM_TIMEOUT", "20s", "how long one model request may take before nightowl retries or falls back to its rules"),
+		s("LLM_TOKEN_BUDGET", "20000", "tokens the model may spend on one incident (triage and answers); -1 for no limit"),
+		s("REDACT_LABELS", "", "comma list of label and annotation names whose values never reach the model (secret-like names always are redacted)"),
 		s("GROUP_WAIT", "10s", "how long a new incident gathers alerts before its card"),
 		s("RUNBOOK_MAX_RUNS", "2", "runbook runs at once; more wait in a queue"),
 		s("LOG_LEVEL", "info", "debug | info | warn | error"),
@@ -201,6 +207,22 @@ func (c *Config) fill(raw map[string]*string, need requirement) error {
 		bad("LLM_PROVIDER %q is not one of none, openai, ollama", c.LLMProvider)
 	}
 	c.LLMModel, c.LLMBaseURL, c.LLMAPIKey = get("LLM_MODEL"), get("LLM_BASE_URL"), get("LLM_API_KEY")
+	if c.LLMBaseURL != "" {
+		if u, err := url.Parse(c.LLMBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("LLM_BASE_URL %q is not an http(s) URL", c.LLMBaseURL)
+		}
+	}
+	if d, err := time.ParseDuration(get("LLM_TIMEOUT")); err != nil || d <= 0 {
+		bad("LLM_TIMEOUT %q is not a positive duration such as 20s", get("LLM_TIMEOUT"))
+	} else {
+		c.LLMTimeout = d
+	}
+	if n, err := strconv.Atoi(get("LLM_TOKEN_BUDGET")); err != nil || n == 0 || n < -1 {
+		bad("LLM_TOKEN_BUDGET %q is not a positive number of tokens (or -1 for no limit)", get("LLM_TOKEN_BUDGET"))
+	} else {
+		c.LLMBudget = n
+	}
+	c.RedactLabels = splitList(get("REDACT_LABELS"))
 	if d, err := time.ParseDuration(get("GROUP_WAIT")); err != nil || d < 0 {
 		bad("GROUP_WAIT %q is not a duration such as 10s or 1m", get("GROUP_WAIT"))
 	} else {

@@ -66,6 +66,14 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if err := unpack(dir, "playbooks", playbooks.Shipped); err != nil {
 		return err
 	}
+	// The demo runbook writes into the temp dir, not /tmp/nightowl-demo.
+	demoRB := filepath.Join(dir, "runbooks", "RB-DEMO-001.yaml")
+	if rb, err := os.ReadFile(demoRB); err == nil {
+		out := filepath.Join(dir, "out")
+		if err := os.WriteFile(demoRB, []byte(strings.ReplaceAll(string(rb), "/tmp/nightowl-demo", out)), 0o644); err != nil {
+			return err
+		}
+	}
 	env := map[string]string{
 		"RUNBOOKS_DIR": filepath.Join(dir, "runbooks"), "PLAYBOOKS_DIR": filepath.Join(dir, "playbooks"),
 		"SLACK_APP_TOKEN": "xapp-emulator", "SLACK_BOT_TOKEN": "xoxb-emulator", "SLACK_API_URL": emu.APIURL(),
@@ -94,7 +102,7 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 
 	fmt.Fprintf(stdout, "nightowl demo: replaying the Black Friday storm (31 alerts, 6 services) into #alerts of an in-process Slack…\n\n")
 	started := time.Now()
-	incident, err := replayStorm(runCtx, emu, hook, stdout)
+	incident, firing, err := replayStorm(runCtx, emu, hook, stdout)
 	if err != nil {
 		return err
 	}
@@ -109,6 +117,7 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("bot: %w", err)
 	}
 	done <- nil // for the deferred receive
+	fmt.Fprintf(stdout, "The card as priya saw it before the fix:\n\n%s\n", firing)
 	printTranscript(stdout, emu, time.Since(started))
 	return nil
 }
@@ -117,10 +126,10 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 // template and group_by [namespace]: each change resends the whole group.
 // The storm's 8.5 minutes are replayed 40× faster; alert start times keep
 // their real spacing and end now.
-func replayStorm(ctx context.Context, emu *slackemu.Server, hook string, stdout io.Writer) (incident string, err error) {
+func replayStorm(ctx context.Context, emu *slackemu.Server, hook string, stdout io.Writer) (incident, firing string, err error) {
 	alerts, err := intake.ParseWebhook(scenarios.BlackFriday)
 	if err != nil {
-		return "", fmt.Errorf("built-in storm: %w", err)
+		return "", "", fmt.Errorf("built-in storm: %w", err)
 	}
 	sort.SliceStable(alerts, func(i, j int) bool { return alerts[i].StartsAt.Before(alerts[j].StartsAt) })
 	first, last := alerts[0].StartsAt, alerts[len(alerts)-1].StartsAt
@@ -145,7 +154,7 @@ func replayStorm(ctx context.Context, emu *slackemu.Server, hook string, stdout 
 			next++
 		}
 		if err := relay(alerts[:next]); err != nil {
-			return "", err
+			return "", "", err
 		}
 		sent = next
 		if sent == len(alerts) {
@@ -153,27 +162,33 @@ func replayStorm(ctx context.Context, emu *slackemu.Server, hook string, stdout 
 		}
 		wait := alerts[sent].StartsAt.Sub(alerts[sent-1].StartsAt) / speed
 		if err := sleep(ctx, max(wait, 100*time.Millisecond)); err != nil {
-			return "", err
+			return "", "", err
 		}
 	}
 	card, err := waitForCard(ctx, emu)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	fmt.Fprintf(stdout, "… the card is up; priya (on call) acknowledges it.\n")
+	fmt.Fprintf(stdout, "… the card is up; priya (on call) acknowledges it and asks nightowl two questions in its thread.\n")
 	if _, err := emu.Click(ctx, slackemu.Click{User: demoOnCall, Channel: demoIncidents, MessageTS: card.TS, ActionID: bot.ActionAck}); err != nil {
-		return "", fmt.Errorf("click Acknowledge: %w", err)
+		return "", "", fmt.Errorf("click Acknowledge: %w", err)
 	}
-	if err := sleep(ctx, 3*time.Second); err != nil {
-		return "", err
+	for _, q := range []string{"<@U0NIGHTOWL> why do you think it's the database?", "<@U0NIGHTOWL> show me the graph around order-service"} {
+		if err := askInThread(ctx, emu, card, q); err != nil {
+			return "", "", err
+		}
 	}
+	if err := runDemoRunbook(ctx, emu, card, stdout); err != nil {
+		return "", "", err
+	}
+	firing = emu.RenderMessage(demoIncidents, card.TS)
 	fmt.Fprintf(stdout, "… the fix lands; Alertmanager reports every alert resolved.\n\n")
 	now := time.Now()
 	for i := range alerts {
 		alerts[i].Status, alerts[i].EndsAt = diagnosis.Resolved, now
 	}
 	if err := relay(alerts); err != nil {
-		return "", err
+		return "", "", err
 	}
 	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
@@ -182,10 +197,77 @@ func replayStorm(ctx context.Context, emu *slackemu.Server, hook string, stdout 
 		return ok && strings.Contains(m.Text, "· resolved")
 	})
 	if err != nil {
-		return "", errors.New("the incident did not resolve within 20s")
+		return "", "", errors.New("the incident did not resolve within 20s")
 	}
 	incident, _, _ = strings.Cut(strings.TrimPrefix(card.Text, "🔴 "), ":")
-	return incident, nil
+	return incident, firing, nil
+}
+
+// askInThread posts a question in the card's thread as priya and waits for
+// nightowl's answer.
+func askInThread(ctx context.Context, emu *slackemu.Server, card slackemu.Message, q string) error {
+	answers := func() int {
+		n := 0
+		for _, r := range emu.Replies(demoIncidents, card.TS) {
+			if r.BotID != "" && r.TS != card.TS {
+				n++
+			}
+		}
+		return n
+	}
+	before := answers()
+	if _, err := emu.PostAsUser(demoIncidents, demoOnCall, q, card.TS); err != nil {
+		return fmt.Errorf("ask %q: %w", q, err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := emu.WaitFor(wctx, func() bool { return answers() > before }); err != nil {
+		return fmt.Errorf("no answer to %q within 20s", q)
+	}
+	return sleep(ctx, 500*time.Millisecond) // a picture follows its words
+
+}
+
+// runDemoRunbook has priya request the harmless demo runbook with
+// /runbook, dana try to approve it (she may not), and marcus approve it:
+// a real ansible-playbook run, check mode first.
+func runDemoRunbook(ctx context.Context, emu *slackemu.Server, card slackemu.Message, stdout io.Writer) error {
+	fmt.Fprintf(stdout, "… priya requests the demo runbook with /runbook; dana presses Approve (she is no approver), then marcus does.\n")
+	if _, err := emu.SlashCommand(ctx, slackemu.SlashCommand{User: demoOnCall, Channel: demoIncidents, Command: "/runbook", Text: "run RB-DEMO-001 order-service"}); err != nil {
+		return fmt.Errorf("/runbook run: %w", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	var request slackemu.Message
+	err := emu.WaitFor(wctx, func() bool {
+		for _, r := range emu.Replies(demoIncidents, card.TS) {
+			if strings.Contains(r.Text, "RB-DEMO-001 RUN-") && strings.Contains(string(r.Blocks), bot.ActionRequestApprove) {
+				request = r
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		return errors.New("the run request did not appear in the thread within 60s")
+	}
+	for _, who := range []string{"U0DANA", demoLead} {
+		_, err := emu.Click(ctx, slackemu.Click{User: who, Channel: demoIncidents, MessageTS: request.TS, ActionID: bot.ActionRequestApprove})
+		if err != nil {
+			return fmt.Errorf("click Approve as %s: %w", who, err)
+		}
+		if err := sleep(ctx, 300*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	err = emu.WaitFor(wctx, func() bool {
+		m, ok := emu.Message(demoIncidents, request.TS)
+		return ok && (strings.Contains(m.Text, "succeeded") || strings.Contains(m.Text, "failed"))
+	})
+	if err != nil {
+		return errors.New("the demo runbook did not finish within 60s")
+	}
+	return nil
 }
 
 // waitRecorded waits until the incident's resolution is on the record, so
@@ -255,7 +337,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 func printTranscript(w io.Writer, emu *slackemu.Server, took time.Duration) {
 	relayed := emu.Messages(demoAlerts)
 	fmt.Fprintf(w, "#alerts received %d messages from Alertmanager (the raw storm, kept in a quiet channel).\n\n", len(relayed))
-	fmt.Fprintln(w, emu.Transcript(demoIncidents))
+	fmt.Fprintln(w, emu.TranscriptWithEphemerals(demoIncidents))
 	cards := emu.Messages(demoIncidents)
 	replies := 0
 	for _, c := range cards {

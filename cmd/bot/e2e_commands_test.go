@@ -10,6 +10,7 @@ import (
 
 	"github.com/nightowl-sre/nightowl/bot/slackemu"
 	"github.com/nightowl-sre/nightowl/deploy/testbed"
+	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/diagnosis/scenarios"
 )
 
@@ -21,31 +22,72 @@ type commandBed struct {
 	card     slackemu.Message
 	incident string
 	prom     *testbed.Prometheus
+	dbPath   string
+	env      map[string]string
+	storm    []diagnosis.Alert
+}
+
+// bedOptions shape a commandBed: a Prometheus with order-service's pool and
+// request metrics, more settings, a database seeded before the start, and
+// a change to the storm's first alerts.
+type bedOptions struct {
+	prometheus bool
+	env        map[string]string
+	seed       func(t *testing.T, dbPath string)
+	alerts     func([]diagnosis.Alert) []diagnosis.Alert
 }
 
 func mustCommandBed(t *testing.T, withPrometheus bool) *commandBed {
+	return mustBed(t, bedOptions{prometheus: withPrometheus})
+}
+
+func mustBed(t *testing.T, o bedOptions) *commandBed {
 	t.Helper()
 	bed := mustRunbookBed(t)
-	cb := &commandBed{emu: MustWorkspace(t)}
-	env := bed.env()
-	if withPrometheus {
+	cb := &commandBed{emu: MustWorkspace(t), dbPath: filepath.Join(t.TempDir(), "bot.db")}
+	cb.env = bed.env()
+	if o.prometheus {
 		now := time.Now().Truncate(time.Minute)
 		s := scenarios.Scenario{Start: now.Add(-30 * time.Minute)}
+		order := map[string]string{"service": "order-service"}
 		s.Metrics = []scenarios.MetricSpec{
-			{Name: "db_pool_connections_in_use", Labels: map[string]string{"service": "order-service"}, Type: scenarios.Gauge,
+			{Name: "db_pool_connections_in_use", Labels: order, Type: scenarios.Gauge,
 				Points: []scenarios.MetricPoint{{At: -90 * time.Minute, Value: 20}, {At: 0, Value: 25}, {At: 5 * time.Minute, Value: 95}, {At: 30 * time.Minute, Value: 97}}, Noise: 0.03},
+			{Name: "http_requests_total", Labels: map[string]string{"service": "order-service", "code": "200"}, Type: scenarios.Counter,
+				Points: []scenarios.MetricPoint{{At: -90 * time.Minute, Value: 100}, {At: 30 * time.Minute, Value: 100}}, Noise: 0.05},
+			{Name: "http_requests_total", Labels: map[string]string{"service": "order-service", "code": "500"}, Type: scenarios.Counter,
+				Points: []scenarios.MetricPoint{{At: -90 * time.Minute, Value: 0.2}, {At: 0, Value: 0.3}, {At: 5 * time.Minute, Value: 15}, {At: 30 * time.Minute, Value: 18}}, Noise: 0.05},
 		}
 		cb.prom = testbed.MustStartPrometheus(t, s.OpenMetrics(scenarios.DefaultStep))
-		env["PROMETHEUS_URL"] = cb.prom.URL
+		cb.env["PROMETHEUS_URL"] = cb.prom.URL
+	}
+	for k, v := range o.env {
+		cb.env[k] = v
+	}
+	if o.seed != nil {
+		o.seed(t, cb.dbPath)
 	}
 	hook := MustAlertmanagerHook(cb.emu)
-	cb.nightowl = MustRunNightowl(t, cb.emu, filepath.Join(t.TempDir(), "bot.db"), env)
-	storm := stormNow(t)
-	MustRelay(t, hook, []string{"namespace"}, storm[:8])
+	cb.nightowl = MustRunNightowl(t, cb.emu, cb.dbPath, cb.env)
+	cb.storm = stormNow(t)[:8]
+	if o.alerts != nil {
+		cb.storm = o.alerts(cb.storm)
+	}
+	MustRelay(t, hook, []string{"namespace"}, cb.storm)
 	MustWait(t, cb.emu, 20*time.Second, "the card", func() bool { return len(cb.emu.Messages(chIncidents)) == 1 })
 	cb.card = cb.emu.Messages(chIncidents)[0]
 	cb.incident = strings.TrimSuffix(strings.Fields(strings.TrimPrefix(cb.card.Text, "🔴 "))[0], ":")
+	MustWait(t, cb.emu, 20*time.Second, "the first burst in the thread", func() bool {
+		return repliesWith(cb.emu, chIncidents, cb.card.TS, "grouped into "+cb.incident) > 0
+	})
 	return cb
+}
+
+// restart stops nightowl and starts it again on the same database.
+func (cb *commandBed) restart(t *testing.T) {
+	t.Helper()
+	cb.nightowl.stop()
+	cb.nightowl = MustRunNightowl(t, cb.emu, cb.dbPath, cb.env)
 }
 
 // slash runs a slash command and returns what its asker sees.
