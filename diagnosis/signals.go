@@ -152,15 +152,19 @@ func (e *Engine) scoreGraph(c *candidate, byNode map[string][]AlertState) {
 
 func (e *Engine) scoreLayer(c *candidate) {
 	layer := e.cfg.Graph.Layer(c.node)
+	from := ""
 	for _, a := range c.alerts {
 		if l, ok := labelLayer(a.Labels[LabelLayer]); ok && l < layer {
-			layer = l
+			layer, from = l, a.Name()
 		}
 	}
 	score := map[graph.Layer]float64{graph.LayerInfrastructure: 1, graph.LayerPlatform: 0.8, graph.LayerApplication: 0.5, graph.LayerEdge: 0.3, graph.LayerBusiness: 0.1}[layer]
-	if layer <= graph.LayerPlatform {
+	switch {
+	case layer <= graph.LayerPlatform && from != "":
+		c.say("layer", score, "its alert %s is labelled %s layer: failures there cascade upward", from, layer)
+	case layer <= graph.LayerPlatform:
 		c.say("layer", score, "%s layer: failures there cascade upward", layer)
-	} else {
+	default:
 		c.say("layer", score, "")
 	}
 }
