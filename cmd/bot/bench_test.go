@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -212,3 +215,87 @@ func BenchmarkSlashCommandAck(b *testing.B) {
 		b.ReportMetric(float64(n)/took.Seconds(), "answers/s")
 	}
 }
+
+// BenchmarkCardWithAModel relays the whole Black Friday storm and measures
+// when the card is posted with LLM_PROVIDER=none and with a model that
+// takes 2 s per answer (the card must not wait for it), when the model's
+// triage reaches the card, and how many tokens the incident's triage cost.
+// The OpenAI-compatible test server counts tokens as OpenAI roughly does
+// for English: one per four characters of the request's messages and of
+// its reply.
+func BenchmarkCardWithAModel(b *testing.B) {
+	for _, withModel := range []bool{false, true} {
+		name := "none"
+		if withModel {
+			name = "model-2s"
+		}
+		b.Run(name, func(b *testing.B) {
+			var card, triage time.Duration
+			var tokens float64
+			for range b.N {
+				b.StopTimer()
+				emu := MustWorkspace(b)
+				hook := MustAlertmanagerHook(emu)
+				env := map[string]string{"LOG_LEVEL": "warn", "GROUP_WAIT": "1s"}
+				var spent atomicTokens
+				if withModel {
+					srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						raw, _ := io.ReadAll(r.Body)
+						if r.URL.Path != "/v1/chat/completions" {
+							writeModelJSON(w, map[string]any{"object": "list", "data": []any{}})
+							return
+						}
+						var req modelRequest
+						_ = json.Unmarshal(raw, &req)
+						prompt := 0
+						for _, m := range req.Messages {
+							prompt += len(m.Content)
+						}
+						select {
+						case <-time.After(2 * time.Second):
+						case <-r.Context().Done():
+							return
+						}
+						spent.add(prompt/4 + len(modelTriage)/4)
+						writeModelJSON(w, map[string]any{"id": "c", "object": "chat.completion", "model": "test-model",
+							"choices": []any{map[string]any{"index": 0, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": modelTriage}}},
+							"usage":   map[string]any{"prompt_tokens": prompt / 4, "completion_tokens": len(modelTriage) / 4}})
+					}))
+					b.Cleanup(srv.Close)
+					env["LLM_PROVIDER"], env["LLM_BASE_URL"], env["LLM_MODEL"] = "openai", srv.URL+"/v1", "test-model"
+				}
+				MustRunNightowl(b, emu, filepath.Join(b.TempDir(), "bot.db"), env)
+				storm := stormNow(b)
+				b.StartTimer()
+				start := time.Now()
+				for i := 0; i < len(storm); i += 8 {
+					MustRelay(b, hook, []string{"namespace"}, storm[:min(i+8, len(storm))])
+				}
+				MustWait(b, emu, 20*time.Second, "the card", func() bool { return len(emu.Messages(chIncidents)) == 1 })
+				card += time.Since(start)
+				if withModel {
+					MustWait(b, emu, 30*time.Second, "the model's triage", func() bool {
+						return strings.Contains(string(emu.Messages(chIncidents)[0].Blocks), "Triage by test-model")
+					})
+					triage += time.Since(start)
+					time.Sleep(3 * time.Second) // a later burst may ask for another triage
+					tokens += float64(spent.get())
+				}
+				b.StopTimer()
+			}
+			b.ReportMetric(float64(card.Milliseconds())/float64(b.N), "card-ms")
+			if withModel {
+				b.ReportMetric(float64(triage.Milliseconds())/float64(b.N), "model-triage-ms")
+				b.ReportMetric(tokens/float64(b.N), "tokens/incident")
+			}
+		})
+	}
+}
+
+type atomicTokens struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (a *atomicTokens) add(n int) { a.mu.Lock(); a.n += n; a.mu.Unlock() }
+func (a *atomicTokens) get() int  { a.mu.Lock(); defer a.mu.Unlock(); return a.n }

@@ -367,7 +367,12 @@ func TestAModelWritesTheTriageAndAnswersWithTools(t *testing.T) {
 	}
 
 	// What was sent: the injected text only as data, no secrets, no tool that acts.
-	for _, r := range f.requests() {
+	for i, r := range f.requests() {
+		chars := 0
+		for _, m := range r.Messages {
+			chars += len(m.Content)
+		}
+		t.Logf("request %d to the model: %d messages, %d characters (~%d tokens at 4 a token), %d tools", i+1, len(r.Messages), chars, chars/4, len(r.Tools))
 		for _, secret := range []string{"hunter2", "jane@example.com", "sk-test-secret"} {
 			if strings.Contains(r.Raw, secret) {
 				t.Errorf("%q reached the model", secret)
