@@ -33,7 +33,7 @@ func (b *Bot) liveIncident(ctx context.Context, cb slack.InteractionCallback, ac
 		in.Thread = diagnosis.Thread{Channel: cb.Container.ChannelID, TS: cb.Container.MessageTs}
 	}
 	if !ok {
-		b.reply(ctx, cb.Channel.ID, cb.User.ID, fmt.Sprintf("%s is closed; nothing to do.", escape(id)))
+		b.replyClick(ctx, cb, fmt.Sprintf("%s is closed; nothing to do.", escape(id)))
 		b.log.Info("button for a closed incident", keyIncident, id, keyUser, cb.User.ID, "action_id", act.ActionID)
 		return in, false
 	}
@@ -54,7 +54,7 @@ func (b *Bot) onAck(ctx context.Context, cb slack.InteractionCallback, act *slac
 		}
 	})
 	if !first {
-		b.reply(ctx, cb.Channel.ID, cb.User.ID, fmt.Sprintf("%s was already acknowledged by %s at %s UTC.",
+		b.replyClick(ctx, cb, fmt.Sprintf("%s was already acknowledged by %s at %s UTC.",
 			in.ID, escape(b.name(ctx, in.Ack.By)), in.Ack.At.UTC().Format("15:04")))
 		return
 	}
@@ -71,7 +71,7 @@ func (b *Bot) onEscalate(ctx context.Context, cb slack.InteractionCallback, act 
 		return
 	}
 	if b.cfg.Escalation == "" {
-		b.reply(ctx, cb.Channel.ID, cb.User.ID, "Nobody to escalate to: set ESCALATION to a user (U…) or user group (S…).")
+		b.replyClick(ctx, cb, "Nobody to escalate to: set ESCALATION to a user (U…) or user group (S…).")
 		b.log.Warn("escalate clicked without ESCALATION", keyIncident, in.ID, keyUser, cb.User.ID)
 		return
 	}
@@ -83,7 +83,7 @@ func (b *Bot) onEscalate(ctx context.Context, cb slack.InteractionCallback, act 
 		}
 	})
 	if !first {
-		b.reply(ctx, cb.Channel.ID, cb.User.ID, fmt.Sprintf("%s was already escalated by %s at %s UTC.",
+		b.replyClick(ctx, cb, fmt.Sprintf("%s was already escalated by %s at %s UTC.",
 			in.ID, escape(b.name(ctx, in.Escalation.By)), in.Escalation.At.UTC().Format("15:04")))
 		return
 	}
@@ -102,5 +102,5 @@ func (b *Bot) onEscalate(ctx context.Context, cb slack.InteractionCallback, act 
 // onRunbookPending answers runbook buttons until runbooks are wired in.
 func (b *Bot) onRunbookPending(ctx context.Context, cb slack.InteractionCallback, act *slack.BlockAction) {
 	_, rb := ParseActionValue(act.Value)
-	b.reply(ctx, cb.Channel.ID, cb.User.ID, fmt.Sprintf("Runbook %s cannot be run from Slack here: no runbook catalog is configured.", escape(rb)))
+	b.replyClick(ctx, cb, fmt.Sprintf("Runbook %s cannot be run from Slack here: no runbook catalog is configured.", escape(rb)))
 }

@@ -245,7 +245,7 @@ func (b *Bot) onRunbookApprove(ctx context.Context, cb slack.InteractionCallback
 	_, rb := ParseActionValue(act.Value)
 	req, err := b.openRequest(ctx, in, rb, nil, cb.User.ID)
 	if err != nil {
-		b.reply(ctx, cb.Channel.ID, cb.User.ID, escape(err.Error()))
+		b.replyClick(ctx, cb, escape(err.Error()))
 		return
 	}
 	b.approve(ctx, cb, req.ID)
@@ -273,9 +273,9 @@ func (b *Bot) approve(ctx context.Context, cb slack.InteractionCallback, id stri
 	switch {
 	case err != nil:
 		b.log.Error("approve run", "request", id, keyUser, cb.User.ID, "err", err)
-		b.reply(ctx, cb.Channel.ID, cb.User.ID, "nightowl could not record your approval; it is logged.")
+		b.replyClick(ctx, cb, "nightowl could not record your approval; it is logged.")
 	case msg != "":
-		b.reply(ctx, cb.Channel.ID, cb.User.ID, escape(msg))
+		b.replyClick(ctx, cb, escape(msg))
 	}
 }
 
@@ -290,7 +290,7 @@ func (b *Bot) onRequestReject(ctx context.Context, cb slack.InteractionCallback,
 		return
 	}
 	if _, msg, err := b.deps.Runbooks.Reject(ctx, act.Value, cb.User.ID); err == nil && msg != "" {
-		b.reply(ctx, cb.Channel.ID, cb.User.ID, escape(msg))
+		b.replyClick(ctx, cb, escape(msg))
 	}
 }
 
@@ -299,7 +299,7 @@ func (b *Bot) onRunCancel(ctx context.Context, cb slack.InteractionCallback, act
 		return
 	}
 	if _, msg, err := b.deps.Runbooks.Cancel(ctx, act.Value, cb.User.ID); err == nil && msg != "" {
-		b.reply(ctx, cb.Channel.ID, cb.User.ID, escape(msg))
+		b.replyClick(ctx, cb, escape(msg))
 	}
 }
 
@@ -316,7 +316,7 @@ func (b *Bot) onRunbookManual(ctx context.Context, cb slack.InteractionCallback,
 	_, id := ParseActionValue(act.Value)
 	rb, ok := b.deps.Runbooks.Catalog().Get(id)
 	if !ok {
-		b.reply(ctx, cb.Channel.ID, cb.User.ID, fmt.Sprintf("Runbook %s is not in the catalog.", escape(id)))
+		b.replyClick(ctx, cb, fmt.Sprintf("Runbook %s is not in the catalog.", escape(id)))
 		return
 	}
 	b.cardsMu.Lock()
@@ -325,7 +325,7 @@ func (b *Bot) onRunbookManual(ctx context.Context, cb slack.InteractionCallback,
 	top, _ := d.Top()
 	vars, err := rb.Vars(nil, runbooks.Context{Incident: in.ID, RootCause: top.Service, Namespace: in.Scope.Namespace, RequestedBy: cb.User.ID, RunID: "manual"})
 	if err != nil {
-		b.reply(ctx, cb.Channel.ID, cb.User.ID, escape(fmt.Sprintf("%s needs parameters first: %v", id, err)))
+		b.replyClick(ctx, cb, escape(fmt.Sprintf("%s needs parameters first: %v", id, err)))
 		return
 	}
 	job, _ := b.deps.Runbooks.Job(runbooks.Request{ID: "manual", Runbook: id, Vars: vars}, false)
@@ -333,7 +333,7 @@ func (b *Bot) onRunbookManual(ctx context.Context, cb slack.InteractionCallback,
 	check.Check = true
 	text := fmt.Sprintf("*%s* — %s\nCheck first (changes nothing):\n```%s```\nThen run it:\n```%s```\nRisk: %s. The Approve button runs the same playbook with the same variables and keeps it on the record.",
 		escape(rb.ID), escape(rb.Title), escapeCode(b.deps.Command(check)), escapeCode(b.deps.Command(job)), rb.Risk)
-	b.reply(ctx, cb.Channel.ID, cb.User.ID, text)
+	b.replyClick(ctx, cb, text)
 }
 
 func escapeCode(s string) string { return escape(strings.ReplaceAll(s, "```", "ˋˋˋ")) }

@@ -144,6 +144,15 @@ func (b *Bot) reply(ctx context.Context, channel, user, text string) {
 	}
 }
 
+// replyClick answers a click ephemerally, in the thread of the clicked
+// message when it is a thread reply, so the answer is where the button was.
+func (b *Bot) replyClick(ctx context.Context, cb slack.InteractionCallback, text string) {
+	m := Message{Text: text, ThreadTS: cb.Container.ThreadTs, Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}}
+	if err := b.slack.Ephemeral(ctx, cb.Channel.ID, cb.User.ID, m); err != nil {
+		b.log.Warn("ephemeral reply", keyUser, cb.User.ID, keyChannel, cb.Channel.ID, "err", err)
+	}
+}
+
 // slogPrinter routes slack-go's internal log lines to slog at debug level.
 type slogPrinter struct{ log *slog.Logger }
 

@@ -451,7 +451,7 @@ func seconds(d time.Duration) string {
 func (b *Bot) onVote(ctx context.Context, cb slack.InteractionCallback, act *slack.BlockAction) {
 	id, cause := ParseActionValue(act.Value)
 	if b.deps.Votes == nil {
-		b.reply(ctx, cb.Channel.ID, cb.User.ID, "Votes are not kept here.")
+		b.replyClick(ctx, cb, "Votes are not kept here.")
 		return
 	}
 	vote, said := 1, "is the cause"
@@ -463,12 +463,12 @@ func (b *Bot) onVote(ctx context.Context, cb slack.InteractionCallback, act *sla
 	cancel()
 	if err != nil {
 		b.log.Error("keep vote", keyIncident, id, keyUser, cb.User.ID, "err", err)
-		b.reply(ctx, cb.Channel.ID, cb.User.ID, "Your vote could not be saved; the error is logged.")
+		b.replyClick(ctx, cb, "Your vote could not be saved; the error is logged.")
 		return
 	}
 	b.record(ctx, id, diagnosis.EventKind("diagnosis_vote"), cb.User.ID, fmt.Sprintf("%+d on %s", vote, cause))
 	b.log.Info("diagnosis vote", keyIncident, id, keyUser, cb.User.ID, "vote", vote, "root_cause", cause)
-	b.reply(ctx, cb.Channel.ID, cb.User.ID, fmt.Sprintf("Thanks, noted: %s %s of %s. nightowl weighs similar incidents by it; vote again to change your mind.",
+	b.replyClick(ctx, cb, fmt.Sprintf("Thanks, noted: %s %s of %s. nightowl weighs similar incidents by it; vote again to change your mind.",
 		code(cause), said, escape(id)))
 	b.refreshCard(ctx, id)
 }
