@@ -87,6 +87,16 @@ type modelTriage struct {
 
 func newTriageState() *triageState { return &triageState{byID: map[string]*modelTriage{}} }
 
+// of returns an incident's state, made on first use; call with mu held.
+func (s *triageState) of(id string) *modelTriage {
+	st := s.byID[id]
+	if st == nil {
+		st = &modelTriage{}
+		s.byID[id] = st
+	}
+	return st
+}
+
 // forget drops a settled incident's triage (the store keeps it).
 func (s *triageState) forget(id string) {
 	s.mu.Lock()
@@ -106,11 +116,7 @@ func (b *Bot) cardTriage(ctx context.Context, in diagnosis.Incident, d diagnosis
 	}
 	key := commands.TriageKey(d)
 	b.triage.mu.Lock()
-	st := b.triage.byID[in.ID]
-	if st == nil {
-		st = &modelTriage{}
-		b.triage.byID[in.ID] = st
-	}
+	st := b.triage.of(in.ID)
 	needLoad := !st.loaded && b.deps.Costs != nil
 	st.loaded = true
 	b.triage.mu.Unlock()
@@ -146,11 +152,7 @@ func (b *Bot) modelTriage(in diagnosis.Incident, d diagnosis.Diagnosis) {
 	}
 	key := commands.TriageKey(d)
 	b.triage.mu.Lock()
-	st := b.triage.byID[in.ID]
-	if st == nil {
-		st = &modelTriage{}
-		b.triage.byID[in.ID] = st
-	}
+	st := b.triage.of(in.ID)
 	if st.key == key && (st.pending || st.t.Source != "" || st.failed != "") {
 		b.triage.mu.Unlock()
 		return

@@ -21,37 +21,8 @@ import (
 	"github.com/nightowl-sre/nightowl/deploy/testbed"
 	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
+	"github.com/nightowl-sre/nightowl/diagnosis/scenarios/bench"
 )
-
-// syntheticGraph builds n services in systems of 25 that share nothing, each
-// layered: databases and queues at the bottom, applications in the middle,
-// gateways on top.
-func syntheticGraph(tb testing.TB, n int) *graph.Graph {
-	tb.Helper()
-	const system = 25
-	r := rand.New(rand.NewPCG(1, 2))
-	nodes := make([]graph.Node, n)
-	for i := range nodes {
-		nodes[i].Name = fmt.Sprintf("svc-%03d", i)
-		first, pos := i-i%system, i%system
-		switch {
-		case pos < 3:
-			nodes[i].Kind = "database"
-		case pos == system-1:
-			nodes[i].Kind = "ingress"
-		default:
-			nodes[i].Kind = "service"
-		}
-		for d := 0; d < 3 && pos > 0; d++ { // depend on lower nodes of the same system only: a DAG
-			nodes[i].DependsOn = append(nodes[i].DependsOn, nodes[first+r.IntN(pos)].Name)
-		}
-	}
-	g, err := graph.New(nodes)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return g
-}
 
 // syntheticStorm returns n alerts over the graph's services, in relayed
 // messages of perMessage alerts as Alertmanager's Slack notifier renders them.
@@ -94,7 +65,7 @@ func syntheticStorm(tb testing.TB, g *graph.Graph, n, perMessage int) (alerts []
 // BenchmarkParseAndGroup10k measures the intake path of a 10,000-alert storm
 // on one core: decoding relayed messages and grouping the alerts into incidents.
 func BenchmarkParseAndGroup10k(b *testing.B) {
-	g := syntheticGraph(b, 500)
+	g := bench.SyntheticGraph(500)
 	const n = 10_000
 	_, messages := syntheticStorm(b, g, n, 30)
 	decode := decoder(g)
@@ -127,7 +98,7 @@ func BenchmarkStormWebAPICalls(b *testing.B) {
 		emu := MustWorkspace(b)
 		hook := MustAlertmanagerHook(emu)
 		dir := b.TempDir()
-		g := syntheticGraph(b, 500)
+		g := bench.SyntheticGraph(500)
 		alerts, _ := syntheticStorm(b, g, n, 30)
 		var graphYAML strings.Builder
 		graphYAML.WriteString("services:\n")
