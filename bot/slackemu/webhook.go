@@ -142,20 +142,7 @@ func (s *Server) PostAsBot(channel string, owner WebhookOwner, text string, atta
 	if err != nil {
 		return "", err
 	}
-	if body.empty() {
-		return "", apiErr("no_text")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ch := s.ws.channel(channel)
-	if ch == nil {
-		return "", apiErr("channel_not_found")
-	}
-	m, err := s.postLocked(post{channel: ch, threadTS: threadTS, from: s.botAuthor(owner), body: body})
-	if err != nil {
-		return "", err
-	}
-	return m.ts, nil
+	return s.postAs(channel, threadTS, s.botAuthor(owner), body)
 }
 
 // PostAsUser posts a person's message (text in Slack markup, e.g. "<@U0NIGHTOWL> status"),
@@ -165,6 +152,11 @@ func (s *Server) PostAsUser(channel, user, text, threadTS string) (string, error
 	if err != nil {
 		return "", err
 	}
+	return s.postAs(channel, threadTS, humanAuthor(user), body)
+}
+
+// postAs posts someone else's message, as Slack would show it to the app.
+func (s *Server) postAs(channel, threadTS string, from author, body content) (string, error) {
 	if body.empty() {
 		return "", apiErr("no_text")
 	}
@@ -174,7 +166,7 @@ func (s *Server) PostAsUser(channel, user, text, threadTS string) (string, error
 	if ch == nil {
 		return "", apiErr("channel_not_found")
 	}
-	m, err := s.postLocked(post{channel: ch, threadTS: threadTS, from: humanAuthor(user), body: body})
+	m, err := s.postLocked(post{channel: ch, threadTS: threadTS, from: from, body: body})
 	if err != nil {
 		return "", err
 	}
