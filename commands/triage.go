@@ -17,10 +17,7 @@ func (h *Handler) Model() string {
 	if h.d.Explainer == nil {
 		return ""
 	}
-	if m, ok := h.d.Explainer.(interface{ Model() string }); ok {
-		return m.Model()
-	}
-	return "model"
+	return h.d.Explainer.Model()
 }
 
 // RulesTriage is the card's triage from the diagnosis and the runbook

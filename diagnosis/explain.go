@@ -102,6 +102,8 @@ type Question struct {
 // Everything it is given is data; it can look things up through tools but
 // never run or approve anything.
 type Explainer interface {
+	// Model names the model, for the record and the card's small print.
+	Model() string
 	// Triage puts an incident's context into the triage fields, charging
 	// the incident's budget; on failure it returns fallback and the reason.
 	Triage(ctx context.Context, incident, context string, fallback Triage) (Triage, Usage, error)
