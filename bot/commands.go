@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -183,13 +184,8 @@ func (b *Bot) onMention(ctx context.Context, ev slackevents.EventsAPIEvent) {
 	if thread == "" {
 		thread = me.TimeStamp
 	}
-	incident := ""
-	for _, in := range b.grouper.Live() {
-		if in.Thread.Channel == me.Channel && in.Thread.TS == thread {
-			incident = in.ID
-		}
-	}
-	if !isCommand(command) {
+	incident := b.incidentOfThread(ctx, me.Channel, thread)
+	if !slices.Contains(commands.Commands, command) {
 		b.onQuestion(ctx, me, incident, thread, text)
 		return
 	}
@@ -204,13 +200,4 @@ func (b *Bot) onMention(ctx context.Context, ev slackevents.EventsAPIEvent) {
 			return err
 		}, me.Channel, thread)
 	})
-}
-
-func isCommand(c string) bool {
-	for _, name := range commands.Commands {
-		if c == name {
-			return true
-		}
-	}
-	return false
 }

@@ -245,8 +245,8 @@ func oneSentence(err error) string {
 
 // question is a message in an incident's thread addressed to nightowl.
 type question struct {
-	channel, thread, ts, user, text string
-	incident                        string
+	channel, thread, user, text string
+	incident                    string
 }
 
 var (
@@ -256,7 +256,7 @@ var (
 
 // onQuestion answers a mention that is not a command.
 func (b *Bot) onQuestion(ctx context.Context, me *slackevents.AppMentionEvent, incident, thread, text string) {
-	q := question{channel: me.Channel, thread: thread, ts: me.TimeStamp, user: me.User, text: text, incident: incident}
+	q := question{channel: me.Channel, thread: thread, user: me.User, text: text, incident: incident}
 	b.spawn(ctx, func(ctx context.Context) { b.ask(ctx, q) })
 }
 
@@ -286,7 +286,7 @@ func (b *Bot) onThreadReply(ctx context.Context, me *slackevents.MessageEvent) {
 	if !on {
 		return
 	}
-	q := question{channel: me.Channel, thread: me.ThreadTimeStamp, ts: me.TimeStamp, user: msg.User, text: msg.Text, incident: id}
+	q := question{channel: me.Channel, thread: me.ThreadTimeStamp, user: msg.User, text: msg.Text, incident: id}
 	b.spawn(ctx, func(ctx context.Context) { b.ask(ctx, q) })
 }
 
@@ -311,9 +311,6 @@ func (b *Bot) incidentOfThread(ctx context.Context, channel, ts string) string {
 func (b *Bot) ask(ctx context.Context, q question) {
 	q.text = strings.TrimSpace(anyMention.ReplaceAllString(q.text, ""))
 	log := b.log.With(keyUser, q.user, keyChannel, q.channel, keyTS, q.thread)
-	if q.incident == "" {
-		q.incident = b.incidentOfThread(ctx, q.channel, q.thread)
-	}
 	if q.incident == "" {
 		b.replyIn(ctx, q, "I answer questions in an incident's thread: ask me there, or use /diag to see the open incidents.")
 		log.Info("question outside an incident thread")

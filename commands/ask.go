@@ -66,6 +66,7 @@ var (
 	wantsImpact  = regexp.MustCompile(`\b(affected|impact|blast|who|which services|customers|users|radius|what else)\b`)
 	wantsChange  = regexp.MustCompile(`\b(chang|deploy|new|last hour|since|timeline|when did|started)`)
 	wantsHistory = regexp.MustCompile(`\b(before|history|again|similar|seen|happened|last time|previous)`)
+	word         = regexp.MustCompile(`[a-z0-9][a-z0-9._-]*`)
 	wantsRunbook = regexp.MustCompile(`\b(runbook|fix|remediat|what (should|do) (i|we)|how (do|can) (i|we)|mitigat|playbook)`)
 )
 
@@ -118,7 +119,7 @@ func public(blocks []Block) Reply {
 // serviceIn finds a service (or alias) named in the question.
 func (h *Handler) serviceIn(q string) string {
 	best := ""
-	for _, w := range regexp.MustCompile(`[a-z0-9][a-z0-9._-]*`).FindAllString(q, -1) {
+	for _, w := range word.FindAllString(q, -1) {
 		if n, ok := h.d.Graph.Lookup(w); ok && len(w) > len(best) {
 			best = n
 		}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -208,7 +209,7 @@ func BenchmarkCardWithAModel(b *testing.B) {
 				emu := MustWorkspace(b)
 				hook := MustAlertmanagerHook(emu)
 				env := map[string]string{"LOG_LEVEL": "warn", "GROUP_WAIT": "1s"}
-				var spent atomicTokens
+				var spent atomic.Int64
 				if withModel {
 					srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 						raw, _ := io.ReadAll(r.Body)
@@ -227,7 +228,7 @@ func BenchmarkCardWithAModel(b *testing.B) {
 						case <-r.Context().Done():
 							return
 						}
-						spent.add(prompt/4 + len(modelTriage)/4)
+						spent.Add(int64(prompt/4 + len(modelTriage)/4))
 						writeModelJSON(w, map[string]any{"id": "c", "object": "chat.completion", "model": "test-model",
 							"choices": []any{map[string]any{"index": 0, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": modelTriage}}},
 							"usage":   map[string]any{"prompt_tokens": prompt / 4, "completion_tokens": len(modelTriage) / 4}})
@@ -250,7 +251,7 @@ func BenchmarkCardWithAModel(b *testing.B) {
 					})
 					triage += time.Since(start)
 					time.Sleep(3 * time.Second) // a later burst may ask for another triage
-					tokens += float64(spent.get())
+					tokens += float64(spent.Load())
 				}
 				b.StopTimer()
 			}
@@ -262,11 +263,3 @@ func BenchmarkCardWithAModel(b *testing.B) {
 		})
 	}
 }
-
-type atomicTokens struct {
-	mu sync.Mutex
-	n  int
-}
-
-func (a *atomicTokens) add(n int) { a.mu.Lock(); a.n += n; a.mu.Unlock() }
-func (a *atomicTokens) get() int  { a.mu.Lock(); defer a.mu.Unlock(); return a.n }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nightowl-sre/nightowl/bot"
 	"github.com/nightowl-sre/nightowl/bot/slackemu"
 	"github.com/nightowl-sre/nightowl/deploy/testbed"
 	"github.com/nightowl-sre/nightowl/diagnosis"
@@ -81,7 +82,7 @@ func TestFollowUpQuestionsWithoutAModel(t *testing.T) {
 	cb := mustBed(t, bedOptions{prometheus: true, seed: seedPastIncident})
 
 	// The card carries the rules' triage and asks for a verdict.
-	if c := contentOf(cb.card); !strings.Contains(c, "Do now:") || !strings.Contains(c, "Triage by nightowl") || !strings.Contains(c, ActionVoteDownForTest) {
+	if c := contentOf(cb.card); !strings.Contains(c, "Do now:") || !strings.Contains(c, "Triage by nightowl") || !strings.Contains(c, bot.ActionVoteDown) {
 		t.Errorf("the card lacks the triage or the vote buttons:\n%s", c)
 	}
 
@@ -148,13 +149,13 @@ func TestFollowUpQuestionsWithoutAModel(t *testing.T) {
 	}
 
 	// Votes are kept, one per person, and shown on the card.
-	if err := click(t, cb.emu, uLead, chIncidents, cb.card.TS, ActionVoteDownForTest, ""); err != nil {
+	if err := click(t, cb.emu, uLead, chIncidents, cb.card.TS, bot.ActionVoteDown, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := click(t, cb.emu, uLead, chIncidents, cb.card.TS, ActionVoteUpForTest, ""); err != nil {
+	if err := click(t, cb.emu, uLead, chIncidents, cb.card.TS, bot.ActionVoteUp, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := click(t, cb.emu, uHuman, chIncidents, cb.card.TS, ActionVoteUpForTest, ""); err != nil {
+	if err := click(t, cb.emu, uHuman, chIncidents, cb.card.TS, bot.ActionVoteUp, ""); err != nil {
 		t.Fatal(err)
 	}
 	MustWait(t, cb.emu, 10*time.Second, "the votes on the card", func() bool {
@@ -192,12 +193,6 @@ func TestFollowUpQuestionsWithoutAModel(t *testing.T) {
 		t.Errorf("a question opened %d run requests", len(reqs))
 	}
 }
-
-// Aliases so the tests read like the card.
-const (
-	ActionVoteUpForTest   = "diagnosis_vote_up"
-	ActionVoteDownForTest = "diagnosis_vote_down"
-)
 
 // fakeModel is an OpenAI-compatible chat-completions endpoint on 127.0.0.1
 // (real HTTP, spoken to by langchaingo's openai client) whose replies the
