@@ -31,6 +31,34 @@ type Diagnosis struct {
 	Metrics string `json:"metrics,omitempty"`
 	// GeneratedAt is when the diagnosis was made.
 	GeneratedAt time.Time `json:"generated_at"`
+	// Unsure is true when the top candidate's confidence is below SureAt:
+	// the card then shows the top three side by side, each with its Check.
+	Unsure bool `json:"unsure"`
+	// NoneOfThese is the probability that no candidate is the root cause
+	// (the alerts are noise, or the cause is something nightowl cannot see).
+	NoneOfThese float64 `json:"none_of_these"`
+	// NoneScore is the log-posterior of "none of these" before calibration.
+	NoneScore float64 `json:"none_score"`
+	// Explanation is the smallest set of candidates that explains the
+	// incident: one root, or two independent ones, best first.
+	Explanation []string `json:"explanation,omitempty"`
+	// Changes lists recent rollouts, restarts and scaling seen on
+	// candidates before the first alert (needs PROMETHEUS_URL).
+	Changes []ChangeEvent `json:"changes,omitempty"`
+}
+
+// SureAt is the confidence below which a diagnosis says it is not sure.
+const SureAt = 0.6
+
+// ChangeEvent is one change to a workload seen in kube-state-metrics.
+type ChangeEvent struct {
+	Service string `json:"service"`
+	// Kind is "rollout", "restart" or "scale".
+	Kind string    `json:"kind"`
+	At   time.Time `json:"at"`
+	// Text is the sentence the card shows ("order-service rolled out 4 min
+	// before the first alert").
+	Text string `json:"text"`
 }
 
 // Candidate is one possible root cause.
@@ -46,6 +74,13 @@ type Candidate struct {
 	Signals map[string]float64 `json:"signals,omitempty"`
 	// InGraph is false for services the graph does not know.
 	InGraph bool `json:"in_graph"`
+	// Score is the candidate's log-posterior before calibration: the
+	// confidences are a softmax of the scores (NoneScore included) at the
+	// engine's temperature. For calibration and scripts.
+	Score float64 `json:"score"`
+	// Check is the one thing a person can do to confirm or rule out this
+	// candidate: a query, a /graph, a command, a log to read.
+	Check string `json:"check,omitempty"`
 }
 
 // AlertCounts sizes an incident's storm.

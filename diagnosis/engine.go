@@ -34,8 +34,11 @@ type EngineConfig struct {
 	// softmax temperature: for tuning on a corpus, not for everyday use.
 	Weights     map[string]float64
 	Temperature float64
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// Disable names signals (see SignalNames) the engine leaves out: for
+	// ablation studies, not for everyday use.
+	Disable []string
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Engine ranks an incident's root-cause candidates from independent signals,
@@ -69,6 +72,9 @@ func NewEngine(cfg EngineConfig) *Engine {
 	w := DefaultWeights()
 	for k, v := range cfg.Weights {
 		w[k] = v
+	}
+	for _, k := range cfg.Disable {
+		w[k] = 0
 	}
 	cfg.Weights = w
 	if cfg.Temperature <= 0 {

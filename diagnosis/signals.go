@@ -4,6 +4,7 @@ import (
 	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,10 @@ var weights = map[string]float64{
 	"metrics":   3.0, // its saturation is anomalous and leads its dependents' errors
 	"history":   1.5, // similar incidents had this root cause
 }
+
+// SignalNames lists the signals the engine weighs, sorted; EngineConfig.Disable
+// takes these names.
+func SignalNames() []string { return slices.Sorted(maps.Keys(weights)) }
 
 // temperature of the softmax that turns scores into confidences.
 const temperature = 1.0
