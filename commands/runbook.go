@@ -160,7 +160,7 @@ func (h *Handler) runbookRun(ctx context.Context, r Request, args []string) (Rep
 	o := runbooks.Open{Runbook: rb.ID, Inputs: inputs, By: r.User, RootCause: rootCause,
 		Thread: diagnosis.Thread{Channel: r.Channel}}
 	if haveInc {
-		o.Incident, o.Thread, o.Namespace = in.ID, in.Thread, in.Scope.Namespace
+		o.Incident, o.Thread, o.Namespace = in.ID, in.Thread, in.NamespaceOf(rootCause)
 	}
 	req, created, err := h.d.Runbooks.Open(ctx, o)
 	switch {

@@ -88,7 +88,10 @@ func (a Alert) Summary() string {
 	return a.Name()
 }
 
-// Scope is where an alert lives: incidents never span two scopes.
+// Scope is where an alert lives: its cluster and namespace. An incident's
+// alerts may span namespaces (a cascade crosses them); the Grouper keeps
+// namespaces per node, to tell two deployments of a service apart
+// (docs/grouping.md).
 type Scope struct {
 	Cluster   string `json:"cluster,omitempty"`
 	Namespace string `json:"namespace,omitempty"`
@@ -97,13 +100,6 @@ type Scope struct {
 // Scope returns the alert's cluster and namespace.
 func (a Alert) Scope() Scope {
 	return Scope{Cluster: a.Labels[LabelCluster], Namespace: a.Labels[LabelNamespace]}
-}
-
-// Compatible reports whether two scopes can share an incident: an empty field
-// matches anything (node alerts carry no namespace), a set one must be equal.
-func (s Scope) Compatible(o Scope) bool {
-	eq := func(a, b string) bool { return a == "" || b == "" || a == b }
-	return eq(s.Cluster, o.Cluster) && eq(s.Namespace, o.Namespace)
 }
 
 func (s Scope) String() string {

@@ -85,7 +85,8 @@ type GrouperConfig struct {
 	// MaxGap is how far apart in time (by startsAt) a related alert may be from
 	// an open incident's alerts and still join it. Default 30m.
 	MaxGap time.Duration
-	// Graph relates services; nil means only equal services group together.
+	// Graph relates services; nil means it knows none, and alerts group by
+	// their node and by clues (docs/grouping.md).
 	Graph *graph.Graph
 	// Resolve names the graph node an alert is about; default: a Resolver
 	// with the default rules.
@@ -97,7 +98,8 @@ type GrouperConfig struct {
 }
 
 // Grouper deduplicates alerts by fingerprint, groups them into incidents by
-// scope, service graph and time, and publishes each incident once per burst.
+// service graph and time (grouping.go has the rule), and publishes each
+// incident once per burst.
 // It is the one owner of live incident state; Run owns its timer.
 type Grouper struct {
 	cfg  GrouperConfig
@@ -112,18 +114,25 @@ type Grouper struct {
 }
 
 type tracked struct {
-	inc       Incident
-	idx       map[string]int       // fingerprint → index in inc.Alerts
-	nodes     map[string]bool      // nodes (or service labels) of its alerts
-	near      *graph.Neighbourhood // everything Related to its nodes
-	firstAt   time.Time            // earliest alert start
-	lastAt    time.Time            // latest alert start
-	published bool                 // its card exists
-	pending   []Change
-	repeats   int
-	reopened  bool
-	dueAt     time.Time // zero: nothing to publish
-	settledAt time.Time // resolved at, by the Grouper's clock
+	inc Incident
+	idx map[string]int // fingerprint → index in inc.Alerts
+	// nodes maps the nodes (or service labels) of its alerts to the
+	// namespaces its alerts placed each in: its deployments.
+	nodes      map[string][]string
+	near       *graph.Neighbourhood // everything Related to its nodes; nil: none the graph knows
+	cluster    string               // the first cluster its alerts name
+	env        string               // the first environment its alerts name
+	namespaces map[string]int       // alerts per namespace label, for Scope
+	placed     bool                 // an alert lives in a namespace of its own
+	clues      incidentClues        // for alerts the graph cannot place
+	firstAt    time.Time            // earliest alert start
+	lastAt     time.Time            // latest alert start
+	published  bool                 // its card exists
+	pending    []Change
+	repeats    int
+	reopened   bool
+	dueAt      time.Time // zero: nothing to publish
+	settledAt  time.Time // resolved at, by the Grouper's clock
 }
 
 // NewGrouper returns a Grouper that publishes to sink.
@@ -201,11 +210,8 @@ func (g *Grouper) add(a Alert, now time.Time) Outcome {
 		return Outcome{Ignored: "resolved alert that never fired here"}
 	}
 	node := g.cfg.Resolve(a)
-	start := a.StartsAt
-	if start.IsZero() {
-		start = now
-	}
-	t := g.match(a.Scope(), node, start)
+	f := g.factsOf(a, node, now)
+	t := g.match(a, f)
 	if t == nil {
 		t = g.open(a, now)
 	}
@@ -213,12 +219,12 @@ func (g *Grouper) add(a Alert, now time.Time) Outcome {
 	t.idx[a.Fingerprint] = len(t.inc.Alerts)
 	t.inc.Alerts = append(t.inc.Alerts, st)
 	t.inc.Received++
-	g.addNode(t, node)
-	if t.firstAt.IsZero() || start.Before(t.firstAt) {
-		t.firstAt = start
+	g.note(t, a, f)
+	if t.firstAt.IsZero() || f.start.Before(t.firstAt) {
+		t.firstAt = f.start
 	}
-	if start.After(t.lastAt) {
-		t.lastAt = start
+	if f.start.After(t.lastAt) {
+		t.lastAt = f.start
 	}
 	g.byFP[a.Fingerprint] = t
 	t.pending = append(t.pending, Change{Kind: ChangeNew, Alert: st})
@@ -278,73 +284,29 @@ func (g *Grouper) schedule(t *tracked, now time.Time, immediate bool) {
 	}
 }
 
-// unattributedGap is how close in time an alert that names no service must
-// be to an incident to join it.
-const unattributedGap = 10 * time.Minute
-
-// match finds the open incident a new alert belongs to: same scope, related
-// in the graph, close in time. When it relates to several, the ones whose
-// card is not out yet merge into one (the storm reached nightowl in an order
-// that split it); two incidents whose cards are both out stay apart.
-func (g *Grouper) match(scope Scope, node string, start time.Time) *tracked {
-	var found []*tracked
-	for _, t := range g.order {
-		if t.inc.Status != Firing || !clusterCompatible(t.inc.Scope, scope) {
-			continue
-		}
-		if start.Before(t.firstAt.Add(-g.cfg.MaxGap)) || start.After(t.lastAt.Add(g.cfg.MaxGap)) {
-			continue
-		}
-		// The same service in another namespace is another environment;
-		// services the graph relates may live in different namespaces.
-		sameEnv := t.inc.Scope.Compatible(scope)
-		if (t.nodes[node] && sameEnv) || (!t.nodes[node] && g.related(t, node)) {
-			found = append(found, t)
-		}
-	}
-	if node == "" { // an alert that names no service: a symptom of the newest incident near it
-		for i := len(g.order) - 1; i >= 0 && len(found) == 0; i-- {
-			t := g.order[i]
-			if t.inc.Status == Firing && t.inc.Scope.Compatible(scope) && !start.Before(t.firstAt.Add(-unattributedGap)) && !start.After(t.lastAt.Add(unattributedGap)) {
-				found = append(found, t)
-			}
-		}
-	}
-	if len(found) == 0 {
-		return nil
-	}
-	// The target: the oldest incident with a card, else one holding the same
-	// node, else the oldest.
-	target := found[0]
-	for _, t := range found {
-		if t.published {
-			target = t
-			break
-		}
-		if t.nodes[node] && !target.nodes[node] {
-			target = t
-		}
-	}
-	for _, t := range found {
-		if t != target && !t.published {
-			g.merge(target, t)
-		}
-	}
-	return target
-}
-
-func clusterCompatible(a, b Scope) bool {
-	return a.Cluster == "" || b.Cluster == "" || a.Cluster == b.Cluster
-}
-
 // merge moves every alert of from, whose card is not out yet, into into.
 func (g *Grouper) merge(into, from *tracked) {
 	for _, a := range from.inc.Alerts {
 		into.idx[a.Fingerprint] = len(into.inc.Alerts)
 		into.inc.Alerts = append(into.inc.Alerts, a)
-		g.addNode(into, a.NodeOrService())
 		g.byFP[a.Fingerprint] = into
 	}
+	for node, nss := range from.nodes {
+		g.noteNode(into, node, "")
+		for _, ns := range nss {
+			g.noteNode(into, node, ns)
+		}
+	}
+	if into.cluster == "" {
+		into.cluster = from.cluster
+	}
+	if into.env == "" {
+		into.env = from.env
+	}
+	for ns, n := range from.namespaces {
+		g.tally(into, ns, n)
+	}
+	into.placed = into.placed || from.placed
 	into.inc.Received += from.inc.Received
 	into.pending = append(into.pending, from.pending...)
 	into.repeats += from.repeats
@@ -365,28 +327,10 @@ func (g *Grouper) merge(into, from *tracked) {
 	g.log.Debug("incidents merged before their card", "incident", into.inc.ID, "merged", from.inc.ID)
 }
 
-func (g *Grouper) related(t *tracked, node string) bool {
-	return t.near != nil && node != "" && t.near.Contains(node)
-}
-
-// addNode records that the incident now has alerts on node.
-func (g *Grouper) addNode(t *tracked, node string) {
-	if t.nodes[node] {
-		return
-	}
-	t.nodes[node] = true
-	if g.cfg.Graph != nil {
-		if t.near == nil {
-			t.near = g.cfg.Graph.NewNeighbourhood()
-		}
-		t.near.Add(node)
-	}
-}
-
 func (g *Grouper) open(a Alert, now time.Time) *tracked {
 	t := &tracked{
-		inc: Incident{ID: g.newID(a, now), Scope: a.Scope(), Status: Firing, OpenedAt: now},
-		idx: map[string]int{}, nodes: map[string]bool{},
+		inc: Incident{ID: g.newID(a, now), Status: Firing, OpenedAt: now},
+		idx: map[string]int{}, nodes: map[string][]string{},
 	}
 	g.live[t.inc.ID] = t
 	g.order = append(g.order, t)
@@ -421,10 +365,13 @@ func (g *Grouper) Restore(incidents ...Incident) {
 		if _, dup := g.live[in.ID]; dup {
 			continue
 		}
-		t := &tracked{inc: in.Clone(), idx: map[string]int{}, nodes: map[string]bool{}, published: !in.Thread.IsZero()}
+		t := &tracked{inc: in.Clone(), idx: map[string]int{}, nodes: map[string][]string{}, published: !in.Thread.IsZero()}
+		if len(t.inc.Alerts) > 0 {
+			t.inc.Scope = Scope{} // recounted from its alerts
+		}
 		for i, a := range t.inc.Alerts {
 			t.idx[a.Fingerprint] = i
-			g.addNode(t, a.NodeOrService())
+			g.note(t, a.Alert, g.factsOf(a.Alert, a.NodeOrService(), now))
 			g.byFP[a.Fingerprint] = t
 			if s := a.StartsAt; !s.IsZero() {
 				if t.firstAt.IsZero() || s.Before(t.firstAt) {
@@ -585,7 +532,9 @@ func (g *Grouper) take(t *tracked) (Update, bool) {
 		u.Kind = Burst
 	}
 	t.reopened = false
-	sortAlerts(t.inc.Alerts, t.idx)
+	if sortAlerts(t.inc.Alerts, t.idx) {
+		t.clues = incidentClues{} // its alerts moved: rebuilt on demand
+	}
 	u.Incident = t.inc.Clone()
 	return u, true
 }
@@ -600,15 +549,17 @@ func (g *Grouper) evict(t *tracked) {
 	g.log.Debug("incident leaves memory", "incident", t.inc.ID)
 }
 
-// sortAlerts orders alerts by start then fingerprint and rebuilds the index.
-func sortAlerts(alerts []AlertState, idx map[string]int) {
+// sortAlerts orders alerts by start then fingerprint and rebuilds the
+// index; it reports whether any alert moved.
+func sortAlerts(alerts []AlertState, idx map[string]int) bool {
 	if slices.IsSortedFunc(alerts, cmpAlert) {
-		return
+		return false
 	}
 	slices.SortStableFunc(alerts, cmpAlert)
 	for i, a := range alerts {
 		idx[a.Fingerprint] = i
 	}
+	return true
 }
 
 func cmpAlert(a, b AlertState) int {

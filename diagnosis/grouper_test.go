@@ -141,7 +141,12 @@ func TestGrouperSeparatesUnrelatedFailures(t *testing.T) {
 		{"two callers of the same queue share an incident", mkAlert("A", "notification-service", time.Time{}), mkAlert("B", "order-service", time.Time{}), false},
 		{"unrelated services get two incidents", mkAlert("A", "notification-service", time.Time{}), mkAlert("B", "inventory-service", time.Time{}), true},
 		{"the same service in another namespace gets two incidents", mkAlert("A", "payment-service", time.Time{}), mkAlert("B", "payment-service", time.Time{}, "namespace", "staging"), true},
-		{"a service the graph does not know stands alone", mkAlert("A", "payment-service", time.Time{}), mkAlert("B", "legacy-billing", time.Time{}), true},
+		{"a related service in a staging namespace stays out of the production incident", mkAlert("A", "payment-service", time.Time{}), mkAlert("B", "order-service", time.Time{}, "namespace", "shop-staging"), true},
+		{"a related service labelled another environment stays out", mkAlert("A", "payment-service", time.Time{}, "env", "prod"), mkAlert("B", "order-service", time.Time{}, "namespace", "shop", "env", "qa"), true},
+		{"a related service in another cluster stays out", mkAlert("A", "payment-service", time.Time{}, "cluster", "eu-1"), mkAlert("B", "order-service", time.Time{}, "cluster", "us-1"), true},
+		{"a related service in another namespace of the same environment shares the incident", mkAlert("A", "payment-service", time.Time{}), mkAlert("B", "order-service", time.Time{}, "namespace", "orders"), false},
+		{"a service the graph does not know joins by its namespace", mkAlert("A", "payment-service", time.Time{}), mkAlert("B", "legacy-billing", time.Time{}), false},
+		{"a service the graph does not know, sharing nothing, stands alone", mkAlert("A", "payment-service", time.Time{}), mkAlert("B", "legacy-billing", time.Time{}, "namespace", "billing"), true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -364,6 +369,294 @@ func TestGrouperUpdatesAGroupAlertWhoseCountChanges(t *testing.T) {
 		us := sink.all()
 		if len(us) != 2 || len(us[1].Changes) != 1 || us[1].Changes[0].Kind != diagnosis.ChangeCount || us[1].Changes[0].Was != 1 || us[1].Incident.Alerts[0].Count != 3 {
 			t.Fatalf("got %+v, want a burst saying the group grew from 1 to 3", us)
+		}
+	})
+}
+
+// partition checks that alerts sharing a number in want share an incident
+// and alerts with different numbers do not, by where the Grouper holds them
+// in the end (merges included).
+func partition(t *testing.T, g *diagnosis.Grouper, alerts []diagnosis.Alert, want []int) {
+	t.Helper()
+	home := map[string]string{}
+	for _, in := range g.Live() {
+		for _, a := range in.Alerts {
+			home[a.Fingerprint] = in.ID
+		}
+	}
+	for _, a := range alerts {
+		if home[diagnosis.Fingerprint(a.Labels)] == "" {
+			t.Errorf("%s on %s is in no incident", a.Name(), a.Service())
+		}
+	}
+	for i := range alerts {
+		for j := i + 1; j < len(alerts); j++ {
+			fi, fj := diagnosis.Fingerprint(alerts[i].Labels), diagnosis.Fingerprint(alerts[j].Labels)
+			if together := home[fi] == home[fj]; together != (want[i] == want[j]) {
+				t.Errorf("%s on %s (%s) and %s on %s (%s): together=%v, want %v",
+					alerts[i].Name(), alerts[i].Service(), home[fi], alerts[j].Name(), alerts[j].Service(), home[fj], together, want[i] == want[j])
+			}
+		}
+	}
+}
+
+// nsAlert is an alert on a service in a namespace.
+func nsAlert(name, service, ns string, at time.Time, extra ...string) diagnosis.Alert {
+	return mkAlert(name, service, at, append([]string{"namespace", ns}, extra...)...)
+}
+
+func TestGrouperFollowsTheGraphAcrossNamespaces(t *testing.T) {
+	at := mkTime()
+	cases := []struct {
+		name   string
+		alerts []diagnosis.Alert
+		want   []int
+	}{
+		{"the gateway in edge joins the shop in shop-prod, and so do its later alerts",
+			[]diagnosis.Alert{nsAlert("A", "checkout-service", "shop-prod", at), nsAlert("B", "api-gateway", "edge", at), nsAlert("C", "api-gateway", "edge", at)},
+			[]int{0, 0, 0}},
+		{"a service alerting again from its own namespace joins, whichever namespace came first",
+			[]diagnosis.Alert{nsAlert("A", "api-gateway", "edge", at), nsAlert("B", "checkout-service", "shop-prod", at), nsAlert("C", "checkout-service", "shop-prod", at)},
+			[]int{0, 0, 0}},
+		{"a service in a namespace without an environment word is another deployment",
+			[]diagnosis.Alert{nsAlert("A", "payment-service", "shop-a", at), nsAlert("B", "payment-service", "shop-b", at)},
+			[]int{0, 1}},
+		{"a staging storm stays whole and apart from production",
+			[]diagnosis.Alert{nsAlert("A", "payment-service", "shop-prod", at), nsAlert("B", "order-service", "shop-staging", at), nsAlert("C", "payment-service", "shop-staging", at)},
+			[]int{0, 1, 1}},
+		{"an exporter's alert about a held service joins wherever the exporter runs",
+			[]diagnosis.Alert{
+				nsAlert("ServiceErrorRateHigh", "notification-service", "production", at),
+				nsAlert("KafkaConsumerLagHigh", "kafka-exporter", "monitoring", at, "job", "kafka-exporter", "consumergroup", "notification-service", "topic", "order-events"),
+				nsAlert("KubePodCrashLooping", "kube-prometheus-stack-kube-state-metrics", "production", at, "job", "kube-state-metrics", "pod", "notification-service-7d9f8b6c5-x2x9z"),
+			},
+			[]int{0, 0, 0}},
+		{"an ingress alert places its service by exported_namespace",
+			[]diagnosis.Alert{
+				nsAlert("HTTPErrorRateHigh", "api-gateway", "edge", at),
+				nsAlert("NginxIngress5xxRateHigh", "ingress-nginx-controller-metrics", "ingress-nginx", at, "exported_namespace", "edge", "exported_service", "api-gateway"),
+				nsAlert("NginxIngress5xxRateHigh", "ingress-nginx-controller-metrics", "ingress-nginx", at, "exported_namespace", "edge-canary", "exported_service", "api-gateway"),
+			},
+			[]int{0, 0, 1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				g, _ := startGrouper(t, diagnosis.GrouperConfig{})
+				for _, a := range tc.alerts {
+					g.Add(a)
+				}
+				partition(t, g, tc.alerts, tc.want)
+			})
+		})
+	}
+}
+
+// clusterGraph is a shop whose gateway runs in edge and whose services run
+// in shop-prod, a search system that shares nothing with it, and payments
+// split between payments and risk.
+const clusterGraph = `services:
+  api-gateway:      {kind: gateway, depends_on: [checkout-service]}
+  checkout-service: {depends_on: [payment-service, order-service]}
+  payment-service:  {depends_on: [order-service]}
+  order-service:    {depends_on: [postgres-rds]}
+  postgres-rds:     {kind: database}
+  search-api:       {depends_on: [elasticsearch]}
+  search-indexer:   {depends_on: [elasticsearch]}
+  elasticsearch:    {kind: database}
+  payments-api:     {depends_on: [fraud-scoring]}
+  fraud-scoring:    {depends_on: [risk-db]}
+  risk-db:          {kind: database}
+`
+
+func mustGraph(tb testing.TB, yaml string) *graph.Graph {
+	tb.Helper()
+	g, err := graph.Parse([]byte(yaml))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return g
+}
+
+// TestGrouperKeepsStormsAcrossNamespacesWhole replays the three storms
+// users measured, each in stages whose cards are out before the next
+// stage's alerts (from another namespace) arrive: one incident, one
+// Opened update (the page) per real incident, every alert in it.
+func TestGrouperKeepsStormsAcrossNamespacesWhole(t *testing.T) {
+	at := mkTime()
+	shop := [][]diagnosis.Alert{
+		{nsAlert("DatabaseConnectionPoolExhausted", "order-service", "shop-prod", at), nsAlert("HTTPErrorRateHigh", "checkout-service", "shop-prod", at.Add(time.Minute))},
+		{nsAlert("HTTPErrorRateHigh", "api-gateway", "edge", at.Add(2*time.Minute)), nsAlert("HTTPLatencyHigh", "api-gateway", "edge", at.Add(2*time.Minute)),
+			nsAlert("KubePodCrashLooping", "kube-state-metrics", "edge", at.Add(3*time.Minute), "pod", "api-gateway-5c7f9d8b4-q7r2t")},
+		{nsAlert("HTTPLatencyHigh", "checkout-service", "shop-prod", at.Add(4*time.Minute)), nsAlert("HTTPLatencyHigh", "payment-service", "shop-prod", at.Add(4*time.Minute))},
+	}
+	search := [][]diagnosis.Alert{
+		{nsAlert("HTTPErrorRateHigh", "search-api", "search", at)},
+		{nsAlert("ElasticsearchClusterHealthRed", "elasticsearch", "search-data", at.Add(time.Minute)), nsAlert("ElasticsearchDiskOutOfSpace", "elasticsearch", "search-data", at.Add(time.Minute)),
+			nsAlert("KubePodCrashLooping", "kube-state-metrics", "search-data", at.Add(2*time.Minute), "pod", "search-indexer-6b8d7c9f5-m4n8v")},
+		{nsAlert("HTTPLatencyHigh", "search-api", "search", at.Add(3*time.Minute))},
+	}
+	payments := [][]diagnosis.Alert{
+		{nsAlert("PostgresqlTooManyConnections", "risk-db", "risk", at), nsAlert("HTTPLatencyHigh", "fraud-scoring", "risk", at.Add(10*time.Second))},
+		{nsAlert("HTTPErrorRateHigh", "payments-api", "payments", at.Add(40*time.Second)), nsAlert("HTTPLatencyHigh", "payments-api", "payments", at.Add(45*time.Second))},
+		{nsAlert("HTTPErrorRateHigh", "fraud-scoring", "risk", at.Add(50*time.Second)), nsAlert("HTTPErrorRateHigh", "payments-api", "payments", at.Add(55*time.Second), "route", "/v1/charges")},
+	}
+	cases := []struct {
+		name      string
+		incidents [][][]diagnosis.Alert // per incident, its stages
+	}{
+		{"a shop cascade from shop-prod into the gateway in edge is one incident", [][][]diagnosis.Alert{shop}},
+		{"two unrelated incidents over four namespaces are two incidents", [][][]diagnosis.Alert{shop, search}},
+		{"a payments cascade from risk into payments is one incident, 30 s later too", [][][]diagnosis.Alert{payments}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				g, sink := startGrouper(t, diagnosis.GrouperConfig{Wait: 10 * time.Second, Graph: mustGraph(t, clusterGraph)})
+				for stage := range 3 {
+					for _, inc := range tc.incidents {
+						g.Add(inc[stage]...)
+					}
+					time.Sleep(30 * time.Second) // every card is out before the next stage
+					synctest.Wait()
+				}
+				pages := 0
+				for _, u := range sink.all() {
+					if u.Kind == diagnosis.Opened {
+						pages++
+					}
+				}
+				if pages != len(tc.incidents) || len(g.Live()) != len(tc.incidents) {
+					t.Errorf("%d pages and %d incidents, want %d of each: %v", pages, len(g.Live()), len(tc.incidents), sink.kinds())
+				}
+				var alerts []diagnosis.Alert
+				var want []int
+				for i, inc := range tc.incidents {
+					for _, stage := range inc {
+						alerts = append(alerts, stage...)
+						for range stage {
+							want = append(want, i)
+						}
+					}
+				}
+				partition(t, g, alerts, want)
+			})
+		})
+	}
+}
+
+func TestGrouperPlacesWhatTheGraphDoesNotKnowByClues(t *testing.T) {
+	at := mkTime()
+	withSummary := func(a diagnosis.Alert, summary string) diagnosis.Alert {
+		a.Annotations = map[string]string{"summary": summary}
+		return a
+	}
+	nameless := func(name string, extra ...string) diagnosis.Alert {
+		labels := map[string]string{"alertname": name, "severity": "warning"}
+		for i := 0; i+1 < len(extra); i += 2 {
+			labels[extra[i]] = extra[i+1]
+		}
+		return diagnosis.Alert{Status: diagnosis.Firing, Labels: labels, StartsAt: at, Fingerprint: diagnosis.Fingerprint(labels)}
+	}
+	cases := []struct {
+		name   string
+		alerts []diagnosis.Alert
+		want   []int
+	}{
+		{"an unknown service joins by its namespace",
+			[]diagnosis.Alert{nsAlert("A", "payment-service", "payments", at), nsAlert("B", "legacy-billing", "payments", at.Add(5*time.Minute))},
+			[]int{0, 0}},
+		{"an unknown service joins when its text names a node of the incident",
+			[]diagnosis.Alert{nsAlert("A", "payment-service", "payments", at), withSummary(nsAlert("B", "legacy-billing", "billing", at), "calls to payment-service time out")},
+			[]int{0, 0}},
+		{"an unknown service joins when the incident's text names it",
+			[]diagnosis.Alert{withSummary(nsAlert("A", "payment-service", "payments", at), "legacy-billing returns 503"), nsAlert("B", "legacy-billing", "billing", at)},
+			[]int{0, 0}},
+		{"an unknown service joins by the Kubernetes node it shares",
+			[]diagnosis.Alert{nsAlert("A", "payment-service", "payments", at, "node", "ip-10-0-1-5"), nsAlert("B", "legacy-billing", "billing", at, "node", "ip-10-0-1-5")},
+			[]int{0, 0}},
+		{"an unknown service sharing nothing stands alone",
+			[]diagnosis.Alert{nsAlert("A", "payment-service", "payments", at), nsAlert("B", "legacy-billing", "billing", at)},
+			[]int{0, 1}},
+		{"an unknown service sharing only an exporter's job and instance stands alone",
+			[]diagnosis.Alert{nsAlert("A", "payment-service", "payments", at, "job", "kube-state-metrics", "instance", "10.0.3.57:8080"),
+				nsAlert("B", "legacy-billing", "billing", at, "job", "kube-state-metrics", "instance", "10.0.3.57:8080")},
+			[]int{0, 1}},
+		{"an unknown service more than ten minutes away stands alone though it shares the namespace",
+			[]diagnosis.Alert{nsAlert("A", "payment-service", "payments", at), nsAlert("B", "legacy-billing", "payments", at.Add(15*time.Minute))},
+			[]int{0, 1}},
+		{"an unknown service's later alerts follow it into its incident",
+			[]diagnosis.Alert{nsAlert("A", "payment-service", "payments", at), nsAlert("B", "legacy-billing", "payments", at), nsAlert("C", "legacy-billing", "payments", at.Add(20*time.Minute))},
+			[]int{0, 0, 0}},
+		{"a nameless alert in no namespace joins the newest incident near it",
+			[]diagnosis.Alert{nsAlert("A", "notification-service", "messaging", at), nsAlert("B", "inventory-service", "stock", at), nameless("SyntheticCheckFailed", "job", "synthetics")},
+			[]int{0, 1, 1}},
+		{"a nameless alert prefers the incident it shares labels with",
+			[]diagnosis.Alert{nsAlert("A", "notification-service", "messaging", at), nsAlert("B", "inventory-service", "stock", at), nameless("QueueBacklogHigh", "namespace", "messaging")},
+			[]int{0, 1, 0}},
+		{"a nameless alert in a namespace no incident has stands alone",
+			[]diagnosis.Alert{nsAlert("A", "payment-service", "payments", at), nameless("CronJobLate", "namespace", "batch")},
+			[]int{0, 1}},
+		{"an alert the graph knows joins an incident of nameless alerts",
+			[]diagnosis.Alert{nameless("BlackboxProbeFailed", "job", "blackbox", "instance", "https://shop.example.com/"), nsAlert("A", "payment-service", "payments", at)},
+			[]int{0, 0}},
+		{"an alert the graph knows takes in an unknown service's incident it shares a namespace with",
+			[]diagnosis.Alert{nsAlert("A", "order-service", "orders", at), nsAlert("B", "legacy-billing", "payments", at), nsAlert("C", "payment-service", "payments", at)},
+			[]int{0, 0, 0}},
+		{"an alert the graph knows does not join an unknown service's incident in another namespace",
+			[]diagnosis.Alert{nsAlert("A", "legacy-billing", "billing", at), nsAlert("B", "payment-service", "payments", at)},
+			[]int{0, 1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				g, _ := startGrouper(t, diagnosis.GrouperConfig{})
+				for _, a := range tc.alerts {
+					g.Add(a)
+				}
+				partition(t, g, tc.alerts, tc.want)
+			})
+		})
+	}
+}
+
+func TestGrouperShowsTheMainNamespaceAndKnowsEachNodesOwn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g, _ := startGrouper(t, diagnosis.GrouperConfig{})
+		at := mkTime()
+		out := g.Add(nsAlert("A", "api-gateway", "edge", at), nsAlert("B", "checkout-service", "shop-prod", at), nsAlert("C", "order-service", "shop-prod", at),
+			nsAlert("KafkaConsumerLagHigh", "kafka-exporter", "monitoring", at, "job", "kafka-exporter", "consumergroup", "notification-service"))
+		in, ok := g.Incident(out[0].Incident)
+		if !ok || len(in.Alerts) != 4 {
+			t.Fatalf("outcomes %+v: want one incident of 4 alerts", out)
+		}
+		if in.Scope.Namespace != "shop-prod" {
+			t.Errorf("scope %q, want shop-prod, where most of its alerts are", in.Scope)
+		}
+		for node, want := range map[string]string{"api-gateway": "edge", "order-service": "shop-prod", "notification-service": "shop-prod", "payment-service": "shop-prod"} {
+			if got := in.NamespaceOf(node); got != want {
+				t.Errorf("NamespaceOf(%s) = %q, want %q", node, got, want)
+			}
+		}
+	})
+}
+
+func TestGrouperKeepsARestoredIncidentsNamespaces(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g, _ := startGrouper(t, diagnosis.GrouperConfig{Wait: time.Second})
+		at := time.Now()
+		gw, co := nsAlert("A", "api-gateway", "edge", at), nsAlert("B", "checkout-service", "shop-prod", at)
+		g.Restore(diagnosis.Incident{
+			ID: "INC-BEEF", Status: diagnosis.Firing, OpenedAt: at, Received: 2, Scope: diagnosis.Scope{Namespace: "edge"},
+			Thread: diagnosis.Thread{Channel: "C1", TS: "1.000001"},
+			Alerts: []diagnosis.AlertState{{Alert: gw, Node: "api-gateway", Received: 1}, {Alert: co, Node: "checkout-service", Received: 1}},
+		})
+		out := g.Add(nsAlert("C", "checkout-service", "shop-prod", at), nsAlert("D", "api-gateway", "edge", at), nsAlert("E", "checkout-service", "shop-qa", at))
+		if out[0].Incident != "INC-BEEF" || out[1].Incident != "INC-BEEF" {
+			t.Errorf("outcomes %+v: want checkout in shop-prod and the gateway in edge to continue INC-BEEF", out)
+		}
+		if out[2].Incident == "INC-BEEF" {
+			t.Errorf("checkout in shop-qa joined INC-BEEF: another deployment, another incident")
 		}
 	})
 }

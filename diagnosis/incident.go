@@ -8,8 +8,10 @@ import (
 
 // Incident is a group of related alerts that share one card and one thread.
 type Incident struct {
-	ID    string `json:"id"`
-	Scope Scope  `json:"scope"`
+	ID string `json:"id"`
+	// Scope is the cluster of its alerts and the namespace most of them
+	// carry, for display; its alerts may span namespaces (NamespaceOf).
+	Scope Scope `json:"scope"`
 	// Status is firing while any alert fires, resolved once all have resolved.
 	Status Status `json:"status"`
 	// OpenedAt is when nightowl received the incident's first alert.
@@ -89,6 +91,37 @@ func (a AlertState) NodeOrService() string {
 		return a.Node
 	}
 	return a.Service()
+}
+
+// NamespaceOf is the namespace the incident's alerts place node in (the
+// most common, the first on a tie), else the incident's Scope namespace:
+// where something done to node, such as a runbook, should act. An
+// incident's alerts may span namespaces (docs/grouping.md).
+func (in *Incident) NamespaceOf(node string) string {
+	var (
+		count map[string]int
+		best  string
+	)
+	for _, a := range in.Alerts {
+		if node == "" || a.NodeOrService() != node {
+			continue
+		}
+		ns := placedNamespace(a.Labels, node)
+		if ns == "" {
+			continue
+		}
+		if count == nil {
+			count = map[string]int{}
+		}
+		count[ns]++
+		if best == "" || count[ns] > count[best] {
+			best = ns
+		}
+	}
+	if best == "" {
+		return in.Scope.Namespace
+	}
+	return best
 }
 
 // StartedAt is the earliest start among the incident's alerts.

@@ -32,7 +32,7 @@ func TestImportsPointDown(t *testing.T) {
 		mod + "bot/slackemu":                  {"cmd/bot"},
 		mod + "deploy/alertmanager":           {"cmd/bot"},
 		mod + "deploy/testbed":                {},
-		mod + "diagnosis/scenarios/bench":     {},
+		mod + "diagnosis/scenarios/bench":     {"cmd/evaluate"},
 		mod + "bot\x00":                       {"cmd/bot"}, // the bot package itself (exact match)
 		mod + "commands\x00":                  {"bot", "cmd/bot"},
 		mod + "commands/picture":              {"commands"},

@@ -52,6 +52,9 @@ type Expected struct {
 	RootCause string
 	// Acceptable are other answers that are also right (rare).
 	Acceptable []string
+	// RootType classifies the root cause ("saturation", "node", … as
+	// diagnosis/scenarios/synth generates them); "" for hand-written incidents.
+	RootType string
 	// Alerts are the incident's alerts sorted by StartsAt. An alert with an
 	// EndsAt is Resolved (it resolved during the storm), any other is Firing.
 	Alerts []diagnosis.Alert

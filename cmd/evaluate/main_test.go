@@ -1,0 +1,37 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestEvaluatePrintsEveryPartOfTheReport(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"text", []string{"-n", "16", "-half", "tune", "-seed", "2"}, []string{"nightowl on 16 synthetic incidents (tune half, seed 2)", "Overall", "By root type", "Ablation", "Calibration", "Leave one topology out", "Misses", "Generated and measured in"}},
+		{"markdown", []string{"-n", "8", "-markdown"}, []string{"## nightowl on 8 synthetic incidents (test half, seed 1)", "| method | top-1 | top-3 | MRR |", "| root type |", "| signal left out |", "| topology |"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errs bytes.Buffer
+			if code := run(tc.args, &out, &errs); code != 0 {
+				t.Fatalf("exit %d: %s", code, errs.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+}
+
+func TestEvaluateRefusesAnUnknownHalf(t *testing.T) {
+	var out, errs bytes.Buffer
+	if code := run([]string{"-half", "both"}, &out, &errs); code != 2 || !strings.Contains(errs.String(), "want tune or test") {
+		t.Errorf("exit %d, stderr %q; want 2 and a usage message", code, errs.String())
+	}
+}
