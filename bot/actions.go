@@ -10,12 +10,25 @@ import (
 	"github.com/nightowl-sre/nightowl/diagnosis"
 )
 
-// Action IDs of the card's buttons. The manifest and the card both use them.
+// Action IDs of the card's buttons and menus, all of nightowl's in this one
+// file; the router (socket.go) maps each to its handler.
 const (
 	ActionRunbookApprove = "runbook_approve"
 	ActionRunbookManual  = "runbook_manual"
 	ActionEscalate       = "incident_escalate"
 	ActionAck            = "incident_ack"
+	// ActionVoteUp and ActionVoteDown are the 👍 Right cause and 👎 Wrong
+	// cause buttons; ActionCausePick is the menu of other causes a 👎 offers.
+	ActionVoteUp    = "diagnosis_vote_up"
+	ActionVoteDown  = "diagnosis_vote_down"
+	ActionCausePick = "diagnosis_cause_pick"
+)
+
+// Action IDs of the buttons on a run request's message in the thread.
+const (
+	ActionRequestApprove = "request_approve"
+	ActionRequestReject  = "request_reject"
+	ActionRunCancel      = "run_cancel"
 )
 
 // ParseActionValue splits a button value "INC-…|RB-…" into incident and runbook.

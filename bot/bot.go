@@ -94,12 +94,13 @@ type Deps struct {
 	Command func(runbooks.Job) string
 	// Archive recalls incidents that left memory, for commands.
 	Archive Archive
-	// Conversations, Costs and Votes keep what was said in incident threads,
-	// what the model cost, and people's verdicts on diagnoses; nil turns the
-	// feature off.
+	// Conversations, Costs, Votes and Corrections keep what was said in
+	// incident threads, what the model cost, people's verdicts on
+	// diagnoses and what they say the cause was; nil turns the feature off.
 	Conversations Conversations
 	Costs         Costs
 	Votes         Votes
+	Corrections   Corrections
 	Now           func() time.Time
 	Logger        *slog.Logger
 }

@@ -43,6 +43,10 @@ type cardView struct {
 	// Feedback shows the 👍/👎 buttons; Up and Down count the votes.
 	Feedback bool
 	Up, Down int
+	// Correction is what a person said the root cause was (nil: nobody),
+	// CorrectedBy their name.
+	Correction  *diagnosis.Correction
+	CorrectedBy string
 }
 
 func mrkdwn(s string) *slack.TextBlockObject {
@@ -94,20 +98,15 @@ func renderCard(v cardView) Message {
 		state = " · resolved"
 	}
 	headline := cardHeadline(d)
-	header := truncate(fmt.Sprintf("%s %s · %s%s", icon, in.ID, headline, state), maxHeaderText)
-	blocks := []slack.Block{slack.NewHeaderBlock(plainText(escape(header)), slack.HeaderBlockOptionBlockID("card-header"))}
+	// Escaped first, then cut: an entity must not push the header past its limit.
+	header := truncate(escape(fmt.Sprintf("%s %s · %s%s", icon, in.ID, headline, state)), maxHeaderText)
+	blocks := []slack.Block{slack.NewHeaderBlock(plainText(header), slack.HeaderBlockOptionBlockID("card-header"))}
 
-	if top, ok := d.Top(); ok {
-		var b strings.Builder
-		fmt.Fprintf(&b, "*Likely root cause:* %s", code(top.Service))
-		if len(top.Alerts) > 0 {
-			fmt.Fprintf(&b, " — %s", code(top.Alerts[0]))
-		}
-		fmt.Fprintf(&b, "\n*Confidence:* %s %.0f%%", confidenceBadge(top.Confidence), top.Confidence*100)
-		for _, e := range top.Evidence {
-			b.WriteString("\n• " + escape(e))
-		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(b.String(), maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID("card-cause")))
+	if cause := causeSection(v); cause != nil {
+		blocks = append(blocks, cause)
+	}
+	if changes := changesBlock(in.ID, d); changes != nil {
+		blocks = append(blocks, changes)
 	}
 
 	if t := v.Triage; t != nil {
@@ -131,12 +130,8 @@ func renderCard(v cardView) Message {
 	}
 	blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil, slack.SectionBlockOptionBlockID("card-facts")))
 
-	if len(d.Candidates) > 1 {
-		var others []string
-		for _, c := range d.Candidates[1:min(4, len(d.Candidates))] {
-			others = append(others, fmt.Sprintf("%s %.0f%%", code(c.Service), c.Confidence*100))
-		}
-		blocks = append(blocks, slack.NewContextBlock("card-others", mrkdwn("Also considered: "+strings.Join(others, ", "))))
+	if others := othersBlock(d); others != nil {
+		blocks = append(blocks, others)
 	}
 
 	blocks = append(blocks, slack.NewContextBlock("card-context", mrkdwn(contextLine(v))))

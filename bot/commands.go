@@ -99,9 +99,21 @@ func (b *Bot) answer(ctx context.Context, req commands.Request, deliver func(Mes
 		reply = commands.Reply{Summary: "nightowl could not answer that; the error is logged.", Blocks: []commands.Block{{Lines: []commands.Line{
 			{{Text: "⚠️ nightowl could not answer that; the error is logged."}}}}}}
 	}
+	m := renderReply(reply)
+	if t := reply.Thread; reply.Public && !t.IsZero() && t.TS != threadTS {
+		// The answer belongs in the incident's thread (a correction typed
+		// elsewhere): post it there, and show the asker the same words.
+		in := m
+		in.Channel, in.ThreadTS = t.Channel, t.TS
+		if _, err := b.slack.Post(ctx, in); err != nil {
+			b.log.Error("post answer in the incident's thread", "command", req.Command, keyUser, req.User, "err", err)
+		} else {
+			reply.Public = false
+		}
+	}
 	// The words go first, so the asker reads the answer while the picture
 	// uploads beneath it.
-	if err := deliver(renderReply(reply), reply.Public); err != nil {
+	if err := deliver(m, reply.Public); err != nil {
 		b.log.Error("deliver command answer", "command", req.Command, keyUser, req.User, "err", err)
 		return
 	}

@@ -161,6 +161,9 @@ func (b *Bot) refreshCard(ctx context.Context, id string) {
 	v.Triage, v.TriageNote = b.cardTriage(ctx, in, d)
 	v.Costs = b.cardCosts(ctx, id)
 	v.Up, v.Down = b.cardVotes(ctx, id)
+	if c, ok := b.cardCorrection(ctx, id); ok {
+		v.Correction, v.CorrectedBy = &c, b.name(ctx, c.By)
+	}
 	v.AckName = b.name(ctx, in.Ack.By)
 	v.EscName = b.name(ctx, in.Escalation.By)
 	if r, ok := b.latestRun(id); ok {

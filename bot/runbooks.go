@@ -227,7 +227,7 @@ func (b *Bot) dryRun(ctx context.Context, in diagnosis.Incident, d diagnosis.Dia
 	}
 	top, _ := d.Top()
 	b.deps.Runbooks.DryRun(ctx, runbooks.Open{Incident: in.ID, Thread: in.Thread, Runbook: d.RecommendedRunbook,
-		RootCause: top.Service, Namespace: in.Scope.Namespace})
+		RootCause: top.Service, Namespace: in.NamespaceOf(top.Service)})
 }
 
 // onRunbookApprove: the card's Approve opens the incident's request for
@@ -258,7 +258,7 @@ func (b *Bot) openRequest(ctx context.Context, in diagnosis.Incident, runbook st
 	b.cardsMu.Unlock()
 	top, _ := d.Top()
 	req, _, err := b.deps.Runbooks.Open(ctx, runbooks.Open{Incident: in.ID, Thread: in.Thread, Runbook: runbook,
-		Inputs: inputs, By: user, RootCause: top.Service, Namespace: in.Scope.Namespace})
+		Inputs: inputs, By: user, RootCause: top.Service, Namespace: in.NamespaceOf(top.Service)})
 	switch {
 	case errors.Is(err, runbooks.ErrUnknownRunbook):
 		return req, fmt.Errorf("runbook %s is not in the catalog", runbook)
@@ -323,7 +323,7 @@ func (b *Bot) onRunbookManual(ctx context.Context, cb slack.InteractionCallback,
 	d := b.last[in.ID]
 	b.cardsMu.Unlock()
 	top, _ := d.Top()
-	vars, err := rb.Vars(nil, runbooks.Context{Incident: in.ID, RootCause: top.Service, Namespace: in.Scope.Namespace, RequestedBy: cb.User.ID, RunID: "manual"})
+	vars, err := rb.Vars(nil, runbooks.Context{Incident: in.ID, RootCause: top.Service, Namespace: in.NamespaceOf(top.Service), RequestedBy: cb.User.ID, RunID: "manual"})
 	if err != nil {
 		b.replyClick(ctx, cb, escape(fmt.Sprintf("%s needs parameters first: %v", id, err)))
 		return

@@ -11,13 +11,6 @@ import (
 	"github.com/nightowl-sre/nightowl/runbooks"
 )
 
-// Action IDs of the buttons on a run request's message.
-const (
-	ActionRequestApprove = "request_approve"
-	ActionRequestReject  = "request_reject"
-	ActionRunCancel      = "run_cancel"
-)
-
 var riskBadge = map[runbooks.Risk]string{runbooks.RiskLow: "🟢 low risk", runbooks.RiskMedium: "🟠 medium risk", runbooks.RiskHigh: "🔴 high risk"}
 
 // requestView is everything a run request's message shows.

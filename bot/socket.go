@@ -42,6 +42,7 @@ func (b *Bot) defaultRoutes() routes {
 			ActionRunCancel:      b.onRunCancel,
 			ActionVoteUp:         b.onVote,
 			ActionVoteDown:       b.onVote,
+			ActionCausePick:      b.onCausePick,
 		},
 	}
 }

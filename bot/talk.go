@@ -51,12 +51,6 @@ type Votes interface {
 	Votes(ctx context.Context, incident string) (up, down int, err error)
 }
 
-// Action IDs of the card's feedback buttons.
-const (
-	ActionVoteUp   = "diagnosis_vote_up"
-	ActionVoteDown = "diagnosis_vote_down"
-)
-
 // UseTalk plugs in the follow-up answerer and the triage writer; call
 // before Run. Either may be nil.
 func (b *Bot) UseTalk(a Answerer, t Triager) {
@@ -453,9 +447,9 @@ func (b *Bot) onVote(ctx context.Context, cb slack.InteractionCallback, act *sla
 		b.replyClick(ctx, cb, "Votes are not kept here.")
 		return
 	}
-	vote, said := 1, "is the cause"
+	vote := 1
 	if act.ActionID == ActionVoteDown {
-		vote, said = -1, "is not the cause"
+		vote = -1
 	}
 	sctx, cancel := detached(ctx)
 	err := b.deps.Votes.Vote(sctx, id, cb.User.ID, vote, cause, b.deps.Now())
@@ -467,7 +461,11 @@ func (b *Bot) onVote(ctx context.Context, cb slack.InteractionCallback, act *sla
 	}
 	b.record(ctx, id, diagnosis.EventKind("diagnosis_vote"), cb.User.ID, fmt.Sprintf("%+d on %s", vote, cause))
 	b.log.Info("diagnosis vote", keyIncident, id, keyUser, cb.User.ID, "vote", vote, "root_cause", cause)
-	b.replyClick(ctx, cb, fmt.Sprintf("Thanks, noted: %s %s of %s. nightowl weighs similar incidents by it; vote again to change your mind.",
-		code(cause), said, escape(id)))
+	if vote < 0 {
+		b.askForCause(ctx, cb, id, cause)
+	} else {
+		b.replyClick(ctx, cb, fmt.Sprintf("Thanks, noted: %s is the cause of %s. nightowl weighs similar incidents by it; vote again to change your mind.",
+			code(cause), escape(id)))
+	}
 	b.refreshCard(ctx, id)
 }

@@ -25,6 +25,12 @@ type Ask struct {
 // without one (or when the model fails) a small intent matcher answers the
 // common questions from the same tools. Usage is the model's cost, if any.
 func (h *Handler) Answer(ctx context.Context, q Ask) (Reply, diagnosis.Usage, error) {
+	// "cause X" says what the cause was: a correction, never a question
+	// for a model.
+	if name, ok := correctionIn(q.Text); ok {
+		r, err := h.correct(ctx, q.Incident, name, q.User)
+		return r, diagnosis.Usage{}, err
+	}
 	in, d, err := h.findIncident(ctx, q.Incident)
 	if err != nil {
 		return Reply{}, diagnosis.Usage{}, err
@@ -188,11 +194,11 @@ func (h *Handler) whyAnswer(d diagnosis.Diagnosis, question string) []Block {
 // lessThan says, in words, where the top candidate beats another.
 func lessThan(top, c diagnosis.Candidate) string {
 	var why []string
-	for k, v := range top.Signals {
+	for k, v := range top.Terms {
 		if len(c.Alerts) == 0 && alertSignals[k] {
 			continue // said once below, not as four half-truths
 		}
-		if w := signalWords[k]; w != "" && v > c.Signals[k]+0.2 {
+		if w := signalWords[k]; w != "" && v > c.Terms[k]+0.5 {
 			why = append(why, w)
 		}
 	}
@@ -204,7 +210,7 @@ func lessThan(top, c diagnosis.Candidate) string {
 }
 
 // alertSignals are read from a candidate's own alerts.
-var alertSignals = map[string]bool{"label": true, "cause": true, "time": true, "severity": true}
+var alertSignals = map[string]bool{"label": true, "role": true, "timing": true, "recovered": true}
 
 func kindOf(kind string) string {
 	if kind == "" || kind == "unknown" || kind == "service" {
@@ -250,12 +256,17 @@ func (h *Handler) suspectIn(d diagnosis.Diagnosis, question string) string {
 	return ""
 }
 
+// signalWords say, for each of the engine's signals (diagnosis.SignalNames;
+// Candidate.Signals holds log-likelihood ratios), what a candidate that
+// scores lower on it (Candidate.Terms, by half a nat or more) lacks.
 var signalWords = map[string]string{
-	"label": "none of its alerts marks it as a likely cause", "coverage": "fewer failing services depend on it",
-	"healthy": "its own dependencies are failing too", "layer": "it sits higher in the stack", "cause": "its alerts are symptoms",
-	"time": "it failed later", "signature": "the error messages do not point at it", "shared": "it is not a shared dependency",
-	"metrics": "its metrics do not lead the errors", "history": "it was not the cause of similar incidents",
-	"mention": "other alerts do not name it", "backlog": "no backlog points at it", "severity": "its alerts are less severe",
+	"graph": "it explains fewer of the failing services", "silent": "it has no alert of its own",
+	"role": "its alerts are symptoms", "label": "none of its alerts marks it as a likely cause",
+	"layer": "it sits higher in the stack", "timing": "it failed later",
+	"signature": "the error messages do not point at it", "named": "no alert names it in a label",
+	"mention": "other alerts do not name it", "recovered": "it recovered while others still fail",
+	"metrics": "its metrics do not lead the errors", "changes": "nothing changed on it before the storm",
+	"history": "it was not the confirmed cause of similar incidents",
 }
 
 // serviceAlertsAnswer lists one service's alerts when there is no
@@ -365,7 +376,7 @@ func (h *Handler) historyAnswer(d diagnosis.Diagnosis) []Block {
 	}
 	lines := []Line{line(textf("Yes, %d similar incidents:", len(d.History)))}
 	for _, m := range d.History {
-		l := fmt.Sprintf("• %s (%s, %.0f%% alike): root cause %s", m.Incident, m.When.UTC().Format("2006-01-02"), m.Similarity*100, orDash(m.RootCause))
+		l := fmt.Sprintf("• %s (%s, %.0f%% alike): %s", m.Incident, m.When.UTC().Format("2006-01-02"), m.Similarity*100, causeWords(m))
 		if m.Runbook != "" {
 			l += fmt.Sprintf(", %s %s", m.Runbook, m.Outcome)
 		}

@@ -46,6 +46,9 @@ type Deps struct {
 	Explainer diagnosis.Explainer
 	// Link makes a link to an incident's card ("" when it has none).
 	Link func(diagnosis.Thread) string
+	// Causes keeps people's corrections of root causes; nil means they
+	// are not kept.
+	Causes Causes
 	// Names shows a user ID as a name, without mentioning anyone.
 	Names  func(ctx context.Context, user string) string
 	Now    func() time.Time
@@ -173,7 +176,8 @@ func help(command string) Reply {
 			line(code("/diag"), text(" — the open incidents, newest first, with links to their cards")),
 			line(code("/diag INC-4F2A"), text(" — the full diagnosis: candidates, evidence, history")),
 			line(code("/diag order-service"), text(" — a service: its open alerts, its dependencies and dependents, its incident")),
-			line(text("In an incident's thread, mention the bot instead: "), code("@nightowl diag"), text(" (Slack does not tell bots which thread a slash command came from).")),
+			line(code("/diag INC-4F2A cause postgres-rds"), text(" — say what the root cause was: similar incidents learn from it")),
+			line(text("In an incident's thread, mention the bot instead: "), code("@nightowl diag"), text(", "), code("@nightowl cause postgres-rds"), text(" (Slack does not tell bots which thread a slash command came from).")),
 		},
 		"/graph": {
 			line(code("/graph order-service"), text(" — a picture of the service's neighbourhood: what it calls, what calls it, alert states, the root cause")),

@@ -16,10 +16,23 @@ func (h *Handler) diag(ctx context.Context, r Request, args []string) (Reply, er
 		return h.diagIncident(ctx, r.Incident)
 	case len(args) == 0:
 		return h.diagList(), nil
+	case len(args) > 1 && isIncidentID(args[0]):
+		if name, ok := correctionIn(strings.Join(args[1:], " ")); ok {
+			return h.correct(ctx, args[0], name, r.User)
+		}
 	case len(args) > 1:
-		return Reply{}, usage("Try /diag, /diag INC-…, or /diag <service>.", "/diag takes one incident or service, not %q.", strings.Join(args, " "))
+		name, ok := correctionIn(strings.Join(args, " "))
+		switch {
+		case ok && r.Incident != "":
+			return h.correct(ctx, r.Incident, name, r.User)
+		case ok:
+			return Reply{}, usage("", "Say which incident: /diag INC-… cause %s, or mention me in the incident's thread.", name)
+		}
 	case isIncidentID(args[0]):
 		return h.diagIncident(ctx, args[0])
+	}
+	if len(args) > 1 {
+		return Reply{}, usage("Try /diag, /diag INC-…, /diag <service>, or /diag INC-… cause <service>.", "/diag takes one incident or service, not %q.", strings.Join(args, " "))
 	}
 	return h.diagService(args[0])
 }
@@ -64,6 +77,12 @@ func (h *Handler) diagIncident(ctx context.Context, id string) (Reply, error) {
 	if url := h.d.Link(in.Thread); url != "" {
 		head = append(head, line(link("the card", url), textf(" · started %s UTC, %s ago", in.StartedAt().UTC().Format("15:04:05"), ago(h.d.Now().Sub(in.StartedAt())))))
 	}
+	if len(d.Explanation) == 2 {
+		head = append(head, line(bold("Two independent failures: "), code(d.Explanation[0]), text(" and "), code(d.Explanation[1])))
+	}
+	if d.Unsure && len(d.Candidates) > 0 {
+		head = append(head, line(italic(unsureWords(d))))
+	}
 	blocks := []Block{{Lines: head}}
 	for i, c := range d.Candidates {
 		if i == 3 {
@@ -73,7 +92,13 @@ func (h *Handler) diagIncident(ctx context.Context, id string) (Reply, error) {
 		for _, e := range c.Evidence {
 			lines = append(lines, line(text("• "+e)))
 		}
+		if c.Check != "" {
+			lines = append(lines, line(bold("To confirm: "), text(c.Check)))
+		}
 		blocks = append(blocks, Block{Lines: lines})
+	}
+	if cl := changeLines(d.Changes, 5); len(cl) > 0 {
+		blocks = append(blocks, Block{Heading: "Changes before the first alert", Lines: cl})
 	}
 	var facts []Line
 	facts = append(facts, line(bold("Affected: "), text(strings.Join(d.AffectedServices, ", "))))
@@ -91,7 +116,7 @@ func (h *Handler) diagIncident(ctx context.Context, id string) (Reply, error) {
 	if len(d.History) > 0 {
 		var hl []Line
 		for _, m := range d.History {
-			l := line(code(m.Incident), textf(" %.0f%% alike · root cause %s", m.Similarity*100, m.RootCause))
+			l := line(code(m.Incident), textf(" %.0f%% alike · %s", m.Similarity*100, causeWords(m)))
 			if m.Runbook != "" {
 				l = append(l, textf(" · %s %s", m.Runbook, m.Outcome))
 			}
@@ -103,6 +128,46 @@ func (h *Handler) diagIncident(ctx context.Context, id string) (Reply, error) {
 		blocks = append(blocks, Block{Heading: "Seen before", Lines: hl})
 	}
 	return Reply{Summary: in.ID + ": " + d.Summary, Blocks: blocks}, nil
+}
+
+// unsureWords says plainly that nightowl is not sure, and what to do.
+func unsureWords(d diagnosis.Diagnosis) string {
+	n := min(3, len(d.Candidates))
+	s := "nightowl is not sure of the root cause"
+	switch n {
+	case 1:
+		s += ": run the check below to confirm or rule it out"
+	default:
+		s += fmt.Sprintf(": run the checks of these %d to confirm or rule each out", n)
+	}
+	if d.NoneOfThese >= diagnosis.UnseenAt {
+		s += fmt.Sprintf("; it may be something nightowl cannot see (%.0f%%)", d.NoneOfThese*100)
+	}
+	return s + "."
+}
+
+// changeLines lists recent changes, at most n, then how many more.
+func changeLines(changes []diagnosis.ChangeEvent, n int) []Line {
+	var out []Line
+	for i, c := range changes {
+		if i == n {
+			out = append(out, line(textf("… and %d more", len(changes)-n)))
+			break
+		}
+		out = append(out, line(text("• "+c.Text)))
+	}
+	return out
+}
+
+// causeWords is a past incident's root cause and what confirmed it.
+func causeWords(m diagnosis.HistoryMatch) string {
+	if m.RootCause == "" {
+		return "root cause not confirmed"
+	}
+	if by := diagnosis.ConfirmedWords(m.Confirmed); by != "" {
+		return fmt.Sprintf("root cause %s (confirmed by %s)", m.RootCause, by)
+	}
+	return "root cause " + m.RootCause
 }
 
 func alertsSpan(c diagnosis.Candidate) Span {

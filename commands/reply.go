@@ -7,6 +7,8 @@ package commands
 import (
 	"fmt"
 	"strings"
+
+	"github.com/nightowl-sre/nightowl/diagnosis"
 )
 
 // Style is how a span of text is shown.
@@ -56,6 +58,9 @@ type Reply struct {
 	Summary string   `json:"summary"`
 	Blocks  []Block  `json:"blocks"`
 	Picture *Picture `json:"picture,omitempty"`
+	// Thread, when set, is the incident thread a public answer belongs in,
+	// wherever the command was typed (a correction of the root cause).
+	Thread diagnosis.Thread `json:"thread,omitzero"`
 }
 
 // UsageError is a mistake in how a command was called: shown to the asker,

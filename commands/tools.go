@@ -128,7 +128,7 @@ func (h *Handler) incidentContext(in diagnosis.Incident, d diagnosis.Diagnosis) 
 	if len(d.History) > 0 {
 		b.WriteString("Similar past incidents:\n")
 		for _, m := range d.History {
-			fmt.Fprintf(&b, "- %s: root cause %s, runbook %s (%s), %.0f%% alike\n", m.Incident, m.RootCause, m.Runbook, m.Outcome, m.Similarity*100)
+			fmt.Fprintf(&b, "- %s: %s, runbook %s (%s), %.0f%% alike\n", m.Incident, causeWords(m), m.Runbook, m.Outcome, m.Similarity*100)
 		}
 	}
 	if rb, ok := h.catalogRunbook(d.RecommendedRunbook); ok {
@@ -141,11 +141,26 @@ func (h *Handler) incidentContext(in diagnosis.Incident, d diagnosis.Diagnosis) 
 func diagnosisText(d diagnosis.Diagnosis) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Diagnosis: %s\n", d.Summary)
+	if d.Unsure && len(d.Candidates) > 0 {
+		fmt.Fprintf(&b, "Unsure: %s\n", unsureWords(d))
+	}
+	if len(d.Explanation) == 2 {
+		fmt.Fprintf(&b, "Two independent failures: %s and %s.\n", d.Explanation[0], d.Explanation[1])
+	}
 	for i, c := range d.Candidates {
 		if i == 4 {
 			break
 		}
 		fmt.Fprintf(&b, "%d. %s (%.0f%%): %s\n", i+1, c.Service, c.Confidence*100, strings.Join(c.Evidence, "; "))
+		if c.Check != "" {
+			fmt.Fprintf(&b, "   To confirm or rule it out: %s\n", c.Check)
+		}
+	}
+	for i, c := range d.Changes {
+		if i == 5 {
+			break
+		}
+		fmt.Fprintf(&b, "Change before the first alert: %s\n", c.Text)
 	}
 	if d.RecommendedRunbook != "" {
 		fmt.Fprintf(&b, "Recommended runbook: %s (%s). Only people can run it, with the Approve button on the card.\n", d.RecommendedRunbook, d.RunbookReason)

@@ -50,6 +50,10 @@ type Diagnosis struct {
 // SureAt is the confidence below which a diagnosis says it is not sure.
 const SureAt = 0.6
 
+// UnseenAt is the NoneOfThese from which a diagnosis says the cause may be
+// something nightowl cannot see.
+const UnseenAt = 0.2
+
 // ChangeEvent is one change to a workload seen in kube-state-metrics.
 type ChangeEvent struct {
 	Service string `json:"service"`
@@ -70,8 +74,12 @@ type Candidate struct {
 	Alerts []string `json:"alerts"`
 	// Evidence lists short sentences, one per signal that spoke.
 	Evidence []string `json:"evidence"`
-	// Signals holds each signal's score in [0,1], for calibration and scripts.
+	// Signals holds each signal's score in [0,1] (0.5: no opinion; above:
+	// for it), the logistic of its Terms; names are SignalNames.
 	Signals map[string]float64 `json:"signals,omitempty"`
+	// Terms holds each signal's log-likelihood ratio, what the model adds
+	// up into Score.
+	Terms map[string]float64 `json:"terms,omitempty"`
 	// InGraph is false for services the graph does not know.
 	InGraph bool `json:"in_graph"`
 	// Score is the candidate's log-posterior before calibration: the
@@ -108,6 +116,9 @@ type HistoryMatch struct {
 	Resolved   time.Duration `json:"time_to_resolve,omitempty"`
 	When       time.Time     `json:"when"`
 	Verdict    string        `json:"verdict,omitempty"` // "confirmed", "disputed" or "" (see Past.Verdict)
+	// Confirmed says what confirmed RootCause (see Past.Confirmed); a
+	// match without one has no RootCause.
+	Confirmed string `json:"confirmed,omitempty"`
 }
 
 // Top returns the best candidate, if there is one.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -30,9 +29,10 @@ type EngineConfig struct {
 	MetricsDeadline time.Duration
 	// History recalls past incidents; nil means none.
 	History History
-	// Weights overrides signal weights (see DefaultWeights), Temperature the
-	// softmax temperature: for tuning on a corpus, not for everyday use.
-	Weights     map[string]float64
+	// Params overrides the model's parameters (default DefaultParams) and
+	// Temperature its calibration: for fitting and evaluation, not for
+	// everyday use.
+	Params      *Params
 	Temperature float64
 	// Disable names signals (see SignalNames) the engine leaves out: for
 	// ablation studies, not for everyday use.
@@ -41,12 +41,18 @@ type EngineConfig struct {
 	Logger  *slog.Logger
 }
 
-// Engine ranks an incident's root-cause candidates from independent signals,
-// each of which leaves a sentence of evidence, and turns the combined score
-// into a calibrated confidence.
+// Engine names an incident's likely root causes with the model of model.go:
+// each candidate's log-posterior from the alerts, the graph, their words,
+// metrics, changes and history, each signal leaving a sentence of evidence,
+// turned into calibrated confidences.
 type Engine struct {
-	cfg EngineConfig
-	log *slog.Logger
+	cfg    EngineConfig
+	log    *slog.Logger
+	params Params
+	off    map[string]bool
+	// metricFinder and changeFinder gather evidence from Prometheus.
+	metricFinder func(ctx context.Context, subjects []Subject, start time.Time) (map[string]Finding, string)
+	changeFinder func(ctx context.Context, subjects []Subject, start time.Time) (map[string]Finding, []ChangeEvent, string)
 }
 
 // NewEngine returns an Engine.
@@ -69,41 +75,31 @@ func NewEngine(cfg EngineConfig) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := DefaultWeights()
-	for k, v := range cfg.Weights {
-		w[k] = v
+	e := &Engine{cfg: cfg, log: cfg.Logger.With("component", "engine"), params: DefaultParams(), off: map[string]bool{}}
+	if cfg.Params != nil {
+		e.params = *cfg.Params
+	}
+	if cfg.Temperature > 0 {
+		e.params.Temperature = cfg.Temperature
 	}
 	for _, k := range cfg.Disable {
-		w[k] = 0
+		e.off[k] = true
 	}
-	cfg.Weights = w
-	if cfg.Temperature <= 0 {
-		cfg.Temperature = temperature
-	}
-	return &Engine{cfg: cfg, log: cfg.Logger.With("component", "engine")}
+	e.metricFinder, e.changeFinder = e.metricFindings, e.changeFindings
+	return e
 }
 
 var _ Diagnoser = (*Engine)(nil)
 
-// candidate is one possible root cause while it is being scored.
-type candidate struct {
-	node     string
-	alerts   []AlertState
-	silent   bool // no alert of its own: a shared dependency
-	signals  map[string]float64
-	evidence []string
-	score    float64
-}
+const (
+	pairsOf     = 6    // the best single roots considered for pairs
+	shownAtMost = 12   // candidates a diagnosis lists
+	shownWithin = 12.0 // log-posterior below the best beyond which a candidate is not listed
+	gatherFor   = 12   // candidates metric and change evidence is gathered for
+)
 
-func (c *candidate) say(signal string, v float64, format string, args ...any) {
-	c.signals[signal] = v
-	if format != "" {
-		c.evidence = append(c.evidence, fmt.Sprintf(format, args...))
-	}
-}
-
-// Diagnose ranks the incident's candidates. It never fails: a missing graph,
-// Prometheus or history only weakens the evidence, and says so.
+// Diagnose ranks the incident's root-cause candidates. It never fails: a
+// missing graph, Prometheus or history only weakens the evidence, and says so.
 func (e *Engine) Diagnose(ctx context.Context, in Incident) Diagnosis {
 	d := Diagnosis{Incident: in.ID, GeneratedAt: e.cfg.Now()}
 	byNode, resolutions := e.byNode(in, &d)
@@ -112,61 +108,221 @@ func (e *Engine) Diagnose(ctx context.Context, in Incident) Diagnosis {
 		d.Candidates = []Candidate{}
 		return d
 	}
-	start := onset(byNode)
-	cands := e.candidates(byNode)
-	text := e.readText(cands, byNode)
-	for _, n := range textCandidates(text, cands) {
-		cands = append(cands, &candidate{node: n, silent: true, signals: map[string]float64{}})
-	}
-	crowd := e.crowdOf(byNode)
+	v := newView(e.cfg.Graph, e.params, e.off, byNode, e.cfg.Now())
+	v.learn(e.cfg.Resolver)
+	cands := v.candidates()
 	for _, c := range cands {
-		e.scoreStatic(c, byNode, start, resolutions, crowd)
-		if f, ok := text[c.node]; ok {
-			if f.signature > 0 {
-				c.say("signature", f.signature, "")
+		if c.obs != nil {
+			for _, a := range c.obs.alerts {
+				if why := resolutions[a.Fingerprint].Evidence(a.Alert); why != "" {
+					c.evidence = append(c.evidence, evidenceLine{0.05, why})
+					break
+				}
 			}
-			if f.mention > 0 {
-				c.say("mention", f.mention, "")
+		}
+		v.reach(c)
+		v.scoreGraph(c)
+		v.scoreOwn(c)
+		v.scoreText(c)
+	}
+	rank(cands)
+
+	if v.on(sigHistory) {
+		matches, err := e.recall(ctx, in, byNode)
+		if err != nil {
+			e.log.Warn("history unavailable", "incident", in.ID, "err", err)
+		}
+		d.History = matches[:min(historyShown, len(matches))]
+		for _, c := range cands {
+			if s, why := historySignal(c.node, matches); s > 0 {
+				c.add(sigHistory, e.params.History*s, "%s", why)
 			}
-			c.evidence = append(c.evidence, f.evidence...)
+		}
+		rank(cands)
+	}
+	if e.cfg.Metrics != nil && (v.on(sigMetrics) || v.on(sigChanges)) {
+		d.Metrics, d.Changes = e.gatherEvidence(ctx, v, cands)
+		rank(cands)
+	}
+
+	explanation := e.pairs(v, cands)
+	rank(cands)
+	cut := len(cands)
+	for i, c := range cands {
+		if i >= shownAtMost || c.score < cands[0].score-shownWithin {
+			cut = i
+			break
 		}
 	}
-	e.total(cands)
-	sortCandidates(cands)
+	cands = cands[:cut]
 
-	matches, err := e.recall(ctx, in, byNode)
-	if err != nil {
-		e.log.Warn("history unavailable", "incident", in.ID, "err", err)
-	}
-	d.History = matches[:min(historyShown, len(matches))]
+	T := e.params.Temperature
+	scores := make([]float64, 0, len(cands)+1)
 	for _, c := range cands {
-		if v, why := historySignal(c.node, matches); v > 0 {
-			c.say("history", v, "%s", why)
-		}
+		scores = append(scores, c.score/T)
 	}
-	e.total(cands)
-	sortCandidates(cands)
-
-	findings, status := e.gatherMetrics(ctx, cands, byNode, start)
-	d.Metrics = status
+	none := v.unseen()
+	z := logSumExp(append(scores, none/T)...)
+	d.NoneScore = round3(none)
+	d.NoneOfThese = round3(math.Exp(none/T - z))
 	for _, c := range cands {
-		if f, ok := findings[c.node]; ok {
-			c.say("metrics", f.score, "")
-			c.evidence = append(c.evidence, f.evidence...)
-		}
+		d.Candidates = append(d.Candidates, e.public(v, c, math.Exp(c.score/T-z)))
 	}
-	e.total(cands)
-	sortCandidates(cands)
-	calibrate(cands, e.cfg.Temperature)
-
-	for _, c := range cands {
-		d.Candidates = append(d.Candidates, c.public(e.cfg.Graph))
-	}
+	d.Explanation = explanation
 	top := cands[0]
+	d.Unsure = d.Candidates[0].Confidence < SureAt
 	d.ImpactRadius = e.cfg.Graph.Upstream(top.node)
-	d.RecommendedRunbook, d.RunbookReason = e.runbook(top, matches)
-	d.Summary = summary(top, d)
+	var alerts []AlertState
+	if top.obs != nil {
+		alerts = top.obs.alerts
+	}
+	d.RecommendedRunbook, d.RunbookReason = e.runbookFor(top.node, alerts, d.History)
+	d.Summary = summaryOf(top.node, alerts, d)
 	return d
+}
+
+// rank orders candidates by score, best first, names breaking ties.
+func rank(cands []*rcaCand) {
+	for _, c := range cands {
+		c.single = c.total()
+		if c.partner == "" {
+			c.score = c.single
+		}
+	}
+	sort.SliceStable(cands, func(i, j int) bool {
+		if cands[i].score != cands[j].score {
+			return cands[i].score > cands[j].score
+		}
+		return cands[i].node < cands[j].node
+	})
+}
+
+// pairs gives each of the best candidates the mass of the best pair of
+// independent roots it belongs to, and returns the best explanation: one
+// root, or two.
+func (e *Engine) pairs(v *rcaView, cands []*rcaCand) []string {
+	best := []string{cands[0].node}
+	if !v.on(sigPairs) || len(cands) < 2 {
+		return best
+	}
+	bestScore := cands[0].single
+	top := cands[:min(pairsOf, len(cands))]
+	for i, a := range top {
+		for _, b := range top[i+1:] {
+			if !independent(a, b) || a.obs == nil && b.obs == nil {
+				continue
+			}
+			s := v.pairScore(a, b)
+			for _, c := range []*rcaCand{a, b} {
+				other := b.node
+				if c == b {
+					other = a.node
+				}
+				if with := logSumExp(c.single, s); with > c.score {
+					c.score, c.partner = with, other
+				}
+			}
+			if s > bestScore {
+				bestScore = s
+				if a.single >= b.single {
+					best = []string{a.node, b.node}
+				} else {
+					best = []string{b.node, a.node}
+				}
+			}
+		}
+	}
+	for _, c := range top {
+		if c.partner != "" && len(best) == 2 && (c.node == best[0] || c.node == best[1]) {
+			c.evidence = append(c.evidence, evidenceLine{0.2, fmt.Sprintf("with %s, a second independent failure, it explains the incident best", c.partner)})
+		}
+	}
+	return best
+}
+
+func mapKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// public turns a scored candidate into what the card and scripts see.
+func (e *Engine) public(v *rcaView, c *rcaCand, confidence float64) Candidate {
+	out := Candidate{
+		Service:    c.node,
+		Confidence: round3(confidence),
+		Score:      round3(c.score),
+		Signals:    map[string]float64{},
+		InGraph:    e.cfg.Graph.Has(c.node),
+		Alerts:     []string{},
+		Evidence:   []string{},
+		Check:      checkFor(v, c),
+	}
+	if c.obs != nil {
+		out.Alerts = alertNames(c.obs.alerts)
+	}
+	lines := c.evidence
+	sort.SliceStable(lines, func(i, j int) bool {
+		// what speaks for it first, strongest first; then what speaks against it
+		a, b := lines[i].weight, lines[j].weight
+		if (a >= 0) != (b >= 0) {
+			return a >= 0
+		}
+		return math.Abs(a) > math.Abs(b)
+	})
+	for _, l := range lines {
+		out.Evidence = append(out.Evidence, l.text)
+	}
+	out.Terms = map[string]float64{}
+	for k, x := range c.terms {
+		if x != 0 {
+			out.Terms[k] = round3(x)
+			out.Signals[k] = round3(1 / (1 + math.Exp(-x)))
+		}
+	}
+	return out
+}
+
+// runbookFor: the runbook its root-cause alert names, then any alert of it,
+// then the graph's, then what fixed similar incidents, then the catalog.
+func (e *Engine) runbookFor(node string, alerts []AlertState, matches []HistoryMatch) (string, string) {
+	for _, a := range alerts {
+		if rb := a.Labels[LabelRunbook]; rb != "" && a.RootCauseCandidate() {
+			return rb, fmt.Sprintf("runbook label of %s", a.Name())
+		}
+	}
+	for _, name := range alertNames(alerts) {
+		for _, a := range alerts {
+			if rb := a.Labels[LabelRunbook]; rb != "" && a.Name() == name {
+				return rb, fmt.Sprintf("runbook label of %s", a.Name())
+			}
+		}
+	}
+	if n, ok := e.cfg.Graph.Node(node); ok && len(n.Runbooks) > 0 {
+		return n.Runbooks[0], fmt.Sprintf("first runbook of %s in the service graph", node)
+	}
+	if rb, n := bestFix(matches); rb != "" {
+		return rb, fmt.Sprintf("fixed %s similar incidents", timesWord(n))
+	}
+	if e.cfg.Runbooks != nil {
+		for _, name := range alertNames(alerts) {
+			if rb, ok := e.cfg.Runbooks.RunbookFor(name, node); ok {
+				return rb, fmt.Sprintf("catalog entry for %s", name)
+			}
+		}
+	}
+	return "", ""
+}
+
+func summaryOf(node string, alerts []AlertState, d Diagnosis) string {
+	cause := node + " (no alert of its own)"
+	if len(alerts) > 0 {
+		cause = alertNames(alerts)[0] + " on " + node
+	}
+	return fmt.Sprintf("%s: %d alerts across %d services", cause, d.Alerts.Distinct, len(d.AffectedServices))
 }
 
 // byNode resolves every alert to its node and counts the storm.
@@ -226,68 +382,6 @@ func mergeUnknownPrefixes(byNode map[string][]AlertState, g *graph.Graph) {
 	}
 }
 
-// candidates are the alerted nodes plus silent shared dependencies.
-func (e *Engine) candidates(byNode map[string][]AlertState) []*candidate {
-	affected := make([]string, 0, len(byNode))
-	for n := range byNode {
-		affected = append(affected, n)
-	}
-	sort.Strings(affected)
-	cands := make([]*candidate, 0, len(affected)+2)
-	for _, n := range affected {
-		cands = append(cands, &candidate{node: n, alerts: byNode[n], signals: map[string]float64{}})
-	}
-	for _, n := range e.silentDependencies(byNode, affected) {
-		cands = append(cands, &candidate{node: n, silent: true, signals: map[string]float64{}})
-	}
-	return cands
-}
-
-// silentDependencies finds nodes with no alert of their own on which every
-// direct caller fails, at least two of them.
-func (e *Engine) silentDependencies(byNode map[string][]AlertState, affected []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, n := range affected {
-		for _, dep := range e.cfg.Graph.DependsOn(n) {
-			if seen[dep] || byNode[dep] != nil {
-				continue
-			}
-			seen[dep] = true
-			users := e.cfg.Graph.Dependents(dep)
-			failing := 0
-			for _, u := range users {
-				if byNode[u] != nil {
-					failing++
-				}
-			}
-			if failing == len(users) && failing >= 2 {
-				out = append(out, dep)
-			}
-		}
-	}
-	return out
-}
-
-// independent drops the nodes that call another node of the list: their
-// failure is explained by it.
-func (e *Engine) independent(nodes []string) []string {
-	var out []string
-	for _, n := range nodes {
-		explained := false
-		for _, m := range nodes {
-			if m != n && e.cfg.Graph.DependsTransitively(n, m) {
-				explained = true
-				break
-			}
-		}
-		if !explained {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 // onset is when the storm began: the earliest start, ignoring leading alerts
 // that fired long before the rest (a long-running warning is not the storm).
 func onset(byNode map[string][]AlertState) time.Time {
@@ -313,87 +407,6 @@ func onset(byNode map[string][]AlertState) time.Time {
 // onsetGap: a leading alert this far ahead of the next one is not the storm.
 const onsetGap = 10 * time.Minute
 
-func sortCandidates(cands []*candidate) {
-	sort.SliceStable(cands, func(i, j int) bool {
-		if cands[i].score != cands[j].score {
-			return cands[i].score > cands[j].score
-		}
-		return cands[i].node < cands[j].node
-	})
-}
-
-// calibrate turns scores into probabilities: a softmax whose temperature was
-// fitted on the scenario corpus (see calibration_test.go), so that a
-// candidate shown at 80% is right about 80% of the time there.
-func calibrate(cands []*candidate, temperature float64) {
-	total := 0.0
-	for _, c := range cands {
-		total += math.Exp(c.score / temperature)
-	}
-	for _, c := range cands {
-		c.signals["confidence"] = math.Exp(c.score/temperature) / total
-	}
-}
-
-// total weighs each candidate's signals into its score.
-func (e *Engine) total(cands []*candidate) {
-	for _, c := range cands {
-		c.score = 0
-		for _, k := range slices.Sorted(maps.Keys(c.signals)) { // a fixed order: ties stay ties
-			c.score += e.cfg.Weights[k] * c.signals[k]
-		}
-	}
-}
-
-func (e *Engine) runbook(top *candidate, matches []HistoryMatch) (string, string) {
-	for _, a := range top.alerts {
-		if rb := a.Labels[LabelRunbook]; rb != "" && a.RootCauseCandidate() {
-			return rb, fmt.Sprintf("runbook label of %s", a.Name())
-		}
-	}
-	for _, name := range alertNames(top.alerts) {
-		for _, a := range top.alerts {
-			if rb := a.Labels[LabelRunbook]; rb != "" && a.Name() == name {
-				return rb, fmt.Sprintf("runbook label of %s", a.Name())
-			}
-		}
-	}
-	if n, ok := e.cfg.Graph.Node(top.node); ok && len(n.Runbooks) > 0 {
-		return n.Runbooks[0], fmt.Sprintf("first runbook of %s in the service graph", top.node)
-	}
-	if rb, n := bestFix(matches); rb != "" {
-		return rb, fmt.Sprintf("fixed %s similar incidents", timesWord(n))
-	}
-	if e.cfg.Runbooks != nil {
-		for _, name := range alertNames(top.alerts) {
-			if rb, ok := e.cfg.Runbooks.RunbookFor(name, top.node); ok {
-				return rb, fmt.Sprintf("catalog entry for %s", name)
-			}
-		}
-	}
-	return "", ""
-}
-
-func (c *candidate) public(g *graph.Graph) Candidate {
-	out := Candidate{
-		Service:    c.node,
-		Confidence: round3(c.signals["confidence"]),
-		Evidence:   c.evidence,
-		Signals:    map[string]float64{},
-		InGraph:    g.Has(c.node),
-		Alerts:     alertNames(c.alerts),
-	}
-	if out.Evidence == nil {
-		out.Evidence = []string{}
-	}
-	for k, v := range c.signals {
-		if k != "confidence" {
-			out.Signals[k] = round3(v)
-		}
-	}
-	return out
-}
-
 // alertNames lists distinct alert names, root-cause candidates and the most
 // severe first.
 func alertNames(alerts []AlertState) []string {
@@ -411,14 +424,6 @@ func alertNames(alerts []AlertState) []string {
 		}
 	}
 	return names
-}
-
-func summary(top *candidate, d Diagnosis) string {
-	cause := top.node + " (no alert of its own)"
-	if len(top.alerts) > 0 {
-		cause = alertNames(top.alerts)[0] + " on " + top.node
-	}
-	return fmt.Sprintf("%s: %d alerts across %d services", cause, d.Alerts.Distinct, len(d.AffectedServices))
 }
 
 func listShort(items []string, n int) string {
@@ -439,4 +444,13 @@ func roundDuration(d time.Duration) string {
 		return fmt.Sprintf("%dm%ds", int(d.Minutes()), int(d.Seconds())%60)
 	}
 	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+}
+
+func namespaceOf(alerts []AlertState) string {
+	for _, a := range alerts {
+		if ns := a.Labels[LabelNamespace]; ns != "" {
+			return ns
+		}
+	}
+	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // Evidence gatherers (metricFindings, changeFindings) send their range
@@ -138,4 +139,69 @@ func queryCount(n int) string {
 		return "1 query"
 	}
 	return fmt.Sprintf("%d queries", n)
+}
+
+// gatherEvidence asks Prometheus about the best candidates, metric
+// anomalies and recent changes at once, within the metrics deadline.
+func (e *Engine) gatherEvidence(ctx context.Context, v *rcaView, cands []*rcaCand) (string, []ChangeEvent) {
+	subjects := make([]Subject, 0, gatherFor)
+	for _, c := range cands[:min(gatherFor, len(cands))] {
+		s := Subject{Node: c.node, Kind: v.kind(c.node)}
+		if c.obs != nil {
+			s.Namespace = namespaceOf(c.obs.alerts)
+			s.Labels = c.obs.alerts[0].Labels
+		}
+		for _, u := range byDistance(mapKeys(c.explains), c.dist) {
+			if u != c.node {
+				s.Dependents = append(s.Dependents, Dependent{Node: u, Namespace: namespaceOf(v.alerting[u].alerts)})
+			}
+		}
+		subjects = append(subjects, s)
+	}
+	var (
+		metrics, changes           map[string]Finding
+		metricStatus, changeStatus string
+		events                     []ChangeEvent
+		wg                         sync.WaitGroup
+	)
+	if e.metricFinder != nil && v.on(sigMetrics) {
+		wg.Go(func() { metrics, metricStatus = e.metricFinder(ctx, subjects, v.start) })
+	}
+	if e.changeFinder != nil && v.on(sigChanges) {
+		wg.Go(func() { changes, events, changeStatus = e.changeFinder(ctx, subjects, v.start) })
+	}
+	wg.Wait()
+	status := []string{metricStatus, changeStatus}
+	if m, ok := strings.CutPrefix(metricStatus, "metrics unavailable: "); ok && changeStatus == "changes unavailable: "+m {
+		status = status[:1] // one Prometheus, one reason
+	}
+	for _, c := range cands {
+		if f, ok := metrics[c.node]; ok {
+			c.add(sigMetrics, e.params.Metrics*f.Score, "")
+			for _, s := range f.Evidence {
+				c.evidence = append(c.evidence, evidenceLine{e.params.Metrics * f.Score, s})
+			}
+		}
+		if f, ok := changes[c.node]; ok {
+			c.add(sigChanges, e.params.Changes*f.Score, "")
+			for _, s := range f.Evidence {
+				c.evidence = append(c.evidence, evidenceLine{e.params.Changes * f.Score, s})
+			}
+		}
+	}
+	return joinStatus(status), events
+}
+
+func joinStatus(s []string) string {
+	out := ""
+	for _, x := range s {
+		if x == "" {
+			continue
+		}
+		if out != "" {
+			out += "; "
+		}
+		out += x
+	}
+	return out
 }

@@ -4,16 +4,23 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
 // Past is what nightowl remembers of an earlier incident.
 type Past struct {
-	Incident      string
-	When          time.Time
-	AlertNames    []string
-	Services      []string
-	RootCause     string
+	Incident   string
+	When       time.Time
+	AlertNames []string
+	Services   []string
+	// RootCause is the cause that a person or a fix confirmed (see
+	// Confirmed), "" when nothing did: the engine's own pick is never
+	// remembered as the cause, or nightowl would learn its own guesses.
+	RootCause string
+	// Confirmed says what confirmed RootCause: ConfirmedByCorrection,
+	// ConfirmedByRunbook or ConfirmedByVotes; "" when RootCause is "".
+	Confirmed     string
 	Runbook       string // the runbook that fixed it, "" when none ran
 	Outcome       string // "fixed", "failed", "resolved" (on its own) …
 	TimeToResolve time.Duration
@@ -25,6 +32,64 @@ const (
 	VerdictConfirmed = "confirmed"
 	VerdictDisputed  = "disputed"
 )
+
+// What confirms a past incident's root cause (Past.Confirmed), most
+// authoritative first.
+const (
+	ConfirmedByCorrection = "correction" // a person said what the cause was
+	ConfirmedByRunbook    = "runbook"    // an approved run on that service fixed it
+	ConfirmedByVotes      = "votes"      // more 👍 than 👎 on the diagnosed cause
+)
+
+// Confirmations is what can vouch for an incident's root cause.
+type Confirmations struct {
+	// Correction is the latest root cause a person gave, "" for none.
+	Correction string
+	// Fixed is the target (service parameter) of an approved runbook run
+	// that succeeded and after which the incident resolved, "" for none.
+	Fixed string
+	// Diagnosed is the diagnosis's root cause; Verdict the votes on it.
+	Diagnosed, Verdict string
+}
+
+// Cause is the root cause history may learn and what confirmed it, by
+// authority: a person's correction, then the target of the runbook that
+// fixed the incident, then the diagnosis when people voted it right. Both
+// are "" when nothing confirmed a cause.
+func (c Confirmations) Cause() (cause, confirmed string) {
+	switch {
+	case c.Correction != "":
+		return c.Correction, ConfirmedByCorrection
+	case c.Fixed != "":
+		return c.Fixed, ConfirmedByRunbook
+	case c.Diagnosed != "" && c.Verdict == VerdictConfirmed:
+		return c.Diagnosed, ConfirmedByVotes
+	}
+	return "", ""
+}
+
+// ConfirmedWords says what confirmed a root cause ("a person's
+// correction"), "" for an unknown or empty confirmation.
+func ConfirmedWords(confirmed string) string {
+	switch confirmed {
+	case ConfirmedByCorrection:
+		return "a person's correction"
+	case ConfirmedByRunbook:
+		return "the runbook that fixed it"
+	case ConfirmedByVotes:
+		return "people's 👍"
+	}
+	return ""
+}
+
+// Correction is a person saying what an incident's root cause was; the
+// latest one counts.
+type Correction struct {
+	Incident  string
+	RootCause string
+	By        string // user ID
+	At        time.Time
+}
 
 // History recalls past incidents, newest first; the store implements it.
 type History interface {
@@ -94,8 +159,12 @@ func (e *Engine) recall(ctx context.Context, in Incident, byNode map[string][]Al
 			continue
 		}
 		if s := similarity(names, services, p); s >= historyThreshold {
-			out = append(out, HistoryMatch{Incident: p.Incident, Similarity: round3(s), RootCause: p.RootCause,
-				Runbook: p.Runbook, Outcome: p.Outcome, Resolved: p.TimeToResolve, When: p.When, Verdict: p.Verdict})
+			m := HistoryMatch{Incident: p.Incident, Similarity: round3(s), Runbook: p.Runbook, Outcome: p.Outcome,
+				Resolved: p.TimeToResolve, When: p.When, Verdict: p.Verdict}
+			if p.Confirmed != "" { // an unconfirmed cause is a guess: never shown, never learnt from
+				m.RootCause, m.Confirmed = p.RootCause, p.Confirmed
+			}
+			out = append(out, m)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Similarity > out[j].Similarity })
@@ -103,18 +172,20 @@ func (e *Engine) recall(ctx context.Context, in Incident, byNode map[string][]Al
 }
 
 // historySignal scores a candidate by how strongly similar incidents had it
-// as their root cause, and says so. A diagnosis people voted wrong supports
-// nothing (bestFix still counts its runbook: a fix is a fix, whatever the
-// diagnosis said).
+// as their confirmed root cause, and says so and who confirmed it. A cause
+// nobody confirmed supports nothing (bestFix still counts its runbook: a
+// fix is a fix, whatever the diagnosis said).
 func historySignal(node string, matches []HistoryMatch) (float64, string) {
 	best, n := 0.0, 0
 	fixes := map[string]int{}
+	by := map[string]bool{}
 	for _, m := range matches {
-		if m.RootCause != node || m.Verdict == VerdictDisputed {
+		if m.RootCause != node || m.Confirmed == "" {
 			continue
 		}
 		n++
 		best = max(best, m.Similarity)
+		by[m.Confirmed] = true
 		if m.Runbook != "" && m.Outcome == "fixed" {
 			fixes[m.Runbook]++
 		}
@@ -125,6 +196,15 @@ func historySignal(node string, matches []HistoryMatch) (float64, string) {
 	s := fmt.Sprintf("%s had the same pattern before", timesWord(n))
 	if rb, k := topFix(fixes); rb != "" {
 		s = fmt.Sprintf("the same pattern was fixed by %s %s before", rb, timesWord(k))
+	}
+	var words []string
+	for _, c := range []string{ConfirmedByCorrection, ConfirmedByRunbook, ConfirmedByVotes} {
+		if by[c] {
+			words = append(words, ConfirmedWords(c))
+		}
+	}
+	if len(words) > 0 {
+		s += " (confirmed by " + strings.Join(words, " and ") + ")"
 	}
 	return best, s
 }
@@ -160,12 +240,15 @@ func timesWord(n int) string {
 	return fmt.Sprintf("%d times", n)
 }
 
-// PastOf summarises a finished incident and its diagnosis for History.
-func PastOf(in Incident, d Diagnosis, runbook, outcome string) Past {
-	p := Past{Incident: in.ID, When: in.StartedAt(), Services: d.AffectedServices, Runbook: runbook, Outcome: outcome}
-	if top, ok := d.Top(); ok {
-		p.RootCause = top.Service
+// PastOf summarises a finished incident and its diagnosis for History. Its
+// root cause is what c confirms (the diagnosis's top candidate stands in
+// for c.Diagnosed when that is empty), "" when nothing does.
+func PastOf(in Incident, d Diagnosis, runbook, outcome string, c Confirmations) Past {
+	p := Past{Incident: in.ID, When: in.StartedAt(), Services: d.AffectedServices, Runbook: runbook, Outcome: outcome, Verdict: c.Verdict}
+	if top, ok := d.Top(); ok && c.Diagnosed == "" {
+		c.Diagnosed = top.Service
 	}
+	p.RootCause, p.Confirmed = c.Cause()
 	seen := map[string]bool{}
 	for _, a := range in.Alerts {
 		if !seen[a.Name()] {

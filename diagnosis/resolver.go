@@ -64,6 +64,10 @@ func DefaultRules() []Rule {
 		{Label: "pod", Strip: podSuffix},
 		{Label: "persistentvolumeclaim"},
 		{Label: "exported_service"},
+		{Label: "destination_workload"},
+		{Label: "destination_service_name"},
+		{Label: "destination_app"},
+		{Label: "dst_deployment"},
 		{Label: "ingress"},
 		{Label: "sloth_service"},
 		{Label: "slo", Strip: `-(availability|latency|errors?|requests?|slo)$`},
@@ -198,7 +202,58 @@ func (r *Resolver) Resolve(a Alert) Resolution {
 			fallback = Resolution{Node: cands[min(1, len(cands)-1)], Label: rule.Label, Value: v}
 		}
 	}
+	if fallback.Node == "" {
+		if n, label, v, ok := r.hostOf(a); ok {
+			return Resolution{Node: n, Label: label, Value: v, InGraph: r.g.Has(n)}
+		}
+	}
 	return fallback
+}
+
+// hostOf names the Kubernetes node or host an alert from the node and
+// kubelet rule families is about, when the graph does not know it: its node
+// label, or the host of its node-exporter or kubelet instance.
+func (r *Resolver) hostOf(a Alert) (node, label, value string, ok bool) {
+	if !hostAlert(a) {
+		return "", "", "", false
+	}
+	for _, l := range []string{"node", "node_name", "kubernetes_node", "nodename"} {
+		if v := strings.TrimSpace(a.Labels[l]); v != "" {
+			if n, ok := r.lookup(v); ok {
+				return n, l, v, true
+			}
+			return strings.ToLower(v), l, v, true
+		}
+	}
+	if v := a.Labels["instance"]; v != "" {
+		host := v
+		if h, _, err := net.SplitHostPort(v); err == nil {
+			host = h
+		}
+		if host != "" {
+			return strings.ToLower(host), "instance", v, true
+		}
+	}
+	return "", "", "", false
+}
+
+// hostAlert: alerts of the node-exporter, kubelet and node-condition rule
+// families (see roles.go for their sources), or scraped from node-exporter
+// or the kubelet.
+func hostAlert(a Alert) bool {
+	name := a.Name()
+	for _, p := range []string{"Node", "KubeNode", "Kubelet", "Host"} {
+		if strings.HasPrefix(name, p) && len(name) > len(p) && name[len(p)] >= 'A' && name[len(p)] <= 'Z' {
+			return true
+		}
+	}
+	for _, l := range []string{"job", "service", "container"} {
+		v := a.Labels[l]
+		if strings.Contains(v, "node-exporter") || v == "kubelet" {
+			return true
+		}
+	}
+	return false
 }
 
 // subjectLabel: labels whose value can stand for a service the graph does

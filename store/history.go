@@ -86,8 +86,13 @@ func (db *DB) SaveOutcome(ctx context.Context, incident, runbook, outcome string
 }
 
 // Past recalls resolved incidents, newest first, with their alert names,
-// services, diagnosed root cause, outcome and verdict: the votes cast on that
-// root cause (votes cast while the card named another are ignored).
+// services, outcome, verdict (the votes cast on the diagnosed root cause;
+// votes cast while the card named another are ignored) and a root cause
+// only where one was confirmed, by authority: a person's latest correction,
+// then the target service of an approved run that fixed the incident (it
+// succeeded, and the incident resolved after it), then the diagnosed root
+// cause when more people voted 👍 than 👎 on it. The engine's own pick is
+// never remembered as the cause.
 func (db *DB) Past(ctx context.Context, limit int) ([]diagnosis.Past, error) {
 	if limit <= 0 {
 		limit = 100
@@ -99,7 +104,14 @@ func (db *DB) Past(ctx context.Context, limit int) ([]diagnosis.Past, error) {
 			(SELECT group_concat(DISTINCT CASE WHEN ia.node <> '' THEN ia.node ELSE ia.service END) FROM incident_alerts ia WHERE ia.incident_id = i.id),
 			(SELECT min(ia.starts_at) FROM incident_alerts ia WHERE ia.incident_id = i.id),
 			(SELECT COALESCE(sum(f.vote), 0) FROM feedback f
-				WHERE f.incident_id = i.id AND d.root_cause <> '' AND f.root_cause = d.root_cause)
+				WHERE f.incident_id = i.id AND d.root_cause <> '' AND f.root_cause = d.root_cause),
+			COALESCE((SELECT c.root_cause FROM cause_corrections c WHERE c.incident_id = i.id
+				ORDER BY c.at DESC, c.id DESC LIMIT 1), ''),
+			CASE WHEN o.outcome = 'fixed' AND o.runbook <> '' AND o.at <= i.resolved_at THEN
+				COALESCE((SELECT json_extract(r.body, '$.vars.service') FROM run_requests r
+					WHERE r.incident_id = i.id AND r.runbook = o.runbook AND r.state = 'succeeded'
+					ORDER BY r.requested_at DESC LIMIT 1), '')
+			ELSE '' END
 		FROM incidents i
 		LEFT JOIN diagnoses d ON d.incident_id = i.id
 		LEFT JOIN outcomes o ON o.incident_id = i.id
@@ -114,12 +126,14 @@ func (db *DB) Past(ctx context.Context, limit int) ([]diagnosis.Past, error) {
 	for rows.Next() {
 		var (
 			p                          diagnosis.Past
+			c                          diagnosis.Confirmations
 			names, services            sql.NullString
 			openAt, resolvedAt, starts time.Time
 			votes                      int
+			fixed                      any // the run's service parameter: text, unless a run said otherwise
 		)
-		if err := rows.Scan(&p.Incident, timeCol{&openAt}, timeCol{&resolvedAt}, &p.RootCause, &p.Runbook, &p.Outcome,
-			&names, &services, timeCol{&starts}, &votes); err != nil {
+		if err := rows.Scan(&p.Incident, timeCol{&openAt}, timeCol{&resolvedAt}, &c.Diagnosed, &p.Runbook, &p.Outcome,
+			&names, &services, timeCol{&starts}, &votes, &c.Correction, &fixed); err != nil {
 			return nil, fmt.Errorf("recall past incidents: %w", err)
 		}
 		p.When = openAt
@@ -132,6 +146,9 @@ func (db *DB) Past(ctx context.Context, limit int) ([]diagnosis.Past, error) {
 		p.AlertNames = splitSorted(names.String)
 		p.Services = splitSorted(services.String)
 		p.Verdict = verdict(votes)
+		c.Verdict = p.Verdict
+		c.Fixed, _ = fixed.(string)
+		p.RootCause, p.Confirmed = c.Cause()
 		out = append(out, p)
 	}
 	return out, rows.Err()

@@ -7,7 +7,7 @@ import (
 	"github.com/nightowl-sre/nightowl/diagnosis"
 )
 
-func TestPastRecallsResolvedIncidentsWithTheirDiagnosisAndOutcome(t *testing.T) {
+func TestPastRecallsResolvedIncidentsWithTheirOutcomeButNoUnconfirmedCause(t *testing.T) {
 	db := MustOpen(t)
 	ctx := t.Context()
 	start := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
@@ -42,7 +42,9 @@ func TestPastRecallsResolvedIncidentsWithTheirDiagnosisAndOutcome(t *testing.T) 
 		t.Fatalf("got %d past incidents, want only the resolved one: %+v", len(past), past)
 	}
 	p := past[0]
-	if p.Incident != "INC-OLD" || p.RootCause != "orders" || p.Runbook != "RB-DB-001" || p.Outcome != "fixed" || p.TimeToResolve != 20*time.Minute {
+	// Nothing confirmed the diagnosis (no correction, no run on record, no
+	// votes): the runbook's fix counts, the engine's pick is no root cause.
+	if p.Incident != "INC-OLD" || p.RootCause != "" || p.Confirmed != "" || p.Runbook != "RB-DB-001" || p.Outcome != "fixed" || p.TimeToResolve != 20*time.Minute {
 		t.Errorf("got %+v", p)
 	}
 	if len(p.AlertNames) != 2 || p.AlertNames[0] != "DBPool" || len(p.Services) != 3 {
@@ -100,11 +102,19 @@ func TestPastVerdictCountsVotesOnTheDiagnosedRootCause(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(past) != 1 || past[0].Incident != "A" || past[0].RootCause != "svc-A" {
-				t.Fatalf("past %+v, want incident A diagnosed as svc-A", past)
+			if len(past) != 1 || past[0].Incident != "A" {
+				t.Fatalf("past %+v, want incident A", past)
 			}
 			if past[0].Verdict != tc.want {
 				t.Errorf("verdict %q, want %q", past[0].Verdict, tc.want)
+			}
+			// Only a verdict that confirms makes the diagnosed cause the root cause.
+			wantCause, wantBy := "", ""
+			if tc.want == diagnosis.VerdictConfirmed {
+				wantCause, wantBy = "svc-A", diagnosis.ConfirmedByVotes
+			}
+			if past[0].RootCause != wantCause || past[0].Confirmed != wantBy {
+				t.Errorf("root cause %q confirmed by %q, want %q by %q", past[0].RootCause, past[0].Confirmed, wantCause, wantBy)
 			}
 		})
 	}

@@ -20,6 +20,10 @@ const (
 	maxActionElements  = 25
 	maxButtonText      = 75
 	maxButtonValue     = 2000
+	maxSelectOptions   = 100
+	maxOptionText      = 75
+	maxOptionValue     = 150
+	maxPlaceholder     = 150
 	maxURL             = 3000
 	maxAltText         = 2000
 	maxMarkdownText    = 12000
@@ -251,6 +255,10 @@ func (v *validator) element(e any, ptr string, accessory bool) {
 		return
 	}
 	v.id(obj, "action_id", ptr, v.actionIDs)
+	if typ == "static_select" {
+		v.staticSelect(obj, ptr)
+		return
+	}
 	if typ != "button" {
 		return
 	}
@@ -261,6 +269,28 @@ func (v *validator) element(e any, ptr string, accessory bool) {
 	v.str(obj, "accessibility_label", ptr, false, maxButtonText)
 	if style, ok := obj["style"]; ok && style != "primary" && style != "danger" {
 		v.fail(ptr+"/style", "must be one of: primary, danger")
+	}
+}
+
+// staticSelect validates a static_select menu of plain options (option
+// groups are not checked).
+func (v *validator) staticSelect(obj map[string]any, ptr string) {
+	v.allowed(obj, ptr, "type", "action_id", "options", "option_groups", "initial_option", "placeholder", "confirm", "focus_on_load")
+	v.text(obj["placeholder"], ptr+"/placeholder", textRule{plainOnly: true, max: maxPlaceholder})
+	if _, ok := obj["option_groups"]; ok {
+		return
+	}
+	opts := v.array(obj, "options", ptr, maxSelectOptions)
+	for i, o := range opts {
+		op := fmt.Sprintf("%s/options/%d", ptr, i)
+		opt, ok := o.(map[string]any)
+		if !ok {
+			v.fail(op, "must provide an object")
+			continue
+		}
+		v.allowed(opt, op, "text", "value", "description", "url")
+		v.text(opt["text"], op+"/text", textRule{required: true, plainOnly: true, max: maxOptionText})
+		v.str(opt, "value", op, true, maxOptionValue)
 	}
 }
 

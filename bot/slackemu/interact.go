@@ -79,13 +79,15 @@ func (s *Server) SlashCommand(ctx context.Context, cmd SlashCommand) (SlashResul
 	return res, err
 }
 
-// Click is a person pressing a button.
+// Click is a person pressing a button, or picking an option of a
+// static_select menu.
 type Click struct {
 	User      string
 	Channel   string
 	MessageTS string // a channel message, or one of the user's ephemeral messages
 	ActionID  string
-	// Value, when set, must match the button's value (to pick among similar cards).
+	// Value, when set, must match the button's value (to pick among similar
+	// cards); for a static_select it is the value of the option picked.
 	Value string
 }
 
@@ -143,6 +145,13 @@ func (s *Server) clickLocked(c Click) (*envelope, string, error) {
 			action[k] = v
 		}
 	}
+	if button["type"] == "static_select" {
+		action = map[string]any{"type": "static_select", "block_id": blockID, "action_ts": s.nextTSLocked(),
+			"action_id": button["action_id"], "selected_option": button["selected_option"]}
+		if p, ok := button["placeholder"]; ok {
+			action["placeholder"] = p
+		}
+	}
 	container := map[string]any{"type": "message", "message_ts": m.ts, "channel_id": ch.id, "is_ephemeral": ephemeral}
 	if threadTS != "" {
 		container["thread_ts"] = threadTS
@@ -180,6 +189,16 @@ func findButton(blocks json.RawMessage, actionID, value string) (blockID string,
 	}
 	match := func(e any) bool {
 		el, _ := e.(map[string]any)
+		if el["type"] == "static_select" && el["action_id"] == actionID && value != "" {
+			opts, _ := el["options"].([]any)
+			for _, o := range opts {
+				if opt, _ := o.(map[string]any); opt["value"] == value {
+					button = map[string]any{"type": "static_select", "action_id": actionID, "selected_option": opt, "placeholder": el["placeholder"]}
+					return true
+				}
+			}
+			return false
+		}
 		if el["type"] != "button" || el["action_id"] != actionID {
 			return false
 		}

@@ -1,6 +1,7 @@
 package slackemu_test
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -253,5 +254,62 @@ func TestAResponseURLExpiresAfterThirtyMinutes(t *testing.T) {
 				t.Errorf("body %q, want expired_url", body)
 			}
 		})
+	}
+}
+
+func TestPickingAnOptionOfAStaticSelectReachesSlackGoAsItsSelectedOption(t *testing.T) {
+	w := newWorkspace(t, slackemu.Config{})
+	opts := []*slack.OptionBlockObject{
+		slack.NewOptionBlockObject("INC-1|postgres", slack.NewTextBlockObject(slack.PlainTextType, "postgres (20%)", false, false), nil),
+		slack.NewOptionBlockObject("INC-1|kafka", slack.NewTextBlockObject(slack.PlainTextType, "kafka (5%)", false, false), nil),
+	}
+	menu := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, slack.NewTextBlockObject(slack.PlainTextType, "The cause was…", false, false), "cause_pick", opts...)
+	ephTS, err := w.api.PostEphemeralContext(testContext(t), "incidents", "U1", slack.MsgOptionText("what was it?", false),
+		slack.MsgOptionBlocks(slack.NewSectionBlock(mrkdwn("What was the cause?"), nil, slack.NewAccessory(menu))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.srv.Click(testContext(t), slackemu.Click{User: "U1", Channel: "incidents", MessageTS: ephTS, ActionID: "cause_pick", Value: "INC-1|redis"}); !errors.Is(err, slackemu.ErrNoSuchButton) {
+		t.Errorf("picking an option the menu lacks: %v, want ErrNoSuchButton", err)
+	}
+	if _, err := w.srv.Click(testContext(t), slackemu.Click{User: "U1", Channel: "incidents", MessageTS: ephTS, ActionID: "cause_pick", Value: "INC-1|kafka"}); err != nil {
+		t.Fatal(err)
+	}
+	cb := w.app.waitEvent(t, "the pick", func(e socketmode.Event) bool { return e.Type == socketmode.EventTypeInteractive }).Data.(slack.InteractionCallback)
+	if len(cb.ActionCallback.BlockActions) != 1 {
+		t.Fatalf("decoded %+v, want one block action", cb.ActionCallback)
+	}
+	a := cb.ActionCallback.BlockActions[0]
+	if a.ActionID != "cause_pick" || a.Type != "static_select" || a.SelectedOption.Value != "INC-1|kafka" || a.SelectedOption.Text.Text != "kafka (5%)" {
+		t.Errorf("action %+v, want kafka picked", a)
+	}
+}
+
+func TestAStaticSelectBeyondSlackLimitsIsRejected(t *testing.T) {
+	long := strings.Repeat("x", 76)
+	opt := func(text, value string) map[string]any {
+		return map[string]any{"text": map[string]any{"type": "plain_text", "text": text}, "value": value}
+	}
+	menu := func(options ...any) string {
+		b, _ := json.Marshal([]any{map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": "pick"},
+			"accessory": map[string]any{"type": "static_select", "action_id": "a", "options": options}}})
+		return string(b)
+	}
+	many := make([]any, 101)
+	for i := range many {
+		many[i] = opt("o", "v")
+	}
+	for name, blocks := range map[string]string{
+		"an option text over 75 characters":   menu(opt(long, "v")),
+		"an option value over 150 characters": menu(opt("o", strings.Repeat("v", 151))),
+		"more than 100 options":               menu(many...),
+		"no options":                          menu(),
+	} {
+		if err := slackemu.Validate([]byte(blocks)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if err := slackemu.Validate([]byte(menu(opt("postgres (20%)", "INC-1|postgres")))); err != nil {
+		t.Errorf("a valid menu: %v", err)
 	}
 }

@@ -72,7 +72,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			ok, err := db.IncidentExists(context.Background(), id)
 			return err == nil && ok
 		},
-		Conversations: db, Costs: db, Votes: db,
+		Conversations: db, Costs: db, Votes: db, Corrections: db,
 		Logger: log,
 	})
 	if err != nil {
@@ -97,7 +97,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	words := commands.New(commands.Deps{
 		Incidents: a.Bot, Graph: g, Resolver: cfg.Resolver(), Metrics: metrics, Runbooks: a.Runbooks, Explainer: explainer,
-		Link: a.Bot.Link, Names: a.Bot.DisplayName, Logger: log,
+		Link: a.Bot.Link, Names: a.Bot.DisplayName, Causes: a.Bot, Logger: log,
 	})
 	a.Bot.UseCommands(words)
 	a.Bot.UseTalk(words, words)

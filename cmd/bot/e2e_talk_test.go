@@ -16,6 +16,7 @@ import (
 	"github.com/nightowl-sre/nightowl/deploy/testbed"
 	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
+	"github.com/nightowl-sre/nightowl/runbooks"
 	"github.com/nightowl-sre/nightowl/store"
 )
 
@@ -43,7 +44,8 @@ func (cb *commandBed) ask(t *testing.T, text string) slackemu.Message {
 }
 
 // seedPastIncident stores a resolved Black Friday incident of last week
-// that RB-DB-001 fixed, as nightowl would have left it.
+// that an approved run of RB-DB-001 on order-service fixed, as nightowl
+// would have left it: the fix confirms order-service as its root cause.
 func seedPastIncident(t *testing.T, dbPath string) {
 	t.Helper()
 	db, err := store.Open(t.Context(), dbPath)
@@ -61,12 +63,13 @@ func seedPastIncident(t *testing.T, dbPath string) {
 		in.Received++
 	}
 	in.ResolvedAt = in.OpenedAt.Add(45 * time.Minute)
+	// Whatever the engine picked, the fix is what history remembers.
 	d := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: graph.Example()}).Diagnose(t.Context(), in)
-	if top, _ := d.Top(); top.Service != "order-service" {
-		t.Fatalf("the seeded incident's cause is %s", top.Service)
-	}
-	for _, err := range []error{db.SaveIncident(t.Context(), in), db.SaveDiagnosis(t.Context(), d),
-		db.SaveOutcome(t.Context(), in.ID, "RB-DB-001", "fixed", in.ResolvedAt)} {
+	run := runbooks.Request{ID: "RUN-PAST", Incident: in.ID, Runbook: "RB-DB-001", State: runbooks.StateSucceeded,
+		Vars: map[string]any{"service": "order-service", "namespace": "production"}, RequestedBy: uOnCall,
+		RequestedAt: in.ResolvedAt.Add(-10 * time.Minute), Approvals: []runbooks.Decision{{By: uLead, At: in.ResolvedAt.Add(-9 * time.Minute)}}}
+	for _, err := range []error{db.SaveIncident(t.Context(), in), db.SaveDiagnosis(t.Context(), d), db.SaveRequest(t.Context(), run),
+		db.SaveOutcome(t.Context(), in.ID, "RB-DB-001", "fixed", in.ResolvedAt.Add(-time.Minute))} {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +96,7 @@ func TestFollowUpQuestionsWithoutAModel(t *testing.T) {
 	}{
 		{"<@U0NIGHTOWL> why do you think it's the database?", []string{"I think it is order-service", "You asked about postgres-rds (database)", "no alert of its own"}, nil},
 		{"<@U0NIGHTOWL> what changed in the last hour?", []string{"In the last hour", "DatabaseConnectionPoolExhausted started on order-service", "deploy"}, nil},
-		{"<@U0NIGHTOWL> has this happened before?", []string{"INC-PAST", "RB-DB-001 fixed", "root cause order-service"}, nil},
+		{"<@U0NIGHTOWL> has this happened before?", []string{"INC-PAST", "RB-DB-001 fixed", "root cause order-service (confirmed by the runbook that fixed it)"}, nil},
 		{"<@U0NIGHTOWL> what is affected?", []string{"order-service", "checkout-service", "Everything that depends on order-service"}, nil},
 		{"<@U0NIGHTOWL> which runbook should I run?", []string{"RB-DB-001", "Approve"}, nil},
 	}

@@ -3,7 +3,11 @@
 // vocabulary (diagnosis/scenarios/synth), against baselines, signal by
 // signal, for calibration, and leaving each hand-written topology out.
 //
-//	go run ./cmd/evaluate [-half test|tune] [-n 600] [-seed 1] [-markdown]
+//	go run ./cmd/evaluate [-half test|tune] [-n 600] [-seed 1] [-markdown] [-refit]
+//
+// With -refit, leave-one-topology-out refits the model's parameters for each
+// topology on the others and on generated tuning-half incidents (slow:
+// minutes); without it, only the temperature is fitted per topology.
 package main
 
 import (
@@ -31,6 +35,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Int64("seed", 1, "generator seed")
 	markdown := fs.Bool("markdown", false, "print Markdown tables (for docs/diagnosis.md) instead of text")
 	workers := fs.Int("workers", 0, "diagnoses run in parallel (0: GOMAXPROCS)")
+	refit := fs.Bool("refit", false, "leave-one-topology-out refits the parameters on the other topologies (slow)")
+	fitOnly := fs.Bool("fit", false, "fit the model's parameters on the tuning half and the hand-written incidents, print them as Go, and stop")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -39,7 +45,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "evaluate: %v\nusage: evaluate [-half test|tune] [-n 600] [-seed 1] [-markdown]\n", orDefault(err, "-n must be at least 1"))
 		return 2
 	}
-	sc, elapsed, err := evaluate(h, *n, *seed, *workers)
+	if *fitOnly {
+		if err := fitParams(stdout, *workers); err != nil {
+			fmt.Fprintf(stderr, "evaluate: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	sc, elapsed, err := evaluate(h, *n, *seed, *workers, *refit)
 	if err != nil {
 		fmt.Fprintf(stderr, "evaluate: %v\n", err)
 		return 1
@@ -54,7 +67,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // evaluate generates the incidents and measures today's engine on them.
-func evaluate(h synth.Half, n int, seed int64, workers int) (bench.Scorecard, time.Duration, error) {
+func evaluate(h synth.Half, n int, seed int64, workers int, refit bool) (bench.Scorecard, time.Duration, error) {
 	began := time.Now()
 	var generated []scenarios.Scenario
 	for _, in := range synth.Generate(seed, n, h) {
@@ -64,17 +77,17 @@ func evaluate(h synth.Half, n int, seed int64, workers int) (bench.Scorecard, ti
 	if err != nil {
 		return bench.Scorecard{}, 0, fmt.Errorf("synthetic incidents: %w", err)
 	}
-	corpus, err := scenarios.Corpus()
+	handwritten, err := handwrittenCases()
 	if err != nil {
 		return bench.Scorecard{}, 0, err
 	}
-	holdout, err := scenarios.Holdout()
-	if err != nil {
-		return bench.Scorecard{}, 0, err
-	}
-	handwritten, err := bench.Cases(append(corpus, holdout...), bench.KeepResolved())
-	if err != nil {
-		return bench.Scorecard{}, 0, fmt.Errorf("hand-written incidents: %w", err)
+	var fit bench.Fit
+	if refit {
+		tuneCases, err := tuningCases()
+		if err != nil {
+			return bench.Scorecard{}, 0, err
+		}
+		fit = bench.ParamsFit(tuneCases, synth.RootTypes(), diagnosis.DefaultParams(), 1, workers)
 	}
 	sc := bench.Measure(bench.Config{
 		Title:       fmt.Sprintf("nightowl on %d synthetic incidents (%s half, seed %d)", n, h, seed),
@@ -83,11 +96,74 @@ func evaluate(h synth.Half, n int, seed int64, workers int) (bench.Scorecard, ti
 		Ablate:      func(disable []string) bench.Diagnose { return bench.Engine(disable...) },
 		Signals:     diagnosis.SignalNames(),
 		Handwritten: handwritten,
+		Fit:         fit,
 		RootTypes:   synth.RootTypes(),
 		Workers:     workers,
 	})
 	return sc, time.Since(began), nil
 }
+
+// handwrittenCases are the corpus, the held-out set and the Black Friday
+// storm: every incident written by hand.
+func handwrittenCases() ([]bench.Case, error) {
+	corpus, err := scenarios.Corpus()
+	if err != nil {
+		return nil, err
+	}
+	holdout, err := scenarios.Holdout()
+	if err != nil {
+		return nil, err
+	}
+	bf, err := scenarios.BlackFridayScenario()
+	if err != nil {
+		return nil, err
+	}
+	cases, err := bench.Cases(append(append(corpus, holdout...), bf), bench.KeepResolved())
+	if err != nil {
+		return nil, fmt.Errorf("hand-written incidents: %w", err)
+	}
+	return cases, nil
+}
+
+// tuningCases are the generated incidents parameters are fitted on: the
+// tuning half only.
+func tuningCases() ([]bench.Case, error) {
+	var tune []scenarios.Scenario
+	for _, in := range synth.Generate(fitSeed, fitN, synth.Tune) {
+		tune = append(tune, in.Scenario)
+	}
+	cases, err := bench.Cases(tune, bench.KeepResolved())
+	if err != nil {
+		return nil, fmt.Errorf("tuning incidents: %w", err)
+	}
+	return cases, nil
+}
+
+// fitParams fits DefaultParams anew and prints them.
+func fitParams(w io.Writer, workers int) error {
+	tune, err := tuningCases()
+	if err != nil {
+		return err
+	}
+	hand, err := handwrittenCases()
+	if err != nil {
+		return err
+	}
+	set := bench.FitSet{Generated: tune, Handwritten: hand, RootTypes: synth.RootTypes()}
+	fmt.Fprintf(w, "objective at DefaultParams: %.4f\n", set.Objective(diagnosis.DefaultParams(), workers))
+	p := bench.FitParams(set, diagnosis.DefaultParams(), 2, workers, func(name string, from, to, obj float64) {
+		fmt.Fprintf(w, "  %-20s %8.3f → %8.3f  objective %.4f\n", name, from, to, obj)
+	})
+	fmt.Fprintf(w, "%#v\n", p)
+	return nil
+}
+
+// The generated tuning incidents -refit and -fit fit on (the defaults were
+// fitted on the same draw).
+const (
+	fitSeed = 7
+	fitN    = 240
+)
 
 func orDefault(err error, msg string) string {
 	if err != nil {

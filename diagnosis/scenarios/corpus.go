@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"embed"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"slices"
@@ -98,4 +99,29 @@ func (s Scenario) AllAlerts() []diagnosis.Alert {
 	}
 	slices.SortStableFunc(out, func(a, b diagnosis.Alert) int { return a.StartsAt.Compare(b.StartsAt) })
 	return out
+}
+
+// BlackFridayScenario is the Black Friday storm as a scenario: its graph,
+// its 31 alerts and its root cause, order-service.
+func BlackFridayScenario() (Scenario, error) {
+	g, err := graph.Parse(BlackFridayGraph)
+	if err != nil {
+		return Scenario{}, fmt.Errorf("black friday graph: %w", err)
+	}
+	var payload struct {
+		Alerts []diagnosis.Alert `json:"alerts"`
+	}
+	if err := json.Unmarshal(BlackFriday, &payload); err != nil {
+		return Scenario{}, fmt.Errorf("black friday storm: %w", err)
+	}
+	alerts := payload.Alerts
+	slices.SortStableFunc(alerts, func(a, b diagnosis.Alert) int { return a.StartsAt.Compare(b.StartsAt) })
+	for i := range alerts {
+		if alerts[i].Fingerprint == "" {
+			alerts[i].Fingerprint = diagnosis.Fingerprint(alerts[i].Labels)
+		}
+		alerts[i].Status, alerts[i].EndsAt = diagnosis.Firing, time.Time{}
+	}
+	return Scenario{Name: "black-friday/storm", Title: "Black Friday", Topology: "black-friday", Graph: g,
+		Start: alerts[0].StartsAt, Incidents: []Expected{{RootCause: "order-service", Alerts: alerts}}}, nil
 }

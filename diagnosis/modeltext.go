@@ -1,0 +1,320 @@
+package diagnosis
+
+import (
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+)
+
+// What the model learns from an incident's labels and words besides each
+// alert's subject: the names alerts carry in callee and placement labels,
+// error signatures that point at a kind of node or name the failing thing,
+// and mentions of other nodes; and how much an alert's words let a
+// candidate explain it.
+
+// learn reads what the alerts name besides their subjects: callee and
+// placement labels, error signatures and mentions in their text.
+func (v *rcaView) learn(r *Resolver) {
+	for _, node := range v.order {
+		for _, a := range v.alerting[node].alerts {
+			for _, n := range r.Named(a.Alert, node) {
+				if k := hostKey(n.Node); k != "" && !n.InGraph {
+					if canon, ok := v.ipNames[k]; ok {
+						n.Node = canon
+					} else {
+						v.ipNames[k] = n.Node
+					}
+				}
+				if n.Node == node {
+					continue
+				}
+				if !n.InGraph && v.alerting[n.Node] == nil {
+					if _, ok := v.virtual[n.Node]; !ok {
+						v.virtual[n.Node] = n.Kind
+					}
+				}
+				v.link(node, n.Node)
+				// An alert that reports its own subject broken (a pool
+				// exhausted, a crash) blames the subject, not what it calls.
+				if r := roleOf(a.Alert); n.Callee && r != roleCause && r != roleCrash {
+					h := v.named[n.Node]
+					if h == nil {
+						h = &hits{}
+						v.named[n.Node] = h
+					}
+					h.add(a.Fingerprint, node, fmt.Sprintf("%s=%s on %s", n.Label, n.Value, a.Name()))
+				}
+			}
+		}
+	}
+	v.readText(r)
+}
+
+// readText finds error signatures and mentions of other nodes in the
+// alerts' summaries and descriptions.
+func (v *rcaView) readText(r *Resolver) {
+	read := map[string]textRead{} // storms repeat their messages: read each once
+	for _, node := range v.order {
+		for _, a := range v.alerting[node].alerts {
+			text := alertText(a)
+			if text == "" {
+				continue
+			}
+			t, ok := read[text]
+			if !ok {
+				t = readMessage(text)
+				read[text] = t
+			}
+			if t.erred && !v.namesUnknown(r, t.hosts) {
+				v.erred[node] = true // an error that names nothing nightowl does not know
+			}
+			for _, m := range t.sigs {
+				targets := v.suspectsOfKind(node, m.sig)
+				if len(targets) == 0 && m.who != "" {
+					targets = v.culprit(r, m.who, m.sig.kinds[0])
+				}
+				if len(targets) == 0 {
+					targets = v.unknownHost(r, m.hosts, m.sig.kinds[0])
+				}
+				if len(targets) == 0 && !m.sig.victims {
+					targets = []string{node} // its own error: a cause it reports itself
+				}
+				for _, target := range targets {
+					v.pointsAt(node, target)
+					h := v.sig[target]
+					if h == nil {
+						h = &hits{}
+						v.sig[target] = h
+						v.sigWhat[target] = m.sig.what + " (" + strings.TrimSpace(m.text) + ")"
+					}
+					h.add(a.Fingerprint, node, "")
+					v.link(node, target)
+				}
+			}
+			if t.shared {
+				continue // a message about shared infrastructure names its victims, not the culprit
+			}
+			for _, w := range t.words {
+				n, ok := v.lookup(r, w)
+				if !ok || n == node {
+					continue
+				}
+				v.pointsAt(node, n)
+				h := v.mention[n]
+				if h == nil {
+					h = &hits{}
+					v.mention[n] = h
+				}
+				h.addNamed(a.Fingerprint, node, strings.Join(strings.Fields(a.Summary()), " "), specificName(w))
+				v.link(node, n)
+			}
+		}
+	}
+}
+
+// specificName: a host name (a dot), a compound name (a dash) or one with
+// digits names one thing; a bare word (kafka, redis, emqx) may name the
+// technology a client alert is about rather than the node.
+func specificName(w string) bool {
+	return strings.ContainsAny(w, ".-_:0123456789")
+}
+
+// genericMention is what a bare-word mention counts for, against a
+// specific one.
+const genericMention = 0.3
+
+// textRead is what one message says, read once per storm.
+type textRead struct {
+	sigs   []sigMatch
+	words  []string // words that may name nodes, outside the signatures' matches
+	hosts  []string // host names anywhere in it
+	erred  bool     // it quotes an error of some kind
+	shared bool     // a signature of shared infrastructure matched
+}
+
+type sigMatch struct {
+	sig   signature
+	text  string   // what matched
+	who   string   // the failing thing the message names, if it does
+	hosts []string // else, for shared infrastructure, the hosts it names
+}
+
+func readMessage(text string) textRead {
+	var t textRead
+	lower := strings.ToLower(text)
+	t.erred = errorText.MatchString(text)
+	for _, sig := range signatures {
+		m := sig.matches(lower, text)
+		if m == "" {
+			continue
+		}
+		sm := sigMatch{sig: sig, text: m}
+		if sig.who != nil {
+			if w := sig.who.FindStringSubmatch(text); w != nil {
+				for _, g := range w[1:] {
+					if g != "" {
+						sm.who = g
+						break
+					}
+				}
+			}
+		}
+		if sm.who == "" && sig.shared && !sig.victims {
+			sm.hosts = hostToken.FindAllString(text, -1)
+		}
+		t.sigs = append(t.sigs, sm)
+		t.shared = t.shared || sig.shared
+		text = sig.re.ReplaceAllString(text, " ") // a name inside a DNS error is not the culprit
+	}
+	t.words = nodeWord.FindAllString(text, -1)
+	t.hosts = hostToken.FindAllString(text, -1)
+	return t
+}
+
+// namesUnknown reports whether any of the hosts is one nightowl cannot
+// place: it may be another name of anything.
+func (v *rcaView) namesUnknown(r *Resolver, hosts []string) bool {
+	for _, h := range hosts {
+		if _, ok := v.lookup(r, h); !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// unknownHost: a message about shared infrastructure the graph does not
+// know names its victims (services nightowl knows) and, often, the
+// infrastructure itself: the first host it names that nightowl does not
+// know.
+func (v *rcaView) unknownHost(r *Resolver, hosts []string, kind string) []string {
+	for _, h := range hosts {
+		if _, ok := v.lookup(r, h); ok {
+			continue
+		}
+		if net.ParseIP(strings.Split(h, ":")[0]) != nil {
+			continue // an address without a name: a pod or a peer, seldom the culprit
+		}
+		return v.culprit(r, h, kind)
+	}
+	return nil
+}
+
+// culprit is the node a message names as the failing thing: a graph node or
+// alias, or else a name nightowl learns, of the message's kind.
+func (v *rcaView) culprit(r *Resolver, who, kind string) []string {
+	who = strings.ToLower(strings.TrimRight(who, ".:"))
+	if h, _, err := net.SplitHostPort(who); err == nil {
+		who = h
+	}
+	if n, ok := v.lookup(r, who); ok {
+		return []string{n}
+	}
+	if first, _, ok := strings.Cut(who, "."); ok && net.ParseIP(who) == nil {
+		if n, ok := v.lookup(r, first); ok {
+			return []string{n}
+		}
+		if strings.ContainsAny(first, "-0123456789") {
+			who = first // a host's own name: cert-manager.cert-manager.svc is cert-manager, nfs01.storage.internal nfs01
+		}
+	}
+	if who == "" {
+		return nil
+	}
+	if _, ok := v.virtual[who]; !ok {
+		v.virtual[who] = kind
+	}
+	return []string{who}
+}
+
+func (v *rcaView) pointsAt(from, to string) {
+	if v.words[from] == nil {
+		v.words[from] = map[string]bool{}
+	}
+	v.words[from][to] = true
+}
+
+// worded is how much a candidate can explain the alerts on n given what
+// their words say: when n's error messages point at other nodes, and at
+// nothing on the way down to the candidate, the candidate explains it
+// poorly (a DNS failure shows up as DNS errors, not as a database's).
+func (v *rcaView) worded(c *rcaCand, n string) float64 {
+	t := v.words[n]
+	if t[c.node] || !v.on(sigSignature) {
+		return 1
+	}
+	if len(t) == 0 {
+		// Shared infrastructure speaks through its users' errors: an
+		// error message that does not name it speaks against it.
+		if v.erred[n] && sharedKind(v.kind(c.node)) {
+			return v.p.Elsewhere
+		}
+		return 1
+	}
+	for x := range t {
+		if v.g.DependsTransitively(x, c.node) || slices.Contains(v.vusers[c.node], x) {
+			return 1
+		}
+	}
+	return v.p.Elsewhere
+}
+
+// clusterLocal reports whether a host name's tail is a cluster's or a
+// private zone's: svc, <ns>.svc, svc.cluster.local, *.internal.
+func clusterLocal(rest string) bool {
+	return rest == "svc" || strings.HasPrefix(rest, "svc.") || strings.Contains(rest, ".svc") ||
+		strings.HasSuffix(rest, ".local") || strings.HasSuffix(rest, ".internal")
+}
+
+// lookup finds the node a word of text names: a graph node or alias, or a
+// name learned from alert labels.
+func (v *rcaView) lookup(r *Resolver, w string) (string, bool) {
+	w = strings.ToLower(strings.TrimRight(w, ".:"))
+	if n, ok := r.lookup(w); ok {
+		return n, true
+	}
+	// A cluster-local or internal host name names its first label:
+	// billing.payments.svc.cluster.local is billing.
+	if first, rest, ok := strings.Cut(w, "."); ok && len(first) >= 3 && !genericWords[first] && clusterLocal(rest) {
+		if n, ok := r.lookup(first); ok {
+			return n, true
+		}
+	}
+	if _, ok := v.virtual[w]; ok {
+		return w, true
+	}
+	if _, ok := v.alerting[w]; ok {
+		return w, true
+	}
+	if n, ok := v.ipNames[w]; ok {
+		return n, true
+	}
+	return "", false
+}
+
+// suspectsOfKind lists the nodes of the signature's kinds that node
+// depends on, transitively; else those learned from alert labels
+// (Kubernetes nodes the graph does not know); else, for shared
+// infrastructure, every node of the kind in the graph. None: the message
+// is about node itself.
+func (v *rcaView) suspectsOfKind(node string, sig signature) []string {
+	of := func(names []string) []string {
+		var out []string
+		for _, n := range names {
+			if slices.Contains(sig.kinds, strings.ToLower(v.kind(n))) && n != node {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	if out := of(v.g.Downstream(node)); len(out) > 0 {
+		return out
+	}
+	if out := of(mapKeys(v.virtual)); len(out) > 0 {
+		return out
+	}
+	if sig.shared {
+		return of(v.g.Names())
+	}
+	return nil
+}

@@ -1,0 +1,435 @@
+package diagnosis
+
+import (
+	"strings"
+	"sync"
+	"unicode"
+)
+
+// An alert's role says what it reports about the thing it is about: that the
+// thing itself broke (a cause), that it is near a limit (saturation), that
+// its users suffer (a symptom), or that work piles up in front of it (a
+// backlog, which is the consumer's failure more often than the queue's).
+// The role of a candidate's own alerts is evidence for or against it being
+// the root cause; it never decides on its own.
+//
+// Knowledge of roles lives here and nowhere else, in three layers:
+//  1. upstreamRoles: alert names of widely deployed upstream rule sets, each
+//     cited below. A name found here is read as its authors meant it.
+//  2. Labels and annotations a rule's author sets: root_cause_candidate (read
+//     by the engine as the author's claim), and the SLO tools' labels (Sloth's
+//     sloth_slo/sloth_service, Pyrra's slo) that mark a burn-rate alert.
+//  3. roleWords: the words of the golden signals (latency, traffic,
+//     errors, saturation; Google SRE book, ch. 6) and of the USE method
+//     (utilisation, saturation, errors; Gregg) as they appear in alert names
+//     written in any organisation. A name is split into words at case
+//     changes, digits and punctuation, and only whole words count.
+//
+// Any other name is neutral.
+type role int
+
+const (
+	roleNeutral    role = iota
+	roleSymptom         // errors, latency, a burning SLO, a failed probe: what users feel
+	roleBacklog         // a queue or consumer lag grows: the consumer's trouble
+	roleSaturation      // near a limit: CPU throttled, memory high, autoscaler at its maximum
+	roleState           // the workload is not ready or short of replicas: often waiting on something else
+	roleCrash           // the workload itself fails to run: crash loops, OOM kills, stuck rollouts
+	roleCause           // the thing itself broke: down, full, exhausted, expired, no quorum
+)
+
+func (r role) String() string {
+	return [...]string{"neutral", "symptom", "backlog", "saturation", "state", "crash", "cause"}[r]
+}
+
+// upstreamRoles: alert names from upstream rule sets, by source.
+//
+//   - kubernetes-mixin (kube-prometheus, kube-prometheus-stack):
+//     github.com/kubernetes-monitoring/kubernetes-mixin, alerts/*.libsonnet
+//   - node-exporter mixin: github.com/prometheus/node_exporter, docs/node-mixin/alerts/alerts.libsonnet
+//   - kube-prometheus general rules: github.com/prometheus-operator/kube-prometheus, jsonnet/kube-prometheus/components/mixin/alerts/general.libsonnet
+//   - CoreDNS mixin: github.com/povilasv/coredns-mixin, alerts/*.libsonnet
+//   - etcd mixin: github.com/etcd-io/etcd, contrib/mixin/mixin.libsonnet
+//   - cert-manager mixin: gitlab.com/uneeq-oss/cert-manager-mixin, alerts.libsonnet
+//   - Strimzi Kafka: github.com/strimzi/strimzi-kafka-operator, packaging/examples/metrics/prometheus-install/prometheus-rules.yaml
+//   - Awesome Prometheus alerts (samber/awesome-prometheus-alerts, dist/rules/*): host (node-exporter),
+//     postgres-exporter, mysqld-exporter, redis-exporter, kafka-exporter, rabbitmq-exporter,
+//     elasticsearch-exporter, blackbox-exporter, nginx, haproxy, istio.
+//   - Pyrra: github.com/pyrra-dev/pyrra (generated alert ErrorBudgetBurn).
+var upstreamRoles = map[string]role{
+	// kubernetes-mixin: apps
+	"KubePodCrashLooping":                 roleCrash,
+	"KubePodNotReady":                     roleState,
+	"KubeContainerWaiting":                roleCrash,
+	"KubeDeploymentGenerationMismatch":    roleCrash,
+	"KubeDeploymentReplicasMismatch":      roleState,
+	"KubeDeploymentRolloutStuck":          roleCrash,
+	"KubeStatefulSetReplicasMismatch":     roleState,
+	"KubeStatefulSetGenerationMismatch":   roleCrash,
+	"KubeStatefulSetUpdateNotRolledOut":   roleCrash,
+	"KubeDaemonSetRolloutStuck":           roleCrash,
+	"KubeDaemonSetNotScheduled":           roleState,
+	"KubeDaemonSetMisScheduled":           roleState,
+	"KubeJobNotCompleted":                 roleState,
+	"KubeJobFailed":                       roleState,
+	"KubeHpaReplicasMismatch":             roleSaturation,
+	"KubeHpaMaxedOut":                     roleSaturation,
+	"CPUThrottlingHigh":                   roleSaturation,
+	"KubeCPUOvercommit":                   roleSaturation,
+	"KubeMemoryOvercommit":                roleSaturation,
+	"KubeCPUQuotaOvercommit":              roleSaturation,
+	"KubeMemoryQuotaOvercommit":           roleSaturation,
+	"KubeQuotaAlmostFull":                 roleSaturation,
+	"KubeQuotaFullyUsed":                  roleSaturation,
+	"KubeQuotaExceeded":                   roleCause,
+	"KubePersistentVolumeFillingUp":       roleCause,
+	"KubePersistentVolumeInodesFillingUp": roleCause,
+	"KubePersistentVolumeErrors":          roleCause,
+	// kubernetes-mixin: system, apiserver, kubelet
+	"KubeNodeNotReady":                      roleCause,
+	"KubeNodeUnreachable":                   roleCause,
+	"KubeNodeReadinessFlapping":             roleCause,
+	"KubeNodePressure":                      roleCause,
+	"KubeNodeEviction":                      roleCause,
+	"KubeletTooManyPods":                    roleSaturation,
+	"KubeletPlegDurationHigh":               roleCause,
+	"KubeletPodStartUpLatencyHigh":          roleSymptom,
+	"KubeletDown":                           roleCause,
+	"KubeletClientCertificateExpiration":    roleCause,
+	"KubeletServerCertificateExpiration":    roleCause,
+	"KubeletClientCertificateRenewalErrors": roleCause,
+	"KubeletServerCertificateRenewalErrors": roleCause,
+	"KubeClientCertificateExpiration":       roleCause,
+	"KubeAPIDown":                           roleCause,
+	"KubeAPIErrorBudgetBurn":                roleSymptom,
+	"KubeAPITerminatedRequests":             roleSymptom,
+	"KubeAggregatedAPIErrors":               roleSymptom,
+	"KubeAggregatedAPIDown":                 roleCause,
+	"KubeClientErrors":                      roleSymptom,
+	"KubeSchedulerDown":                     roleCause,
+	"KubeControllerManagerDown":             roleCause,
+	"KubeProxyDown":                         roleCause,
+	"KubeVersionMismatch":                   roleNeutral,
+	// kube-prometheus general
+	"TargetDown": roleSymptom,
+	// node-exporter mixin
+	"NodeFilesystemSpaceFillingUp":       roleCause,
+	"NodeFilesystemAlmostOutOfSpace":     roleCause,
+	"NodeFilesystemFilesFillingUp":       roleCause,
+	"NodeFilesystemAlmostOutOfFiles":     roleCause,
+	"NodeNetworkReceiveErrs":             roleCause,
+	"NodeNetworkTransmitErrs":            roleCause,
+	"NodeHighNumberConntrackEntriesUsed": roleCause,
+	"NodeClockSkewDetected":              roleCause,
+	"NodeClockNotSynchronising":          roleCause,
+	"NodeRAIDDegraded":                   roleCause,
+	"NodeRAIDDiskFailure":                roleCause,
+	"NodeFileDescriptorLimit":            roleCause,
+	"NodeCPUHighUsage":                   roleSaturation,
+	"NodeSystemSaturation":               roleSaturation,
+	"NodeMemoryMajorPagesFaults":         roleSaturation,
+	"NodeMemoryHighUtilization":          roleSaturation,
+	"NodeDiskIOSaturation":               roleSaturation,
+	"NodeSystemdServiceFailed":           roleCause,
+	"NodeBondingDegraded":                roleCause,
+	"NodeNetworkInterfaceFlapping":       roleCause,
+	// CoreDNS mixin
+	"CoreDNSDown":                           roleCause,
+	"CoreDNSLatencyHigh":                    roleCause,
+	"CoreDNSErrorsHigh":                     roleCause,
+	"CoreDNSForwardLatencyHigh":             roleCause,
+	"CoreDNSForwardErrorsHigh":              roleCause,
+	"CoreDNSForwardHealthcheckFailureCount": roleCause,
+	"CoreDNSForwardHealthcheckBrokenCount":  roleCause,
+	// etcd mixin
+	"etcdMembersDown":                    roleCause,
+	"etcdInsufficientMembers":            roleCause,
+	"etcdNoLeader":                       roleCause,
+	"etcdHighNumberOfLeaderChanges":      roleCause,
+	"etcdHighNumberOfFailedGRPCRequests": roleSymptom,
+	"etcdGRPCRequestsSlow":               roleSymptom,
+	"etcdMemberCommunicationSlow":        roleCause,
+	"etcdHighNumberOfFailedProposals":    roleCause,
+	"etcdHighFsyncDurations":             roleCause,
+	"etcdHighCommitDurations":            roleCause,
+	"etcdDatabaseQuotaLowSpace":          roleCause,
+	"etcdExcessiveDatabaseGrowth":        roleSaturation,
+	// cert-manager mixin
+	"CertManagerAbsent":            roleCause,
+	"CertManagerCertExpirySoon":    roleCause,
+	"CertManagerCertNotReady":      roleCause,
+	"CertManagerHittingRateLimits": roleCause,
+	// Strimzi Kafka
+	"KafkaRunningOutOfSpace":                   roleCause,
+	"UnderReplicatedPartitions":                roleCause,
+	"AbnormalControllerState":                  roleCause,
+	"OfflinePartitions":                        roleCause,
+	"UnderMinIsrPartitionCount":                roleCause,
+	"OfflineLogDirectoryCount":                 roleCause,
+	"KafkaBrokerContainersDown":                roleCause,
+	"KafkaContainerRestartedInTheLast5Minutes": roleCrash,
+	"ZookeeperRunningOutOfSpace":               roleCause,
+	// awesome-prometheus-alerts: host
+	"HostOutOfMemory":                     roleCause,
+	"HostMemoryUnderMemoryPressure":       roleSaturation,
+	"HostOutOfDiskSpace":                  roleCause,
+	"HostDiskWillFillIn24Hours":           roleCause,
+	"HostOutOfInodes":                     roleCause,
+	"HostHighCpuLoad":                     roleSaturation,
+	"HostCpuStealNoisyNeighbor":           roleSaturation,
+	"HostOomKillDetected":                 roleCause,
+	"HostNetworkReceiveErrors":            roleCause,
+	"HostNetworkTransmitErrors":           roleCause,
+	"HostClockSkew":                       roleCause,
+	"HostClockNotSynchronising":           roleCause,
+	"HostConntrackLimit":                  roleCause,
+	"HostUnusualDiskReadLatency":          roleSaturation,
+	"HostUnusualDiskWriteLatency":         roleSaturation,
+	"HostSystemdServiceCrashed":           roleCause,
+	"HostRaidArrayGotInactive":            roleCause,
+	"HostEdacUncorrectableErrorsDetected": roleCause,
+	// awesome-prometheus-alerts: postgres-exporter
+	"PostgresqlDown":                     roleCause,
+	"PostgresqlRestarted":                roleCrash,
+	"PostgresqlExporterError":            roleNeutral,
+	"PostgresqlTooManyConnections":       roleCause,
+	"PostgresqlNotEnoughConnections":     roleState,
+	"PostgresqlDeadLocks":                roleCause,
+	"PostgresqlHighRollbackRate":         roleSymptom,
+	"PostgresqlCommitRateLow":            roleSymptom,
+	"PostgresqlHighRateStatementTimeout": roleCause,
+	"PostgresqlHighRateDeadlock":         roleCause,
+	"PostgresqlTooManyLocksAcquired":     roleCause,
+	"PostgresqlReplicationLag":           roleSaturation,
+	"PostgresqlUnusedReplicationSlot":    roleSaturation,
+	"PostgresqlTooManyDeadTuples":        roleSaturation,
+	"PostgresqlTableNotAutoVacuumed":     roleNeutral,
+	"PostgresqlConfigurationChanged":     roleNeutral,
+	// awesome-prometheus-alerts: mysqld-exporter
+	"MysqlDown":                     roleCause,
+	"MysqlTooManyConnections":       roleCause,
+	"MysqlHighThreadsRunning":       roleSaturation,
+	"MysqlSlaveIoThreadNotRunning":  roleCause,
+	"MysqlSlaveSqlThreadNotRunning": roleCause,
+	"MysqlSlaveReplicationLag":      roleSaturation,
+	"MysqlSlowQueries":              roleSymptom,
+	"MysqlInnodbLogWaits":           roleSaturation,
+	"MysqlRestarted":                roleCrash,
+	// awesome-prometheus-alerts: redis-exporter
+	"RedisDown":                     roleCause,
+	"RedisMissingMaster":            roleCause,
+	"RedisTooManyMasters":           roleCause,
+	"RedisDisconnectedSlaves":       roleCause,
+	"RedisReplicationBroken":        roleCause,
+	"RedisClusterFlapping":          roleCause,
+	"RedisOutOfSystemMemory":        roleCause,
+	"RedisOutOfConfiguredMaxmemory": roleCause,
+	"RedisTooManyConnections":       roleCause,
+	"RedisNotEnoughConnections":     roleState,
+	"RedisRejectedConnections":      roleCause,
+	// awesome-prometheus-alerts: kafka-exporter
+	"KafkaTopicsReplicas": roleCause,
+	"KafkaConsumersGroup": roleBacklog,
+	// awesome-prometheus-alerts: rabbitmq-exporter
+	"RabbitmqNodeDown":               roleCause,
+	"RabbitmqNodeNotDistributed":     roleCause,
+	"RabbitmqMemoryHigh":             roleSaturation,
+	"RabbitmqFileDescriptorsUsage":   roleSaturation,
+	"RabbitmqTooManyUnackMessages":   roleBacklog,
+	"RabbitmqTooManyConnections":     roleSaturation,
+	"RabbitmqNoQueueConsumer":        roleBacklog,
+	"RabbitmqUnroutableMessages":     roleSymptom,
+	"RabbitmqTooManyMessagesInQueue": roleBacklog,
+	"RabbitmqSlowQueueConsuming":     roleBacklog,
+	// awesome-prometheus-alerts: elasticsearch-exporter
+	"ElasticsearchHeapUsageTooHigh": roleCause,
+	"ElasticsearchHeapUsageWarning": roleSaturation,
+	"ElasticsearchDiskOutOfSpace":   roleCause,
+	"ElasticsearchDiskSpaceLow":     roleSaturation,
+	"ElasticsearchClusterRed":       roleCause,
+	"ElasticsearchClusterYellow":    roleState,
+	"ElasticsearchHealthyNodes":     roleCause,
+	"ElasticsearchHealthyDataNodes": roleCause,
+	"ElasticsearchUnassignedShards": roleState,
+	"ElasticsearchPendingTasks":     roleSaturation,
+	"ElasticsearchNoNewDocuments":   roleSymptom,
+	// awesome-prometheus-alerts: blackbox-exporter
+	"BlackboxProbeFailed":                  roleSymptom,
+	"BlackboxSlowProbe":                    roleSymptom,
+	"BlackboxProbeHttpFailure":             roleSymptom,
+	"BlackboxProbeSlowHttp":                roleSymptom,
+	"BlackboxProbeSlowPing":                roleSymptom,
+	"BlackboxSslCertificateWillExpireSoon": roleCause,
+	"BlackboxSslCertificateExpired":        roleCause,
+	// awesome-prometheus-alerts: nginx, haproxy, istio
+	"NginxHighHttp4xxErrorRate":      roleSymptom,
+	"NginxHighHttp5xxErrorRate":      roleSymptom,
+	"NginxLatencyHigh":               roleSymptom,
+	"HaproxyDown":                    roleCause,
+	"HaproxyBackendDown":             roleCause,
+	"HaproxyServerDown":              roleCause,
+	"HaproxyBackendConnectionErrors": roleSymptom,
+	"HaproxyServerResponseErrors":    roleSymptom,
+	"HaproxyServerConnectionErrors":  roleSymptom,
+	"IstioHigh4xxErrorRate":          roleSymptom,
+	"IstioHigh5xxErrorRate":          roleSymptom,
+	"IstioLatency99Percentile":       roleSymptom,
+	// Pyrra
+	"ErrorBudgetBurn": roleSymptom,
+}
+
+// roleWords: words of alert names that say a role in any organisation's
+// naming, from the golden signals and the USE method. Checked in the order
+// of genericOrder: a name with a cause word and a symptom word ("...
+// ErrorsFromPoolExhausted") reports the cause.
+var roleWords = map[role][]string{
+	roleCause: {"down", "exhausted", "exhaustion", "full", "outofspace", "outofmemory",
+		"unavailable", "unreachable", "offline", "dead", "deadlock", "deadlocks", "expired", "expiring", "expiry",
+		"corrupt", "corrupted", "readonly", "noleader", "quorum", "evicted", "evictions", "failover", "fillingup",
+		"nospace", "rejected", "refused", "leak", "splitbrain", "partitioned", "failed", "failure"},
+	roleCrash:      {"crashloop", "crashlooping", "crashing", "crashed", "oomkilled", "oomkiller", "restarting", "restarts", "restarted", "panic", "panics"},
+	roleState:      {"notready", "unhealthy", "flapping", "pending", "stuck", "mismatch"},
+	roleSaturation: {"saturated", "saturation", "throttling", "throttled", "pressure", "utilization", "utilisation", "usage", "maxed", "maxedout", "overcommit", "cpu", "memory", "iowait", "load", "connections", "pool", "quota", "limit"},
+	roleBacklog:    {"lag", "backlog", "queued", "unacked", "unprocessed"},
+	roleSymptom: {"error", "errors", "errorrate", "5xx", "4xx", "latency", "slow", "timeout", "timeouts", "burn", "burnrate",
+		"budget", "slo", "sli", "availability", "success", "successrate", "probe", "synthetic", "apdex", "drop",
+		"below", "baseline", "stale", "degraded", "failures", "failing", "declined", "dropped", "drops"},
+}
+
+var genericOrder = []role{roleCause, roleCrash, roleState, roleBacklog, roleSymptom, roleSaturation}
+
+// wordRole indexes genericWords.
+var wordRole = func() map[string]role {
+	out := map[string]role{}
+	for _, r := range genericOrder {
+		for _, w := range roleWords[r] {
+			if _, dup := out[w]; !dup {
+				out[w] = r
+			}
+		}
+	}
+	return out
+}()
+
+// roleOf reads an alert's role: the upstream table, the SLO tools' labels,
+// then the words of its name.
+func roleOf(a Alert) role {
+	name := a.Name()
+	if r, ok := upstreamRoles[name]; ok {
+		return r
+	}
+	for _, l := range []string{"sloth_slo", "sloth_id", "slo"} {
+		if a.Labels[l] != "" {
+			return roleSymptom
+		}
+	}
+	return nameRole(name)
+}
+
+var nameRoleMemo sync.Map // alert name → role
+
+// nameRole reads a custom alert name by its words.
+func nameRole(name string) role {
+	if v, ok := nameRoleMemo.Load(name); ok {
+		return v.(role)
+	}
+	words := nameWords(name)
+	found := map[role]bool{}
+	for i, w := range words {
+		if r, ok := wordRole[w]; ok {
+			found[r] = true
+		}
+		if i+1 < len(words) { // two-word forms: "out of", "crash loop", "not ready"
+			if r, ok := wordRole[w+words[i+1]]; ok {
+				found[r] = true
+			}
+		}
+		if i+2 < len(words) {
+			if r, ok := wordRole[w+words[i+1]+words[i+2]]; ok {
+				found[r] = true
+			}
+		}
+	}
+	out := roleNeutral
+	for _, r := range genericOrder {
+		if found[r] {
+			out = r
+			break
+		}
+	}
+	nameRoleMemo.Store(name, out)
+	return out
+}
+
+// nameWords splits an alert name into lower-case words at case changes,
+// digits and punctuation: "HTTPErrorRateHigh" → http error rate high,
+// "pg_up_down" → pg up down, "Http5xxHigh" → http 5xx high.
+func nameWords(name string) []string {
+	var words []string
+	var cur []rune
+	flush := func() {
+		if len(cur) > 0 {
+			words = append(words, strings.ToLower(string(cur)))
+			cur = cur[:0]
+		}
+	}
+	rs := []rune(name)
+	for i, c := range rs {
+		switch {
+		case !unicode.IsLetter(c) && !unicode.IsDigit(c):
+			flush()
+			continue
+		case unicode.IsDigit(c):
+			// digits stay with what follows when they start a token like 5xx
+			if len(cur) > 0 && !unicode.IsDigit(cur[len(cur)-1]) {
+				flush()
+			}
+		case unicode.IsUpper(c):
+			prevLower := i > 0 && (unicode.IsLower(rs[i-1]))
+			nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
+			prevUpper := i > 0 && unicode.IsUpper(rs[i-1])
+			if prevLower || (prevUpper && nextLower) {
+				flush()
+			}
+		case unicode.IsLower(c):
+			if len(cur) > 0 && unicode.IsDigit(cur[len(cur)-1]) && !isDigitsX(cur, c) {
+				flush()
+			}
+		}
+		cur = append(cur, c)
+	}
+	flush()
+	return words
+}
+
+// isDigitsX keeps "5xx" and "4xx" whole.
+func isDigitsX(_ []rune, c rune) bool { return c == 'x' || c == 'X' }
+
+// familyKinds: the kind of thing an upstream rule family watches, by the
+// prefix of its alert names (the families cited above). It tells what a
+// node the graph does not know is.
+var familyKinds = []struct{ prefix, kind string }{
+	{"CoreDNS", "dns"},
+	{"KubeNode", "node"}, {"Kubelet", "node"}, {"Node", "node"}, {"Host", "node"},
+	{"Postgresql", "database"}, {"Postgres", "database"}, {"Mysql", "database"}, {"MySQL", "database"},
+	{"etcd", "database"},
+	{"Redis", "cache"},
+	{"Kafka", "queue"}, {"Rabbitmq", "queue"}, {"RabbitMQ", "queue"},
+	{"Elasticsearch", "search"},
+	{"CertManager", "ca"},
+	{"Haproxy", "loadbalancer"},
+}
+
+// familyKind is the kind an alert's rule family watches, "" when unknown.
+func familyKind(a Alert) string {
+	if hostAlert(a) {
+		return "node"
+	}
+	name := a.Name()
+	for _, f := range familyKinds {
+		if strings.HasPrefix(name, f.prefix) && len(name) > len(f.prefix) && !unicode.IsLower(rune(name[len(f.prefix)])) {
+			return f.kind
+		}
+	}
+	return ""
+}

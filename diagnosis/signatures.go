@@ -1,0 +1,125 @@
+package diagnosis
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Error messages say more than labels: "lookup api.stripe.com on
+// 10.96.0.10:53: server misbehaving" on three services is DNS, whichever
+// service the alert is about. A signature is an error message of widely
+// used software that points at a kind of node below the service that
+// logged it. Every pattern is the text the named software prints; none
+// comes from a scenario.
+type signature struct {
+	what  string
+	kinds []string
+	re    *regexp.Regexp
+	// shared kinds serve a whole estate (DNS, a CA, a proxy, time): a
+	// message points at every node of the kind when the graph does not say
+	// which one the service uses, and a failure there shows up in the
+	// messages of the services that use it.
+	shared bool
+	// hints are lower-case words one of which every match contains: a
+	// cheap test before the expression runs.
+	hints []string
+	// who finds, in a matching message, the name of the failing thing
+	// (the resolver a lookup went to, the proxy a CONNECT went through).
+	who *regexp.Regexp
+	// victims: the host names in a matching message are what failed to be
+	// reached (a DNS error names the name it could not resolve), never
+	// the failing thing itself.
+	victims bool
+}
+
+// hostToken finds host names in a message (a name ends in a word, not a
+// number: 1.9.2 is a version).
+var hostToken = regexp.MustCompile(`(?i)\b((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z](?:[a-z0-9-]*[a-z0-9])?)(?::\d+)?\b`)
+
+// matches returns what of text the signature matches, "" for nothing;
+// lower is text in lower case.
+func (s signature) matches(lower, text string) string {
+	hit := len(s.hints) == 0
+	for _, h := range s.hints {
+		if strings.Contains(lower, h) {
+			hit = true
+			break
+		}
+	}
+	if !hit {
+		return ""
+	}
+	return s.re.FindString(text)
+}
+
+// sharedKind reports whether a node kind is shared infrastructure whose
+// failures speak through its users' error messages.
+func sharedKind(kind string) bool {
+	kind = strings.ToLower(kind)
+	for _, s := range signatures {
+		if s.shared && slices.Contains(s.kinds, kind) {
+			return true
+		}
+	}
+	return false
+}
+
+// errorText finds an error message of any kind in an alert's text.
+var errorText = regexp.MustCompile(`(?i)(error|exception|failed|failure|refused|denied|timed? ?out|unavailable|reset by peer|unreachable|panic|cannot|could not|unable to|no route)`)
+
+var signatures = []signature{
+	// Go net (resolver errors), glibc getaddrinfo, libpq, Java, Node.js, Python socket.
+	{what: "DNS resolution", kinds: []string{"dns"}, shared: true, victims: true,
+		re:    regexp.MustCompile(`(?i)(\blookup \S+ on \S+:53\b|\blookup \S+?: (i/o timeout|no such host|server misbehaving)|no such host|server misbehaving|temporary failure in name resolution|name or service not known|could not translate host ?name|UnknownHostException|getaddrinfo (ENOTFOUND|EAI_AGAIN)|EAI_AGAIN|gaierror|name resolution failed|dns (lookup|resolution|query) (failed|timed out|timeout)|\bSERVFAIL\b|\bNXDOMAIN\b)`),
+		hints: []string{"lookup", "no such host", "misbehaving", "name resolution", "name or service", "translate host", "unknownhost", "getaddrinfo", "eai_again", "gaierror", "dns", "servfail", "nxdomain"},
+		who:   regexp.MustCompile(`(?i)\blookup \S+ on \[?([0-9a-f.:]+?)\]?:53\b`)},
+	// Go crypto/x509 and crypto/tls, OpenSSL, Java PKIX, Python ssl.
+	{what: "TLS certificates", kinds: []string{"ca", "cert", "certificate", "pki", "issuer"}, shared: true,
+		re:    regexp.MustCompile(`(?i)(x509: |certificate (has )?expired|certificate verify failed|CERTIFICATE_VERIFY_FAILED|certificate signed by unknown authority|unknown certificate authority|PKIX path building failed|tls: bad certificate|SSLHandshakeException)`),
+		hints: []string{"x509", "certificate", "pkix", "tls:", "sslhandshake"},
+		who:   regexp.MustCompile(`(?i)(?:issuer[ =:]+"?|candidate authority certificate "|authority[ =:]+")([A-Za-z0-9.-]+[A-Za-z0-9])`)},
+	// Linux errno (ENOSPC, EROFS, ESTALE, EIO, ENOTCONN on FUSE/NFS), the kernel's hung-task and NFS messages.
+	{what: "storage", kinds: []string{"storage", "disk", "volume", "nfs", "efs", "filesystem"},
+		re:    regexp.MustCompile(`(?i)(no space left on device|read-only file ?system|stale (nfs )?file handle|input/output error|transport endpoint is not connected|blocked for more than \d+ seconds|hung task|nfs: server \S+ not responding|disk quota exceeded)`),
+		hints: []string{"no space", "read-only", "stale", "input/output", "transport endpoint", "blocked for more", "hung task", "nfs", "quota"},
+		who:   regexp.MustCompile(`(?i)nfs: server (\S+) not responding`)},
+	// Go net/http (proxyconnect), curl, Java's HTTP client, RFC 7235 (407).
+	{what: "an egress proxy", kinds: []string{"proxy", "egress"}, shared: true,
+		re:    regexp.MustCompile(`(?i)(proxyconnect tcp|from proxy \S* ?after CONNECT|unable to tunnel through proxy|CONNECT tunnel failed|407 Proxy Authentication Required)`),
+		hints: []string{"proxy", "connect tunnel"},
+		who:   regexp.MustCompile(`(?i)(?:proxyconnect tcp: dial tcp |from proxy |through proxy |\(proxy )([A-Za-z0-9.-]+[A-Za-z0-9])`)},
+	// Kerberos, AWS SigV4, JWT libraries, x509 "not yet valid", chrony/ntpd.
+	{what: "clock skew", kinds: []string{"ntp", "time", "clock"}, shared: true,
+		re:    regexp.MustCompile(`(?i)(clock skew|clock drift|time (is )?out of sync|RequestTimeTooSkewed|token used before issued|not yet valid|clock (is )?unsynchroni[sz]ed)`),
+		hints: []string{"clock", "time", "skew", "not yet valid", "token used before"},
+		who:   regexp.MustCompile(`(?i)(?:source|server|peer)s?[ :(]+"?([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)`)},
+	// The kubelet's eviction and node-condition messages, the node controller's events.
+	{what: "a Kubernetes node", kinds: []string{"node", "host", "vm"},
+		re:    regexp.MustCompile(`(?i)(the node was low on resource|the node had condition|NodeNotReady|node \S+ (is )?not ready|untolerated taint|node\(s\) (had|didn't)|pod was evicted)`),
+		hints: []string{"node", "evicted", "taint"}},
+	// AWS ELB's own error pages.
+	{what: "a load balancer", kinds: []string{"loadbalancer", "lb"}, shared: true,
+		re:    regexp.MustCompile(`(?i)(awselb/2\.0|\bELB\b.{0,20}(5\d\d|unhealthy))`),
+		hints: []string{"elb"}},
+	// Redis server replies.
+	{what: "Redis", kinds: []string{"cache", "redis"},
+		re:    regexp.MustCompile(`(READONLY You can't write|CLUSTERDOWN|NOREPLICAS|MISCONF Redis|LOADING Redis|OOM command not allowed|max number of clients reached)`),
+		hints: []string{"readonly", "clusterdown", "noreplicas", "misconf", "loading redis", "oom command", "max number of clients"}},
+	// PostgreSQL (SQLSTATE 53300, 40P01, 57014, 57P01…) and MySQL (1040, 1205, 1213, 2006, 2013) server errors.
+	{what: "a database", kinds: []string{"database", "db", "datastore"},
+		re:    regexp.MustCompile(`(?i)(too many clients|remaining connection slots are reserved|too many connections|lock wait timeout exceeded|deadlock (detected|found)|canceling statement due to (lock|statement) timeout|the database system is (shutting down|starting up|in recovery mode)|server has gone away|lost connection to MySQL server|terminating connection due to administrator command|SQLSTATE 53300)`),
+		hints: []string{"too many", "remaining connection", "lock wait", "deadlock", "canceling statement", "database system", "gone away", "lost connection", "terminating connection", "53300"}},
+	// Kafka client and broker errors.
+	{what: "Kafka", kinds: []string{"queue", "broker", "kafka"},
+		re:    regexp.MustCompile(`(?i)(run out of available brokers|NotEnoughReplicas|fewer in-sync replicas than required|LEADER_NOT_AVAILABLE|NotLeaderOrFollower|NOT_LEADER_FOR_PARTITION|KafkaStorageException)`),
+		hints: []string{"broker", "replicas", "leader", "kafkastorage"}},
+	// RabbitMQ resource alarms and forced closes.
+	{what: "RabbitMQ", kinds: []string{"queue", "broker", "rabbitmq"},
+		re:    regexp.MustCompile(`(?i)(connection\.blocked|resource alarm|CONNECTION_FORCED)`),
+		hints: []string{"connection.blocked", "resource alarm", "connection_forced"}},
+	// Elasticsearch exceptions.
+	{what: "Elasticsearch", kinds: []string{"search", "elasticsearch", "database"},
+		re:    regexp.MustCompile(`(cluster_block_exception|flood-stage watermark|es_rejected_execution_exception|circuit_breaking_exception|NoNodeAvailableException|all shards failed)`),
+		hints: []string{"cluster_block", "flood-stage", "es_rejected", "circuit_breaking", "nonodeavailable", "all shards failed"}},
+}
