@@ -47,6 +47,9 @@ type cardView struct {
 	// CorrectedBy their name.
 	Correction  *diagnosis.Correction
 	CorrectedBy string
+	// Unverified is true when Alertmanager does not know the incident's
+	// alerts (see Bot.verified): the card offers no runbook.
+	Unverified bool
 }
 
 func mrkdwn(s string) *slack.TextBlockObject {
@@ -237,7 +240,7 @@ func cardActions(v cardView) slack.Block {
 		return slack.NewActionBlock("card-actions", els...)
 	}
 	busy := v.Run != nil && (v.Run.State == runbooks.StateQueued || v.Run.State == runbooks.StateRunning || v.Run.State == runbooks.StateSucceeded)
-	if rb := v.Diagnosis.RecommendedRunbook; rb != "" && !busy {
+	if rb := v.Diagnosis.RecommendedRunbook; rb != "" && !busy && !v.Unverified {
 		els = append(els,
 			slack.NewButtonBlockElement(ActionRunbookApprove, id+"|"+rb, plainText(truncate("Approve "+rb, 75))).WithStyle(slack.StylePrimary),
 			slack.NewButtonBlockElement(ActionRunbookManual, id+"|"+rb, plainText("Show command")),
