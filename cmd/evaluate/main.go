@@ -106,19 +106,11 @@ func evaluate(h synth.Half, n int, seed int64, workers int, refit bool) (bench.S
 // handwrittenCases are the corpus, the held-out set and the Black Friday
 // storm: every incident written by hand.
 func handwrittenCases() ([]bench.Case, error) {
-	corpus, err := scenarios.Corpus()
+	all, err := scenarios.Handwritten()
 	if err != nil {
 		return nil, err
 	}
-	holdout, err := scenarios.Holdout()
-	if err != nil {
-		return nil, err
-	}
-	bf, err := scenarios.BlackFridayScenario()
-	if err != nil {
-		return nil, err
-	}
-	cases, err := bench.Cases(append(append(corpus, holdout...), bf), bench.KeepResolved())
+	cases, err := bench.Cases(all, bench.KeepResolved())
 	if err != nil {
 		return nil, fmt.Errorf("hand-written incidents: %w", err)
 	}

@@ -125,3 +125,21 @@ func BlackFridayScenario() (Scenario, error) {
 	return Scenario{Name: "black-friday/storm", Title: "Black Friday", Topology: "black-friday", Graph: g,
 		Start: alerts[0].StartsAt, Incidents: []Expected{{RootCause: "order-service", Alerts: alerts}}}, nil
 }
+
+// Handwritten is every scenario written by hand: the corpus, the held-out
+// set and the Black Friday storm.
+func Handwritten() ([]Scenario, error) {
+	corpus, err := Corpus()
+	if err != nil {
+		return nil, err
+	}
+	holdout, err := Holdout()
+	if err != nil {
+		return nil, err
+	}
+	bf, err := BlackFridayScenario()
+	if err != nil {
+		return nil, err
+	}
+	return append(append(corpus, holdout...), bf), nil
+}

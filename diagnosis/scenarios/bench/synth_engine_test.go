@@ -67,19 +67,11 @@ func TestEngineOnSyntheticTestHalf(t *testing.T) {
 // only by `go run ./cmd/evaluate -refit` (minutes), whose figure the docs
 // report.
 func TestEngineLeavingEachHandwrittenTopologyOut(t *testing.T) {
-	corpus, err := scenarios.Corpus()
+	handwritten, err := scenarios.Handwritten()
 	if err != nil {
 		t.Fatal(err)
 	}
-	holdout, err := scenarios.Holdout()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bf, err := scenarios.BlackFridayScenario()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases, err := bench.Cases(append(append(corpus, holdout...), bf), bench.KeepResolved())
+	cases, err := bench.Cases(handwritten, bench.KeepResolved())
 	if err != nil {
 		t.Fatal(err)
 	}
