@@ -33,8 +33,11 @@ type Config struct {
 	AlertsChannel    string
 	IncidentsChannel string
 	// AlertSources are bot IDs (B…) or app IDs (A…) trusted to post alerts;
-	// empty trusts every bot in AlertsChannel. Humans are never trusted.
+	// AnySource trusts every bot in AlertsChannel instead (an explicit
+	// opt-out). With neither, no message is read as an alert. Humans are
+	// never trusted.
 	AlertSources []string
+	AnySource    bool
 	// OnCall is paged by each new card, once; Escalation by the Escalate button.
 	OnCall, Escalation string
 	GroupWait          time.Duration
@@ -45,7 +48,13 @@ type Config struct {
 // Records is what the bot keeps on the record; the store implements it.
 type Records interface {
 	FirstSeen(ctx context.Context, key string, at time.Time) (bool, error)
-	RecordAlerts(ctx context.Context, channel, ts string, received time.Time, alerts []diagnosis.Alert) error
+	// RecordAlerts keeps the alerts of one message and the bot (source)
+	// that relayed it.
+	RecordAlerts(ctx context.Context, channel, ts, source string, received time.Time, alerts []diagnosis.Alert) error
+	// AlertOrigins names, for each fingerprint ever recorded firing, the
+	// source of its first firing report ("" when recorded before sources
+	// were kept).
+	AlertOrigins(ctx context.Context, fingerprints []string) (map[string]string, error)
 	Append(ctx context.Context, e diagnosis.Event) error
 }
 
@@ -101,8 +110,11 @@ type Deps struct {
 	Costs         Costs
 	Votes         Votes
 	Corrections   Corrections
-	Now           func() time.Time
-	Logger        *slog.Logger
+	// Alerts verifies relayed alerts with Alertmanager before a card offers
+	// a runbook; nil trusts every alert from a trusted source.
+	Alerts AlertChecker
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Bot runs nightowl on Slack.
@@ -134,6 +146,7 @@ type Bot struct {
 	cardsMu sync.Mutex // serialises card renders and updates
 	last    map[string]diagnosis.Diagnosis
 	rb      *runbookState
+	verify  *verifyState
 }
 
 // New builds a bot; Run starts it.
@@ -162,6 +175,7 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 		tasks:  make(chan func(context.Context), 256),
 		last:   map[string]diagnosis.Diagnosis{},
 		rb:     newRunbookState(),
+		verify: newVerifyState(),
 		triage: newTriageState(),
 		life:   context.Background(),
 	}
@@ -170,9 +184,16 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 	b.grouper = diagnosis.NewGrouper(diagnosis.GrouperConfig{
 		Wait: cfg.GroupWait, Graph: deps.Graph, Resolve: deps.Resolve, Taken: deps.Taken,
 		Now: deps.Now, Logger: deps.Logger,
-	}, diagnosis.SinkFunc(b.publish))
+	}, diagnosis.SinkFunc(b.sink))
 	b.routes = b.defaultRoutes()
 	return b, nil
+}
+
+// sink is the Grouper's: the card and its thread first, then the
+// incident's run requests (a resolved incident's pending ones expire).
+func (b *Bot) sink(ctx context.Context, u diagnosis.Update) {
+	b.publish(ctx, u)
+	b.closeRuns(ctx, u)
 }
 
 // UseRunbooks plugs in the runbook service (whose Notifier is this bot)

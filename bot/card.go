@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strings"
@@ -10,15 +11,6 @@ import (
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/runbooks"
-)
-
-// Slack's Block Kit limits, as the emulator enforces them.
-const (
-	maxBlocks      = 50
-	maxSectionText = 3000
-	maxHeaderText  = 150
-	maxFieldText   = 2000
-	maxListedLines = 60 // alert lines per thread reply; the rest are counted
 )
 
 // cardView is everything a card shows.
@@ -48,8 +40,10 @@ type cardView struct {
 	Correction  *diagnosis.Correction
 	CorrectedBy string
 	// Unverified is true when Alertmanager does not know the incident's
-	// alerts (see Bot.verified): the card offers no runbook.
+	// alerts (see Bot.verified): the card offers no runbook. VerifyNote
+	// says why, in plain words.
 	Unverified bool
+	VerifyNote string
 }
 
 func mrkdwn(s string) *slack.TextBlockObject {
@@ -78,19 +72,26 @@ func confidenceBadge(c float64) string {
 	return "🔴"
 }
 
-// cardHeadline is the one-line summary on the card and in notifications.
+// cardHeadline is the one-line summary on the card and in notifications,
+// unescaped; its names are cut to maxName.
 func cardHeadline(d diagnosis.Diagnosis) string {
 	top, ok := d.Top()
 	if !ok {
 		return "incident"
 	}
+	service := truncate(oneLine(top.Service), maxName)
 	if len(top.Alerts) == 0 {
-		return top.Service + " (no alert of its own)"
+		return service + " (no alert of its own)"
 	}
-	return top.Alerts[0] + " on " + top.Service
+	return truncate(oneLine(top.Alerts[0]), maxName) + " on " + service
 }
 
 func renderCard(v cardView) Message {
+	if v.Unverified || !runbookIDRe.MatchString(v.Diagnosis.RecommendedRunbook) {
+		// Nothing to offer for alerts nobody vouched for, nor for a runbook
+		// label that cannot be an ID (the buttons carry the ID).
+		v.Diagnosis.RecommendedRunbook = ""
+	}
 	in, d := v.Incident, v.Diagnosis
 	icon := "🔴"
 	if in.Status == diagnosis.Resolved {
@@ -118,11 +119,14 @@ func renderCard(v cardView) Message {
 
 	affected := make([]string, 0, len(d.AffectedServices))
 	for _, s := range d.AffectedServices {
-		affected = append(affected, code(s))
+		affected = append(affected, codeName(s))
 	}
 	runbook := "_none recommended_"
-	if d.RecommendedRunbook != "" {
-		runbook = code(d.RecommendedRunbook)
+	switch {
+	case v.Unverified:
+		runbook = "_none until the alerts are verified_"
+	case d.RecommendedRunbook != "":
+		runbook = codeName(d.RecommendedRunbook)
 	}
 	pages := max(d.Alerts.Pages, 1)
 	fields := []*slack.TextBlockObject{
@@ -137,15 +141,20 @@ func renderCard(v cardView) Message {
 		blocks = append(blocks, others)
 	}
 
-	blocks = append(blocks, slack.NewContextBlock("card-context", mrkdwn(contextLine(v))))
+	if v.Unverified {
+		note := cmp.Or(v.VerifyNote, "the alerts could not be verified")
+		text := "⚠️ *Unverified:* " + escape(truncate(oneLine(note), maxNoteText)) + ". No runbook is offered until Alertmanager vouches for every alert."
+		blocks = append(blocks, slack.NewContextBlock("card-verify", mrkdwn(text)))
+	}
+	blocks = append(blocks, slack.NewContextBlock("card-context", mrkdwn(truncate(contextLine(v), maxSectionText))))
 	if s := talkLine(v); s != "" {
-		blocks = append(blocks, slack.NewContextBlock("card-talk", mrkdwn(s)))
+		blocks = append(blocks, slack.NewContextBlock("card-talk", mrkdwn(truncate(s, maxSectionText))))
 	}
 	if act := cardActions(v); act != nil {
 		blocks = append(blocks, act)
 	}
 	text := fmt.Sprintf("%s %s%s: %s (%d alerts → 1 page)", icon, in.ID, state, headline, d.Alerts.Distinct)
-	return Message{Text: escape(text), Blocks: blocks}
+	return Message{Text: truncate(escape(text), maxFallbackText), Blocks: blocks}
 }
 
 func contextLine(v cardView) string {
@@ -155,10 +164,10 @@ func contextLine(v cardView) string {
 	case v.Page != "":
 		parts = append(parts, "🔔 Paging "+v.Page)
 	case v.PagedName != "":
-		parts = append(parts, "🔔 Paged "+escape(v.PagedName))
+		parts = append(parts, "🔔 Paged "+plainName(v.PagedName, maxPersonName))
 	}
 	if s := in.Scope.String(); s != "" {
-		parts = append(parts, code(s))
+		parts = append(parts, codeName(s))
 	}
 	started := in.StartedAt()
 	parts = append(parts, fmt.Sprintf("started %s UTC", started.UTC().Format("2006-01-02 15:04:05")))
@@ -169,14 +178,14 @@ func contextLine(v cardView) string {
 		parts = append(parts, fmt.Sprintf("🔁 re-fired %d×", in.Reopened))
 	}
 	if !in.Ack.IsZero() {
-		parts = append(parts, fmt.Sprintf("✅ Acknowledged by %s at %s UTC", escape(v.AckName), in.Ack.At.UTC().Format("15:04")))
+		parts = append(parts, fmt.Sprintf("✅ Acknowledged by %s at %s UTC", plainName(v.AckName, maxPersonName), in.Ack.At.UTC().Format("15:04")))
 	}
 	if !in.Escalation.IsZero() {
-		parts = append(parts, fmt.Sprintf("⬆️ Escalated by %s at %s UTC", escape(v.EscName), in.Escalation.At.UTC().Format("15:04")))
+		parts = append(parts, fmt.Sprintf("⬆️ Escalated by %s at %s UTC", plainName(v.EscName, maxPersonName), in.Escalation.At.UTC().Format("15:04")))
 	}
 	if r := v.Run; r != nil {
 		icon, state := requestState(*r)
-		parts = append(parts, fmt.Sprintf("%s %s %s (requested by %s)", icon, escape(r.Runbook), state, escape(v.RunBy)))
+		parts = append(parts, fmt.Sprintf("%s %s %s (requested by %s)", icon, plainName(r.Runbook, maxName), state, plainName(v.RunBy, maxPersonName)))
 	}
 	return strings.Join(parts, " · ")
 }
@@ -217,9 +226,9 @@ func talkLine(v cardView) string {
 	var parts []string
 	switch {
 	case v.Triage != nil && v.Triage.Source != "rules" && v.Triage.Source != "":
-		parts = append(parts, "🤖 Triage by "+escape(v.Triage.Source))
+		parts = append(parts, "🤖 Triage by "+plainName(v.Triage.Source, maxName))
 	case v.TriageNote != "":
-		parts = append(parts, escape(v.TriageNote))
+		parts = append(parts, plainName(v.TriageNote, maxNoteText))
 	}
 	if u := v.Costs; u.Calls > 0 {
 		parts = append(parts, fmt.Sprintf("model use so far: %s tokens in %s, %s", thousands(u.Tokens()), plural(u.Calls, "call", "calls"), seconds(u.Latency)))
@@ -239,12 +248,13 @@ func cardActions(v cardView) slack.Block {
 		}
 		return slack.NewActionBlock("card-actions", els...)
 	}
-	busy := v.Run != nil && (v.Run.State == runbooks.StateQueued || v.Run.State == runbooks.StateRunning || v.Run.State == runbooks.StateSucceeded)
-	if rb := v.Diagnosis.RecommendedRunbook; rb != "" && !busy && !v.Unverified {
-		els = append(els,
-			slack.NewButtonBlockElement(ActionRunbookApprove, id+"|"+rb, plainText(truncate("Approve "+rb, 75))).WithStyle(slack.StylePrimary),
-			slack.NewButtonBlockElement(ActionRunbookManual, id+"|"+rb, plainText("Show command")),
-		)
+	// The card's buttons approve the card's own request, the
+	// recommendation it shows with the card's parameters, and nothing else:
+	// they name that request and its digest, and appear only while it waits.
+	if r := v.Run; r != nil && r.Source == runbooks.SourceCard && r.State == runbooks.StatePending &&
+		r.Runbook == v.Diagnosis.RecommendedRunbook && !v.Unverified {
+		rb := runbooks.Runbook{ID: r.Runbook}
+		els = append(els, approveButton(ActionRunbookApprove, *r, rb, "Approve "+r.Runbook, v.RunBy), commandButton(*r))
 	}
 	if v.Incident.Escalation.IsZero() {
 		els = append(els, slack.NewButtonBlockElement(ActionEscalate, id, plainText("Escalate")).WithStyle(slack.StyleDanger))
@@ -259,13 +269,14 @@ func cardActions(v cardView) slack.Block {
 	return slack.NewActionBlock("card-actions", els...)
 }
 
-// voteButtons ask whether the likely root cause is right.
+// voteButtons ask whether the likely root cause is right. Their value names
+// the candidate by a digest (candidateRef), not by its name.
 func voteButtons(v cardView) []slack.BlockElement {
 	top, ok := v.Diagnosis.Top()
 	if !v.Feedback || !ok {
 		return nil
 	}
-	value := v.Incident.ID + "|" + top.Service
+	value := buttonValue(v.Incident.ID, candidateRef(top.Service))
 	return []slack.BlockElement{
 		slack.NewButtonBlockElement(ActionVoteUp, value, plainText("👍 Right cause")),
 		slack.NewButtonBlockElement(ActionVoteDown, value, plainText("👎 Wrong cause")),
@@ -383,7 +394,7 @@ func alertLine(c diagnosis.Change, distinct string) string {
 	if s := a.Annotations["summary"]; s != "" {
 		line += " — " + strings.Join(strings.Fields(s), " ")
 	}
-	return escape(truncate(line, 400))
+	return escape(truncate(line, maxAlertLine))
 }
 
 // lineSections packs lines into plain-text sections within Slack's limits,
@@ -425,9 +436,9 @@ func renderClosing(in diagnosis.Incident, d diagnosis.Diagnosis, now time.Time, 
 	text := fmt.Sprintf("✅ %s resolved after %s. %d alerts, %d notifications, 1 page.",
 		in.ID, humanDuration(in.Duration(now)), d.Alerts.Distinct, d.Alerts.Received)
 	if !in.Ack.IsZero() {
-		text += fmt.Sprintf(" Acknowledged by %s %s after the start.", ackName, humanDuration(in.Ack.At.Sub(in.StartedAt())))
+		text += fmt.Sprintf(" Acknowledged by %s %s after the start.", truncate(ackName, maxPersonName), humanDuration(in.Ack.At.Sub(in.StartedAt())))
 	}
-	return Message{Text: escape(text), Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(escape(text)), nil, nil)}}
+	return Message{Text: truncate(escape(text), maxFallbackText), Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(escape(text), maxSectionText)), nil, nil)}}
 }
 
 func plural(n int, one, many string) string {

@@ -35,10 +35,10 @@ func causeSection(v cardView) slack.Block {
 	}
 	var lead []string
 	if c := v.Correction; c != nil {
-		lead = append(lead, fmt.Sprintf("✏️ *%s says the root cause was* %s", truncate(escape(v.CorrectedBy), maxCorrectionName), code(c.RootCause)))
+		lead = append(lead, fmt.Sprintf("✏️ *%s says the root cause was* %s", plainName(v.CorrectedBy, maxCorrectionName), codeName(c.RootCause)))
 	}
 	if len(d.Explanation) == 2 {
-		lead = append(lead, fmt.Sprintf("*Two independent failures:* %s and %s", code(d.Explanation[0]), code(d.Explanation[1])))
+		lead = append(lead, fmt.Sprintf("*Two independent failures:* %s and %s", codeName(d.Explanation[0]), codeName(d.Explanation[1])))
 	}
 	if d.Unsure {
 		return unsureSection(lead, d, v.Incident.Status == diagnosis.Resolved)
@@ -48,27 +48,27 @@ func causeSection(v cardView) slack.Block {
 	for _, l := range lead {
 		b.WriteString(l + "\n")
 	}
-	fmt.Fprintf(&b, "*Likely root cause:* %s", code(top.Service))
+	fmt.Fprintf(&b, "*Likely root cause:* %s", codeName(top.Service))
 	if len(top.Alerts) > 0 {
-		fmt.Fprintf(&b, " — %s", code(top.Alerts[0]))
+		fmt.Fprintf(&b, " — %s", codeName(top.Alerts[0]))
 	}
 	fmt.Fprintf(&b, "\n*Confidence:* %s %.0f%%", confidenceBadge(top.Confidence), top.Confidence*100)
 	for _, e := range top.Evidence {
-		b.WriteString("\n• " + escape(e))
+		b.WriteString("\n• " + truncate(escape(e), maxEvidenceLine))
 	}
 	// The check comes last but must survive the cut: the evidence gives way.
 	check := ""
 	if top.Check != "" {
 		check = "\n*To confirm:* " + truncate(escape(oneLine(top.Check)), maxCheckText)
 	}
-	body := truncate(b.String(), maxSectionText-len([]rune(check)))
+	body := truncate(b.String(), maxSectionText-slackLen(check))
 	return slack.NewSectionBlock(mrkdwn(body+check), nil, nil, slack.SectionBlockOptionBlockID("card-cause"))
 }
 
 // unsureSection says plainly that nightowl is not sure and shows the top
 // candidates side by side, one field each.
 func unsureSection(lead []string, d diagnosis.Diagnosis, resolved bool) slack.Block {
-	suspects := d.Candidates[:min(suspectsShown, len(d.Candidates))]
+	suspects := d.Candidates[:min(suspectsShown, len(d.Candidates), maxFields)]
 	var b strings.Builder
 	for _, l := range lead {
 		b.WriteString(l + "\n")
@@ -92,9 +92,9 @@ func unsureSection(lead []string, d diagnosis.Diagnosis, resolved bool) slack.Bl
 	fields := make([]*slack.TextBlockObject, 0, len(suspects))
 	for i, c := range suspects {
 		var f strings.Builder
-		fmt.Fprintf(&f, "*%d.* %s %s %.0f%%", i+1, code(c.Service), confidenceBadge(c.Confidence), c.Confidence*100)
+		fmt.Fprintf(&f, "*%d.* %s %s %.0f%%", i+1, codeName(c.Service), confidenceBadge(c.Confidence), c.Confidence*100)
 		if len(c.Alerts) > 0 {
-			f.WriteString("\n" + code(c.Alerts[0]))
+			f.WriteString("\n" + codeName(c.Alerts[0]))
 		} else {
 			f.WriteString("\n_no alert of its own_")
 		}
@@ -108,7 +108,7 @@ func unsureSection(lead []string, d diagnosis.Diagnosis, resolved bool) slack.Bl
 		if c.Check != "" {
 			check = "\n*Check:* " + truncate(escape(oneLine(c.Check)), maxCheckText)
 		}
-		body := truncate(f.String(), maxFieldText-len([]rune(check)))
+		body := truncate(f.String(), maxFieldText-slackLen(check))
 		fields = append(fields, mrkdwn(body+check))
 	}
 	return slack.NewSectionBlock(mrkdwn(truncate(b.String(), maxSectionText)), fields, nil, slack.SectionBlockOptionBlockID("card-cause"))
@@ -142,7 +142,7 @@ func othersBlock(d diagnosis.Diagnosis) slack.Block {
 	}
 	var others []string
 	for _, c := range d.Candidates[from:min(from+3, len(d.Candidates))] {
-		others = append(others, fmt.Sprintf("%s %.0f%%", code(c.Service), c.Confidence*100))
+		others = append(others, fmt.Sprintf("%s %.0f%%", codeName(c.Service), c.Confidence*100))
 	}
 	return slack.NewContextBlock("card-others", mrkdwn(truncate("Also considered: "+strings.Join(others, ", "), maxSectionText)))
 }

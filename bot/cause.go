@@ -19,12 +19,8 @@ type Corrections interface {
 	Correction(ctx context.Context, incident string) (c diagnosis.Correction, ok bool, err error)
 }
 
-// Bounds of the menu a 👎 offers (Slack: option text 75, value 150).
-const (
-	causeOptionsShown = 10
-	maxOptionText     = 75
-	maxOptionValue    = 150
-)
+// causeOptionsShown bounds the menu a 👎 offers.
+const causeOptionsShown = 10
 
 // CorrectCause keeps a person's word on what an incident's root cause was
 // and refreshes the card while the incident is live. It is commands.Causes:
@@ -86,7 +82,7 @@ func (b *Bot) askForCause(ctx context.Context, cb slack.InteractionCallback, id,
 // service.
 func wrongCauseMessage(id, wrong string, d diagnosis.Diagnosis) Message {
 	opts := causeOptions(id, wrong, d)
-	text := fmt.Sprintf("Thanks, noted: %s is not the cause of %s. What was? ", code(wrong), escape(id))
+	text := fmt.Sprintf("Thanks, noted: %s is not the cause of %s. What was? ", codeName(wrong), escape(id))
 	var menu *slack.Accessory
 	if len(opts) > 0 {
 		text += "Pick it here, or say `@nightowl cause &lt;service&gt;` in this thread; nightowl learns it for similar incidents."

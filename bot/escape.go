@@ -1,9 +1,6 @@
 package bot
 
-import (
-	"strings"
-	"unicode/utf8"
-)
+import "strings"
 
 // Everything that came from an alert, a label or a person is untrusted text:
 // it must reach Slack as plain text, never as a mention, a link or formatting.
@@ -23,18 +20,4 @@ func code(s string) string {
 		return "` `"
 	}
 	return "`" + escape(strings.ReplaceAll(s, "`", "ˋ")) + "`"
-}
-
-// truncate shortens s to at most n runes, marking the cut with an ellipsis.
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	cut := string(r[:n-1])
-	// never leave half an entity behind
-	if i := strings.LastIndexByte(cut, '&'); i >= 0 && !strings.Contains(cut[i:], ";") {
-		cut = cut[:i]
-	}
-	return cut + "…"
 }

@@ -10,13 +10,16 @@ import (
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
+
+	"github.com/nightowl-sre/nightowl/diagnosis"
 )
 
-// relayedMsg is an alert-channel message waiting for the intake goroutine.
+// relayedMsg is an alert-channel message waiting for the intake goroutine;
+// source is the bot (B…) that posted it.
 type relayedMsg struct {
-	channel, ts string
-	msg         Relayed
-	received    time.Time
+	channel, ts, source string
+	msg                 Relayed
+	received            time.Time
 }
 
 // onMessage takes message events: trusted bot posts in the alerts channel go
@@ -34,7 +37,11 @@ func (b *Bot) onMessage(ctx context.Context, ev slackevents.EventsAPIEvent) {
 		b.log.Debug("message ignored", keyChannel, me.Channel, keyTS, me.TimeStamp, "why", why)
 		return
 	}
-	m := relayedMsg{channel: me.Channel, ts: me.TimeStamp, received: b.deps.Now(), msg: Relayed{Text: me.Message.Text}}
+	source := me.Message.BotID
+	if source == "" {
+		source = me.BotID
+	}
+	m := relayedMsg{channel: me.Channel, ts: me.TimeStamp, source: source, received: b.deps.Now(), msg: Relayed{Text: me.Message.Text}}
 	for _, a := range me.Message.Attachments {
 		m.msg.Attachments = append(m.msg.Attachments, RelayedAttachment{
 			Title: a.Title, TitleLink: a.TitleLink, Text: a.Text, Fallback: a.Fallback, Pretext: a.Pretext, Color: a.Color,
@@ -61,7 +68,7 @@ func (b *Bot) untrusted(me *slackevents.MessageEvent) string {
 	case msg.BotID == b.self.botID || (msg.User != "" && msg.User == b.self.userID):
 		return "nightowl's own message"
 	}
-	if len(b.cfg.AlertSources) == 0 {
+	if b.cfg.AnySource {
 		return ""
 	}
 	appID := ""
@@ -107,11 +114,11 @@ func (b *Bot) take(ctx context.Context, m relayedMsg) {
 		b.log.Warn("alert message partly unreadable", keyChannel, m.channel, keyTS, m.ts, "alerts", len(alerts), "problems", problems)
 		b.explainUnreadable(ctx, m, len(alerts), problems)
 	}
-	if len(alerts) == 0 {
+	if alerts = b.ownResolutions(ctx, m, alerts); len(alerts) == 0 {
 		return
 	}
 	rctx, cancel := detached(ctx)
-	err = b.deps.Records.RecordAlerts(rctx, m.channel, m.ts, m.received, alerts)
+	err = b.deps.Records.RecordAlerts(rctx, m.channel, m.ts, m.source, m.received, alerts)
 	cancel()
 	if err != nil {
 		b.log.Error("record alerts", keyChannel, m.channel, keyTS, m.ts, "err", err)
@@ -124,6 +131,45 @@ func (b *Bot) take(ctx context.Context, m relayedMsg) {
 			b.log.Debug("alert grouped", "alertname", alerts[i].Name(), keyIncident, out.Incident)
 		}
 	}
+}
+
+// ownResolutions drops the resolutions of alerts that another source first
+// reported firing: one bot in the alerts channel cannot close what another
+// opened. When the record cannot say who reported an alert, its resolution
+// is dropped too (the safe side) and the error logged.
+func (b *Bot) ownResolutions(ctx context.Context, m relayedMsg, alerts []diagnosis.Alert) []diagnosis.Alert {
+	var fps []string
+	for _, a := range alerts {
+		if a.Status == diagnosis.Resolved {
+			fps = append(fps, a.Fingerprint)
+		}
+	}
+	if len(fps) == 0 {
+		return alerts
+	}
+	rctx, cancel := detached(ctx)
+	origins, err := b.deps.Records.AlertOrigins(rctx, fps)
+	cancel()
+	if err != nil {
+		b.log.Error("look up who first reported resolved alerts; their resolutions are ignored", keyChannel, m.channel, keyTS, m.ts, "err", err)
+	}
+	kept := make([]diagnosis.Alert, 0, len(alerts))
+	var refused []string
+	for _, a := range alerts {
+		if a.Status == diagnosis.Resolved {
+			origin, known := origins[a.Fingerprint]
+			if err != nil || (known && origin != "" && origin != m.source) {
+				refused = append(refused, a.Fingerprint)
+				continue
+			}
+		}
+		kept = append(kept, a)
+	}
+	if len(refused) > 0 {
+		b.log.Warn("resolutions of alerts another source reported ignored", keyChannel, m.channel, keyTS, m.ts,
+			"source", m.source, "alerts", len(refused), "fingerprints", refused[:min(len(refused), 5)])
+	}
+	return kept
 }
 
 // explainUnreadable answers in the alert message's thread, in one sentence,

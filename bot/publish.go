@@ -47,8 +47,12 @@ func (b *Bot) publish(ctx context.Context, u diagnosis.Update) {
 	b.refreshCard(ctx, in.ID)
 	b.persist(ctx, in)
 	if u.Kind != diagnosis.IncidentResolved {
-		b.modelTriage(in, d) // a new root cause or runbook calls for new words
-		b.dryRun(ctx, in, d) // the recommendation may have changed with the burst
+		ver := b.verification(ctx, in) // answered from memory: refreshCard asked
+		shown := offered(d, ver)
+		b.modelTriage(in, shown) // a new root cause or runbook calls for new words
+		if ver.ok {
+			b.dryRun(ctx, in, shown) // the recommendation may have changed with the burst
+		}
 	}
 	switch u.Kind {
 	case diagnosis.IncidentResolved:
@@ -66,15 +70,17 @@ func (b *Bot) publish(ctx context.Context, u diagnosis.Update) {
 func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	in := u.Incident
 	b.record(ctx, in.ID, diagnosis.EventOpened, "", fmt.Sprintf("%d alerts", len(in.Alerts)))
+	ver := b.verification(ctx, in) // before the lock: Alertmanager may be slow
 	b.cardsMu.Lock()
 	in.Thread = diagnosis.Thread{Channel: b.cfg.IncidentsChannel, TS: "pending"} // counts the page in the diagnosis
 	d := b.diagnose(ctx, in)
 	in.Thread = diagnosis.Thread{}
-	v := cardView{Incident: in, Diagnosis: d, Now: b.deps.Now(), Feedback: b.deps.Votes != nil}
+	shown := offered(d, ver)
+	v := cardView{Incident: in, Diagnosis: shown, Now: b.deps.Now(), Feedback: b.deps.Votes != nil, Unverified: !ver.ok, VerifyNote: ver.note}
 	if b.cfg.OnCall != "" {
 		v.Page = mention(b.cfg.OnCall)
 	}
-	v.Triage, v.TriageNote = b.cardTriage(ctx, in, d)
+	v.Triage, v.TriageNote = b.cardTriage(ctx, in, shown)
 	if b.triager != nil && b.triager.Model() != "" {
 		v.TriageNote = fmt.Sprintf("Triage by nightowl's rules; %s is writing its own", b.triager.Model())
 	}
@@ -93,16 +99,18 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	b.cardsMu.Unlock()
 	b.persist(ctx, in)
 	b.record(ctx, in.ID, diagnosis.EventCardPosted, "", fmt.Sprintf("%s/%s paged %s", b.cfg.IncidentsChannel, ts, b.cfg.OnCall))
-	b.log.Info("incident card posted", keyIncident, in.ID, keyTS, ts, "alerts", len(in.Alerts), "root_cause", cardHeadline(d))
+	b.log.Info("incident card posted", keyIncident, in.ID, keyTS, ts, "alerts", len(in.Alerts), "root_cause", cardHeadline(d), "verified", ver.ok)
 
-	b.modelTriage(in, d)
+	b.modelTriage(in, shown)
 
 	reply := renderBurst(u)
 	reply.Channel, reply.ThreadTS = in.Thread.Channel, in.Thread.TS
 	if _, err := b.slack.Post(ctx, reply); err != nil {
 		b.log.Error("post first thread reply", keyIncident, in.ID, "err", err)
 	}
-	b.dryRun(ctx, in, d)
+	if ver.ok {
+		b.dryRun(ctx, in, shown)
+	}
 }
 
 // settle records that a resolved incident ended; the store keeps a runbook's
@@ -140,6 +148,14 @@ func (b *Bot) diagnose(ctx context.Context, in diagnosis.Incident) diagnosis.Dia
 // refreshCard re-renders an incident's card from the live state; it never
 // mentions anyone (the page happened when the card was posted).
 func (b *Bot) refreshCard(ctx context.Context, id string) {
+	live, ok := b.grouper.Incident(id)
+	if !ok || live.Thread.IsZero() {
+		return
+	}
+	ver := verdict{ok: true} // a resolved card offers no runbook anyway
+	if live.Status != diagnosis.Resolved {
+		ver = b.verification(ctx, live) // before the lock: Alertmanager may be slow
+	}
 	b.cardsMu.Lock()
 	defer b.cardsMu.Unlock()
 	in, ok := b.grouper.Incident(id)
@@ -153,12 +169,15 @@ func (b *Bot) refreshCard(ctx context.Context, id string) {
 	if in.Status == diagnosis.Resolved {
 		delete(b.last, id)
 		b.triage.forget(id)
+		b.forgetVerified(in)
+		ver = verdict{ok: true}
 	}
-	v := cardView{Incident: in, Diagnosis: d, Now: b.deps.Now(), Feedback: b.deps.Votes != nil}
+	shown := offered(d, ver)
+	v := cardView{Incident: in, Diagnosis: shown, Now: b.deps.Now(), Feedback: b.deps.Votes != nil, Unverified: !ver.ok, VerifyNote: ver.note}
 	if b.cfg.OnCall != "" {
 		v.PagedName = "@" + b.name(ctx, b.cfg.OnCall)
 	}
-	v.Triage, v.TriageNote = b.cardTriage(ctx, in, d)
+	v.Triage, v.TriageNote = b.cardTriage(ctx, in, shown)
 	v.Costs = b.cardCosts(ctx, id)
 	v.Up, v.Down = b.cardVotes(ctx, id)
 	if c, ok := b.cardCorrection(ctx, id); ok {

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -18,147 +17,157 @@ import (
 // chat.update is Tier 3, and people cannot read faster anyway.
 const progressEvery = 3 * time.Second
 
-// runView is what the bot remembers of a request to render its message.
-type runView struct {
-	tasks    []runbooks.TaskResult
-	checking bool
-	lastEdit time.Time
-	dirty    bool
-	request  runbooks.Request
-	runbook  runbooks.Runbook
+// drainUpdates bounds how long a stopping bot keeps telling threads what
+// happened to runs after the runbook service has stopped.
+const drainUpdates = 20 * time.Second
+
+// runbookState is the bot's side of runbooks: the service's updates, in
+// order, and when each request's message was last edited. What a request
+// is and how it stands lives in runbooks.Service alone.
+type runbookState struct {
+	updates chan runbooks.Update // from the service to runUpdates
+	mu      sync.Mutex
+	edits   map[string]*edit // request ID → its message's throttle
 }
 
-// runbookState is the bot's side of runbooks: the thread messages of
-// requests, throttled progress, and the dry runs seen per incident.
-type runbookState struct {
-	mu      sync.Mutex
-	views   map[string]*runView         // request ID → view
-	dryRuns map[string]*runbooks.Result // incident|runbook → last check run
-	updates chan runbooks.Update        // from the service's goroutines to runUpdates
-	latest  map[string]runbooks.Request // incident → its latest request, for the card
-	posted  map[string]diagnosis.Thread // request ID → its message
+type edit struct {
+	last  time.Time
+	dirty bool // progress arrived since the last edit
 }
 
 func newRunbookState() *runbookState {
-	return &runbookState{views: map[string]*runView{}, dryRuns: map[string]*runbooks.Result{},
-		updates: make(chan runbooks.Update, 1024), latest: map[string]runbooks.Request{},
-		posted: map[string]diagnosis.Thread{}}
+	return &runbookState{updates: make(chan runbooks.Update, 1024), edits: map[string]*edit{}}
 }
 
 // RunbookUpdate is the runbooks.Notifier: it hands the update to the bot's
-// runbook goroutine and never blocks a run for long.
-func (b *Bot) RunbookUpdate(ctx context.Context, u runbooks.Update) {
+// runbook goroutine, which outlives the service's shutdown so that every
+// thread hears how its run ended; it never blocks a run for long.
+func (b *Bot) RunbookUpdate(_ context.Context, u runbooks.Update) {
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
 	select {
 	case b.rb.updates <- u:
-	case <-ctx.Done():
-	case <-time.After(5 * time.Second):
+	case <-t.C:
 		b.log.Warn("runbook update dropped: the bot is not keeping up", "request", u.Request.ID, "kind", u.Kind)
 	}
 }
 
 var _ runbooks.Notifier = (*Bot)(nil)
 
+// IncidentOpen reports whether an incident is live and not resolved: the
+// runbook service expires the requests of any other.
+func (b *Bot) IncidentOpen(id string) bool {
+	in, ok := b.grouper.Incident(id)
+	return ok && in.Status != diagnosis.Resolved
+}
+
 // runUpdates turns runbook updates into thread messages, in order, editing
-// progress at most every progressEvery.
+// progress at most every progressEvery. When ctx ends it still delivers
+// what is queued (for up to drainUpdates): a shutdown's last words.
 func (b *Bot) runUpdates(ctx context.Context) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			b.drainRunbookUpdates(ctx)
 			return nil
 		case u := <-b.rb.updates:
 			b.onRunbookUpdate(ctx, u)
 		case <-tick.C:
-			b.flushProgress(ctx)
+			b.flushProgress(ctx, false)
 		}
 	}
+}
+
+func (b *Bot) drainRunbookUpdates(ctx context.Context) {
+	deadline := time.Now().Add(drainUpdates)
+	for time.Now().Before(deadline) {
+		select {
+		case u := <-b.rb.updates:
+			b.onRunbookUpdate(ctx, u)
+			continue
+		default:
+		}
+		break
+	}
+	b.flushProgress(ctx, true)
 }
 
 func (b *Bot) onRunbookUpdate(ctx context.Context, u runbooks.Update) {
+	if b.deps.Runbooks == nil {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
 	r := u.Request
-	if r.Incident != "" && u.Kind != runbooks.UpdateDryRun {
-		b.rb.mu.Lock()
-		b.rb.latest[r.Incident] = r
-		b.rb.mu.Unlock()
+	if cur, ok := b.deps.Runbooks.Get(r.ID); ok {
+		r = cur // render the latest state, whatever order updates came in
 	}
-	switch u.Kind {
-	case runbooks.UpdateDryRun:
-		if u.DryRun == nil || r.Thread.IsZero() {
-			return
-		}
-		b.rb.mu.Lock()
-		b.rb.dryRuns[r.Incident+"|"+r.Runbook] = u.DryRun
-		b.rb.mu.Unlock()
-		m := renderDryRun(u.Runbook, *u.DryRun, r.Incident)
-		m.Channel, m.ThreadTS = r.Thread.Channel, r.Thread.TS
-		if _, err := b.slack.Post(ctx, m); err != nil {
-			b.log.Error("post dry run", keyIncident, r.Incident, "err", err)
-		}
-		return
-	case runbooks.UpdateInterrupted:
-		if r.Thread.Channel != "" {
-			text := fmt.Sprintf("⚠️ %s (%s) was interrupted: nightowl stopped while it ran, so its outcome is unknown. Check the system before running it again.", r.ID, r.Runbook)
-			m := Message{Channel: r.Thread.Channel, ThreadTS: r.Thread.TS, Text: escape(text), Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(escape(text)), nil, nil)}}
-			if _, err := b.slack.Post(ctx, m); err != nil {
-				b.log.Error("post interruption", "request", r.ID, "err", err)
-			}
-		}
-	}
-	v := b.view(u)
 	switch u.Kind {
 	case runbooks.UpdateTask:
-		v.tasks = append(v.tasks, *u.Task)
-		v.checking = u.Check
-		v.dirty = true
-		if time.Since(v.lastEdit) >= progressEvery {
-			b.editRequest(ctx, v)
+		if b.markDirty(r.ID) {
+			b.editRequest(ctx, r, u.Runbook)
 		}
 		return
-	case runbooks.UpdateStarted:
-		v.tasks, v.checking = nil, u.Runbook.DryRun
+	case runbooks.UpdateNotRecorded:
+		b.postInThread(ctx, r, "⚠️ "+escape(u.Note))
+		return
 	}
-	b.editRequest(ctx, v)
-	if u.Kind == runbooks.UpdateFinished {
-		b.postRunSummary(ctx, v)
+	b.editRequest(ctx, r, u.Runbook)
+	switch u.Kind {
+	case runbooks.UpdateFinished, runbooks.UpdateInterrupted:
+		b.postRunSummary(ctx, r)
+	case runbooks.UpdateApproved, runbooks.UpdateDryRun, runbooks.UpdateVerified:
+		return // the card does not change
 	}
-	if u.Kind != runbooks.UpdateApproved {
-		b.refreshCard(ctx, r.Incident)
+	b.refreshCard(ctx, r.Incident)
+	if u.Kind == runbooks.UpdateExpired && r.Source == runbooks.SourceCard && b.IncidentOpen(r.Incident) &&
+		!strings.Contains(r.Note, "superseded") {
+		// The card keeps offering its recommendation, with a fresh dry run;
+		// not from this goroutine, which drains the updates it would send.
+		incident := r.Incident
+		b.background(func(ctx context.Context) { b.recommendAgain(ctx, incident) })
 	}
 }
 
-func (b *Bot) view(u runbooks.Update) *runView {
+// markDirty notes progress on a request's message and says whether it is
+// due for an edit.
+func (b *Bot) markDirty(id string) bool {
 	b.rb.mu.Lock()
 	defer b.rb.mu.Unlock()
-	v, ok := b.rb.views[u.Request.ID]
-	if !ok {
-		v = &runView{}
-		b.rb.views[u.Request.ID] = v
+	e := b.rb.edits[id]
+	if e == nil {
+		e = &edit{}
+		b.rb.edits[id] = e
 	}
-	v.request, v.runbook = u.Request, u.Runbook
-	return v
+	e.dirty = true
+	return time.Since(e.last) >= progressEvery
 }
 
 // editRequest posts the request's message once, then edits it.
-func (b *Bot) editRequest(ctx context.Context, v *runView) {
-	r := v.request
+func (b *Bot) editRequest(ctx context.Context, r runbooks.Request, rb runbooks.Runbook) {
 	if r.Thread.Channel == "" {
 		return
 	}
-	b.rb.mu.Lock()
-	dry := b.rb.dryRuns[r.Incident+"|"+r.Runbook]
-	at, posted := b.rb.posted[r.ID]
-	b.rb.mu.Unlock()
-	if !posted && !r.Message.IsZero() {
-		at, posted = r.Message, true
+	if rb.ID == "" {
+		rb, _ = b.deps.Runbooks.Catalog().Get(r.Runbook)
 	}
-	m := renderRequest(requestView{Request: r, Runbook: v.runbook, Tasks: v.tasks, DryRun: dry, Checking: v.checking,
-		Names: func(id string) string { return b.name(ctx, id) }})
-	v.lastEdit, v.dirty = time.Now(), false
-	if posted {
-		if err := b.slack.Update(ctx, at.Channel, at.TS, m); err != nil {
+	m := renderRequest(requestView{Request: r, Runbook: rb, Names: func(id string) string { return b.name(ctx, id) }})
+	b.rb.mu.Lock()
+	if r.State.Open() {
+		e := b.rb.edits[r.ID]
+		if e == nil {
+			e = &edit{}
+			b.rb.edits[r.ID] = e
+		}
+		e.last, e.dirty = time.Now(), false
+	} else {
+		delete(b.rb.edits, r.ID)
+	}
+	b.rb.mu.Unlock()
+	if !r.Message.IsZero() {
+		if err := b.slack.Update(ctx, r.Message.Channel, r.Message.TS, m); err != nil {
 			b.log.Error("update run request message", "request", r.ID, "err", err)
 		}
 		return
@@ -169,171 +178,197 @@ func (b *Bot) editRequest(ctx context.Context, v *runView) {
 		b.log.Error("post run request message", "request", r.ID, "err", err)
 		return
 	}
-	msg := diagnosis.Thread{Channel: r.Thread.Channel, TS: ts}
-	b.rb.mu.Lock()
-	b.rb.posted[r.ID] = msg
-	b.rb.mu.Unlock()
-	if b.deps.Runbooks != nil {
-		b.deps.Runbooks.SetMessage(r.ID, msg)
-	}
+	b.deps.Runbooks.SetMessage(ctx, r.ID, diagnosis.Thread{Channel: r.Thread.Channel, TS: ts})
 }
 
 // flushProgress edits the messages of running requests whose progress has
-// waited progressEvery.
-func (b *Bot) flushProgress(ctx context.Context) {
+// waited progressEvery (all of them when all is set).
+func (b *Bot) flushProgress(ctx context.Context, all bool) {
 	b.rb.mu.Lock()
-	var due []*runView
-	for _, v := range b.rb.views {
-		if v.dirty && time.Since(v.lastEdit) >= progressEvery {
-			due = append(due, v)
+	var due []string
+	for id, e := range b.rb.edits {
+		if e.dirty && (all || time.Since(e.last) >= progressEvery) {
+			due = append(due, id)
 		}
 	}
 	b.rb.mu.Unlock()
-	for _, v := range due {
-		b.editRequest(ctx, v)
+	for _, id := range due {
+		if r, ok := b.deps.Runbooks.Get(id); ok {
+			b.editRequest(ctx, r, runbooks.Runbook{})
+		}
 	}
 }
 
 // postRunSummary answers in the thread when a run ends, so people hear of it.
-func (b *Bot) postRunSummary(ctx context.Context, v *runView) {
-	r := v.request
-	if r.Thread.Channel == "" {
-		return
-	}
+func (b *Bot) postRunSummary(ctx context.Context, r runbooks.Request) {
 	icon, state := requestState(r)
 	text := fmt.Sprintf("%s %s (%s) %s.", icon, r.Runbook, r.ID, state)
 	if res := finalResult(r); res != nil {
 		text = fmt.Sprintf("%s %s (%s) %s: %d changed, %d failed in %s.", icon, r.Runbook, r.ID, state, res.Changed, res.Failed,
 			res.Ended.Sub(res.Started).Round(100*time.Millisecond))
 	}
-	m := Message{Channel: r.Thread.Channel, ThreadTS: r.Thread.TS, Text: escape(text), Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(escape(text)), nil, nil)}}
+	if r.Note != "" {
+		text = fmt.Sprintf("%s %s (%s) %s", icon, r.Runbook, r.ID, r.Note)
+	}
+	b.postInThread(ctx, r, escape(text))
+}
+
+// postInThread posts one sentence (already escaped) in a request's thread.
+func (b *Bot) postInThread(ctx context.Context, r runbooks.Request, text string) {
+	if r.Thread.Channel == "" {
+		return
+	}
+	text = truncate(text, maxSectionText)
+	m := Message{Channel: r.Thread.Channel, ThreadTS: r.Thread.TS, Text: text, Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}}
 	if _, err := b.slack.Post(ctx, m); err != nil {
-		b.log.Error("post run summary", "request", r.ID, "err", err)
+		b.log.Error("post in run request thread", "request", r.ID, "err", err)
 	}
 }
 
-// latestRun is the incident's latest run request, for the card.
+// latestRun is the request the incident's card shows: its own, else the
+// incident's latest.
 func (b *Bot) latestRun(incident string) (runbooks.Request, bool) {
-	b.rb.mu.Lock()
-	defer b.rb.mu.Unlock()
-	r, ok := b.rb.latest[incident]
-	return r, ok
+	if b.deps.Runbooks == nil {
+		return runbooks.Request{}, false
+	}
+	return b.deps.Runbooks.CardRequest(incident)
 }
 
-// dryRun starts the check run of the card's recommended runbook.
+// dryRun offers the card's recommended runbook as the card's own request,
+// with the card's parameters and its own dry run; the card's buttons
+// approve that request and nothing else. Incidents Alertmanager does not
+// know get none.
 func (b *Bot) dryRun(ctx context.Context, in diagnosis.Incident, d diagnosis.Diagnosis) {
-	if b.deps.Runbooks == nil || d.RecommendedRunbook == "" {
+	if b.deps.Runbooks == nil || d.RecommendedRunbook == "" || in.Thread.IsZero() || in.Status == diagnosis.Resolved {
+		return
+	}
+	if !b.verified(ctx, in) {
 		return
 	}
 	top, _ := d.Top()
-	b.deps.Runbooks.DryRun(ctx, runbooks.Open{Incident: in.ID, Thread: in.Thread, Runbook: d.RecommendedRunbook,
+	_, err := b.deps.Runbooks.Recommend(ctx, runbooks.Open{Incident: in.ID, Thread: in.Thread, Runbook: d.RecommendedRunbook,
 		RootCause: top.Service, Namespace: in.NamespaceOf(top.Service)})
+	if err != nil {
+		b.log.Warn("the card's runbook cannot be offered", keyIncident, in.ID, "runbook", d.RecommendedRunbook, "err", err)
+	}
 }
 
-// onRunbookApprove: the card's Approve opens the incident's request for
-// the recommended runbook (or finds the open one), then records the click
-// as an approval, which only approvers can give.
-func (b *Bot) onRunbookApprove(ctx context.Context, cb slack.InteractionCallback, act *slack.BlockAction) {
-	if b.deps.Runbooks == nil {
-		b.onRunbookPending(ctx, cb, act)
-		return
-	}
-	in, ok := b.liveIncident(ctx, cb, act)
+// recommendAgain offers the card's recommendation again once its request
+// expired while the incident goes on.
+func (b *Bot) recommendAgain(ctx context.Context, incident string) {
+	in, ok := b.grouper.Incident(incident)
 	if !ok {
 		return
 	}
-	_, rb := ParseActionValue(act.Value)
-	req, err := b.openRequest(ctx, in, rb, nil, cb.User.ID)
-	if err != nil {
-		b.replyClick(ctx, cb, escape(err.Error()))
-		return
-	}
-	b.approve(ctx, cb, req.ID)
-}
-
-// openRequest opens (or finds) a request for a runbook in an incident.
-func (b *Bot) openRequest(ctx context.Context, in diagnosis.Incident, runbook string, inputs map[string]string, user string) (runbooks.Request, error) {
 	b.cardsMu.Lock()
-	d := b.last[in.ID]
+	d, ok := b.last[incident]
 	b.cardsMu.Unlock()
-	top, _ := d.Top()
-	req, _, err := b.deps.Runbooks.Open(ctx, runbooks.Open{Incident: in.ID, Thread: in.Thread, Runbook: runbook,
-		Inputs: inputs, By: user, RootCause: top.Service, Namespace: in.NamespaceOf(top.Service)})
-	switch {
-	case errors.Is(err, runbooks.ErrUnknownRunbook):
-		return req, fmt.Errorf("runbook %s is not in the catalog", runbook)
-	case err != nil:
-		return req, fmt.Errorf("%s cannot run with these parameters: %w", runbook, err)
+	if ok {
+		b.dryRun(ctx, in, d)
 	}
-	return req, nil
 }
 
-func (b *Bot) approve(ctx context.Context, cb slack.InteractionCallback, id string) {
-	_, msg, err := b.deps.Runbooks.Approve(ctx, id, cb.User.ID)
-	switch {
-	case err != nil:
-		b.log.Error("approve run", "request", id, keyUser, cb.User.ID, "err", err)
-		b.replyClick(ctx, cb, "nightowl could not record your approval; it is logged.")
-	case msg != "":
-		b.replyClick(ctx, cb, escape(msg))
+// closeRuns expires the run requests of an incident that resolved.
+func (b *Bot) closeRuns(ctx context.Context, u diagnosis.Update) {
+	if b.deps.Runbooks != nil && (u.Kind == diagnosis.IncidentResolved || u.Kind == diagnosis.Settled) {
+		b.deps.Runbooks.CloseIncident(ctx, u.Incident.ID, u.Incident.ID+" is resolved")
 	}
+}
+
+// clicked parses a request button's value, or tells the clicker it names
+// no request.
+func (b *Bot) clicked(ctx context.Context, cb slack.InteractionCallback, act *slack.BlockAction) (id, digest string, ok bool) {
+	if b.deps.Runbooks == nil {
+		b.onRunbookPending(ctx, cb, act)
+		return "", "", false
+	}
+	id, digest, ok = ParseRequestValue(act.Value)
+	if !ok {
+		b.replyClick(ctx, cb, "That button names no run request (it may come from an older nightowl): use the request's own message in the incident's thread. Nothing was done.")
+		b.log.Info("runbook button without a request", keyUser, cb.User.ID, "action_id", act.ActionID)
+	}
+	return id, digest, ok
+}
+
+// answerClick tells the clicker, in one sentence, why their click changed
+// nothing (or what it still needs); err is logged.
+func (b *Bot) answerClick(ctx context.Context, cb slack.InteractionCallback, what, id, msg string, err error) {
+	if err != nil {
+		b.log.Error(what+" not done", "request", id, keyUser, cb.User.ID, "err", err)
+	}
+	if msg != "" {
+		b.replyClick(ctx, cb, truncate(escape(msg), maxSectionText))
+	}
+}
+
+// onRunbookApprove is the card's Approve: it approves the card's own
+// request, named with its digest by the button, and nothing else.
+func (b *Bot) onRunbookApprove(ctx context.Context, cb slack.InteractionCallback, act *slack.BlockAction) {
+	b.onRequestApprove(ctx, cb, act)
 }
 
 func (b *Bot) onRequestApprove(ctx context.Context, cb slack.InteractionCallback, act *slack.BlockAction) {
-	if b.deps.Runbooks != nil {
-		b.approve(ctx, cb, act.Value)
+	id, digest, ok := b.clicked(ctx, cb, act)
+	if !ok {
+		return
 	}
+	// Whoever asked for it, nothing runs for alerts Alertmanager does not hold.
+	if r, found := b.deps.Runbooks.Get(id); found {
+		if in, live := b.grouper.Incident(r.Incident); live && !b.verified(ctx, in) {
+			b.answerClick(ctx, cb, "approval", id, fmt.Sprintf("Nothing was approved: Alertmanager does not hold the alerts of %s, so nightowl runs no runbook for it.", r.Incident), nil)
+			b.log.Warn("approval refused: unverified incident", keyIncident, r.Incident, "request", id, keyUser, cb.User.ID)
+			return
+		}
+	}
+	_, msg, err := b.deps.Runbooks.Approve(ctx, id, digest, cb.User.ID)
+	b.answerClick(ctx, cb, "approval", id, msg, err)
 }
 
 func (b *Bot) onRequestReject(ctx context.Context, cb slack.InteractionCallback, act *slack.BlockAction) {
-	if b.deps.Runbooks == nil {
+	id, digest, ok := b.clicked(ctx, cb, act)
+	if !ok {
 		return
 	}
-	if _, msg, err := b.deps.Runbooks.Reject(ctx, act.Value, cb.User.ID); err == nil && msg != "" {
-		b.replyClick(ctx, cb, escape(msg))
-	}
+	_, msg, err := b.deps.Runbooks.Reject(ctx, id, digest, cb.User.ID)
+	b.answerClick(ctx, cb, "rejection", id, msg, err)
 }
 
 func (b *Bot) onRunCancel(ctx context.Context, cb slack.InteractionCallback, act *slack.BlockAction) {
-	if b.deps.Runbooks == nil {
+	id, digest, ok := b.clicked(ctx, cb, act)
+	if !ok {
 		return
 	}
-	if _, msg, err := b.deps.Runbooks.Cancel(ctx, act.Value, cb.User.ID); err == nil && msg != "" {
-		b.replyClick(ctx, cb, escape(msg))
-	}
+	_, msg, err := b.deps.Runbooks.Cancel(ctx, id, digest, cb.User.ID)
+	b.answerClick(ctx, cb, "cancel", id, msg, err)
 }
 
-// onRunbookManual shows the exact command an engineer would run by hand.
+// onRunbookManual ("Show command") shows the exact commands the request
+// runs: its check run, then its run, with its own variables.
 func (b *Bot) onRunbookManual(ctx context.Context, cb slack.InteractionCallback, act *slack.BlockAction) {
-	if b.deps.Runbooks == nil || b.deps.Command == nil {
+	id, digest, ok := b.clicked(ctx, cb, act)
+	if !ok {
+		return
+	}
+	r, found := b.deps.Runbooks.Get(id)
+	rb, inCatalog := b.deps.Runbooks.Catalog().Get(r.Runbook)
+	switch {
+	case !found || !inCatalog:
+		b.replyClick(ctx, cb, fmt.Sprintf("Run request %s is not known here.", escape(id)))
+		return
+	case r.Digest != digest:
+		b.replyClick(ctx, cb, fmt.Sprintf("That button does not match %s's parameters; look at the request in the thread again.", escape(id)))
+		return
+	case b.deps.Command == nil:
 		b.onRunbookPending(ctx, cb, act)
 		return
 	}
-	in, ok := b.liveIncident(ctx, cb, act)
-	if !ok {
-		return
-	}
-	_, id := ParseActionValue(act.Value)
-	rb, ok := b.deps.Runbooks.Catalog().Get(id)
-	if !ok {
-		b.replyClick(ctx, cb, fmt.Sprintf("Runbook %s is not in the catalog.", escape(id)))
-		return
-	}
-	b.cardsMu.Lock()
-	d := b.last[in.ID]
-	b.cardsMu.Unlock()
-	top, _ := d.Top()
-	vars, err := rb.Vars(nil, runbooks.Context{Incident: in.ID, RootCause: top.Service, Namespace: in.NamespaceOf(top.Service), RequestedBy: cb.User.ID, RunID: "manual"})
-	if err != nil {
-		b.replyClick(ctx, cb, escape(fmt.Sprintf("%s needs parameters first: %v", id, err)))
-		return
-	}
-	job, _ := b.deps.Runbooks.Job(runbooks.Request{ID: "manual", Runbook: id, Vars: vars}, false)
+	job, _ := b.deps.Runbooks.Job(r, false)
 	check := job
 	check.Check = true
-	text := fmt.Sprintf("*%s* — %s\nCheck first (changes nothing):\n```%s```\nThen run it:\n```%s```\nRisk: %s. The Approve button runs the same playbook with the same variables and keeps it on the record.",
-		escape(rb.ID), escape(rb.Title), escapeCode(b.deps.Command(check)), escapeCode(b.deps.Command(job)), rb.Risk)
-	b.replyClick(ctx, cb, text)
+	text := fmt.Sprintf("*%s* — %s · run %s\nCheck first (changes nothing):\n```%s```\nThen run it:\n```%s```\nRisk: %s. Approving %s runs exactly these commands, with these variables, and keeps them on the record.",
+		escape(rb.ID), escape(truncate(rb.Title, 150)), code(r.ID), escapeCode(truncate(b.deps.Command(check), commandTextMax)),
+		escapeCode(truncate(b.deps.Command(job), commandTextMax)), rb.Risk, escape(r.ID))
+	b.replyClick(ctx, cb, truncate(text, maxSectionText))
 }
 
 func escapeCode(s string) string { return escape(strings.ReplaceAll(s, "```", "ˋˋˋ")) }

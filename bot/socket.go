@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -78,6 +79,9 @@ func (b *Bot) runSocket(ctx context.Context) error {
 	}
 }
 
+// dedupBudget bounds the socket loop's one database call per event.
+const dedupBudget = 300 * time.Millisecond
+
 // dispatch acks every envelope first, then hands the work on.
 func (b *Bot) dispatch(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
 	if evt.Request != nil && evt.Request.EnvelopeID != "" {
@@ -98,7 +102,15 @@ func (b *Bot) dispatch(ctx context.Context, client *socketmode.Client, evt socke
 			return
 		}
 		if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok && cb.EventID != "" {
-			first, err := b.deps.Records.FirstSeen(ctx, "event:"+cb.EventID, b.deps.Now())
+			// The socket loop acks every envelope: a database that is slow or
+			// locked must not hold it up for long (a redelivery slipping
+			// through is deduplicated again by message and fingerprint).
+			dctx, cancel := context.WithTimeout(ctx, dedupBudget)
+			first, err := b.deps.Records.FirstSeen(dctx, "event:"+cb.EventID, b.deps.Now())
+			cancel()
+			if err != nil {
+				b.log.Warn("event dedup skipped", "event_id", cb.EventID, "err", err)
+			}
 			if err == nil && !first {
 				b.log.Debug("redelivered event skipped", "event_id", cb.EventID, "retry", evt.Request.RetryAttempt)
 				return
@@ -139,7 +151,7 @@ func (b *Bot) onUnknownCommand(ctx context.Context, cmd slack.SlashCommand) {
 
 // reply tells one person something, ephemerally; failures are logged.
 func (b *Bot) reply(ctx context.Context, channel, user, text string) {
-	m := Message{Text: text, Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}}
+	m := Message{Text: truncate(text, maxSectionText), Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(text, maxSectionText)), nil, nil)}}
 	if err := b.slack.Ephemeral(ctx, channel, user, m); err != nil {
 		b.log.Warn("ephemeral reply", keyUser, user, keyChannel, channel, "err", err)
 	}
@@ -148,7 +160,8 @@ func (b *Bot) reply(ctx context.Context, channel, user, text string) {
 // replyClick answers a click ephemerally, in the thread of the clicked
 // message when it is a thread reply, so the answer is where the button was.
 func (b *Bot) replyClick(ctx context.Context, cb slack.InteractionCallback, text string) {
-	m := Message{Text: text, ThreadTS: cb.Container.ThreadTs, Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}}
+	m := Message{Text: truncate(text, maxSectionText), ThreadTS: cb.Container.ThreadTs,
+		Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(text, maxSectionText)), nil, nil)}}
 	if err := b.slack.Ephemeral(ctx, cb.Channel.ID, cb.User.ID, m); err != nil {
 		b.log.Warn("ephemeral reply", keyUser, cb.User.ID, keyChannel, cb.Channel.ID, "err", err)
 	}

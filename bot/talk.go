@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -401,8 +402,9 @@ func (b *Bot) keepTurn(ctx context.Context, t diagnosis.Turn, u diagnosis.Usage)
 func (b *Bot) postIn(ctx context.Context, q question, m Message) {
 	m.Channel, m.ThreadTS = q.channel, q.thread
 	if len(m.Blocks) == 0 {
-		m.Blocks = []slack.Block{slack.NewSectionBlock(mrkdwn(m.Text), nil, nil)}
+		m.Blocks = []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(m.Text, maxSectionText)), nil, nil)}
 	}
+	m.Text = truncate(m.Text, maxSectionText)
 	if _, err := b.slack.Post(ctx, m); err != nil {
 		b.log.Error("post answer", keyIncident, q.incident, "err", err)
 	}
@@ -410,7 +412,8 @@ func (b *Bot) postIn(ctx context.Context, q question, m Message) {
 
 // replyIn tells the asker something only they see, in the thread.
 func (b *Bot) replyIn(ctx context.Context, q question, text string) {
-	m := Message{Text: text, ThreadTS: q.thread, Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}}
+	m := Message{Text: truncate(text, maxSectionText), ThreadTS: q.thread,
+		Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(text, maxSectionText)), nil, nil)}}
 	if err := b.slack.Ephemeral(ctx, q.channel, q.user, m); err != nil {
 		b.log.Warn("ephemeral reply", keyUser, q.user, "err", err)
 	}
@@ -442,9 +445,14 @@ func seconds(d time.Duration) string {
 
 // onVote keeps a 👍 or 👎 on the card's diagnosis; a person's latest vote counts.
 func (b *Bot) onVote(ctx context.Context, cb slack.InteractionCallback, act *slack.BlockAction) {
-	id, cause := ParseActionValue(act.Value)
+	id, ref := ParseActionValue(act.Value)
 	if b.deps.Votes == nil {
 		b.replyClick(ctx, cb, "Votes are not kept here.")
+		return
+	}
+	cause, ok := b.votedCandidate(ctx, id, ref)
+	if !ok {
+		b.replyClick(ctx, cb, fmt.Sprintf("The likely cause of %s has changed since that card was drawn; vote again on the card as it is now.", escape(id)))
 		return
 	}
 	vote := 1
@@ -452,7 +460,7 @@ func (b *Bot) onVote(ctx context.Context, cb slack.InteractionCallback, act *sla
 		vote = -1
 	}
 	sctx, cancel := detached(ctx)
-	err := b.deps.Votes.Vote(sctx, id, cb.User.ID, vote, cause, b.deps.Now())
+	err := b.deps.Votes.Vote(sctx, id, cb.User.ID, vote, cause, b.clickedAt(act))
 	cancel()
 	if err != nil {
 		b.log.Error("keep vote", keyIncident, id, keyUser, cb.User.ID, "err", err)
@@ -465,7 +473,40 @@ func (b *Bot) onVote(ctx context.Context, cb slack.InteractionCallback, act *sla
 		b.askForCause(ctx, cb, id, cause)
 	} else {
 		b.replyClick(ctx, cb, fmt.Sprintf("Thanks, noted: %s is the cause of %s. nightowl weighs similar incidents by it; vote again to change your mind.",
-			code(cause), escape(id)))
+			codeName(cause), escape(id)))
 	}
 	b.refreshCard(ctx, id)
+}
+
+// clickedAt is when Slack says a button was pressed (action_ts): the store
+// keeps a person's latest vote by it, so a later click wins however the
+// workers interleave. Without one it is now.
+func (b *Bot) clickedAt(act *slack.BlockAction) time.Time {
+	sec, frac, _ := strings.Cut(act.ActionTs, ".")
+	s, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil || s <= 0 {
+		return b.deps.Now()
+	}
+	frac = (frac + "000000")[:6]
+	us, err := strconv.ParseInt(frac, 10, 64)
+	if err != nil {
+		return b.deps.Now()
+	}
+	return time.Unix(s, us*int64(time.Microsecond/time.Nanosecond)).UTC()
+}
+
+// votedCandidate finds the candidate a vote button names by its
+// candidateRef among the incident's candidates (a card drawn before votes
+// carried references names the service itself).
+func (b *Bot) votedCandidate(ctx context.Context, id, ref string) (string, bool) {
+	_, d, ok := b.Find(ctx, id)
+	if !ok || ref == "" {
+		return "", false
+	}
+	for _, c := range d.Candidates {
+		if candidateRef(c.Service) == ref || c.Service == ref {
+			return c.Service, true
+		}
+	}
+	return "", false
 }

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"log/slog"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -39,11 +40,20 @@ type Deps struct {
 	Resolver  *diagnosis.Resolver
 	// Metrics answers /graph query; nil means no Prometheus.
 	Metrics diagnosis.Metrics
+	// PromQLAllow, when set, is the metric names /graph query and the
+	// model's query_prometheus may read (a whole-name match); a query that
+	// names another metric, or whose metrics cannot be told, is refused.
+	PromQLAllow *regexp.Regexp
 	// Runbooks is the approval flow; nil means no catalog.
 	Runbooks *runbooks.Service
 	// Explainer answers follow-up questions in words; nil means the intent
 	// matcher answers.
 	Explainer diagnosis.Explainer
+	// Withhold names the labels and annotations whose values must never
+	// reach a model (REDACT_LABELS and secret-looking names): the text a
+	// model reads about alerts and series leaves them out whole. Nil
+	// withholds nothing.
+	Withhold func(name string) bool
 	// Link makes a link to an incident's card ("" when it has none).
 	Link func(diagnosis.Thread) string
 	// Causes keeps people's corrections of root causes; nil means they
@@ -77,6 +87,9 @@ func New(d Deps) *Handler {
 	}
 	if d.Resolver == nil {
 		d.Resolver, _ = diagnosis.NewResolver(d.Graph, nil)
+	}
+	if d.Withhold == nil {
+		d.Withhold = func(string) bool { return false }
 	}
 	return &Handler{d: d, log: d.Logger.With("component", "commands")}
 }

@@ -179,6 +179,9 @@ func (h *Handler) graphQuery(ctx context.Context, r Request, expr string) (Reply
 	if span > maxRange || span < time.Minute {
 		return Reply{}, usage("Ranges go from 1m to 7d.", "A range of %s is too long.", span)
 	}
+	if err := h.allowPromQL(expr); err != nil {
+		return Reply{}, usage("", "%s.", err)
+	}
 	end := h.d.Now()
 	var window *picture.Window
 	if r.Incident != "" {

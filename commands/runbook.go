@@ -108,8 +108,9 @@ func (h *Handler) runbookShow(id string) (Reply, error) {
 	return Reply{Summary: rb.ID + ": " + rb.Title, Blocks: blocks}, nil
 }
 
-// runbookRun opens the same approval request as the card's Approve button,
-// in the incident's thread when there is one.
+// runbookRun opens a new run request with the given parameters, in the
+// incident's thread when there is one. It never joins another request: an
+// approver approves exactly these parameters on its own message.
 func (h *Handler) runbookRun(ctx context.Context, r Request, args []string) (Reply, error) {
 	if len(args) == 0 {
 		return Reply{}, usage("Try /runbook run RB-DB-001 order-service.", "/runbook run needs a runbook ID.")
@@ -162,10 +163,14 @@ func (h *Handler) runbookRun(ctx context.Context, r Request, args []string) (Rep
 	if haveInc {
 		o.Incident, o.Thread, o.Namespace = in.ID, in.Thread, in.NamespaceOf(rootCause)
 	}
-	req, created, err := h.d.Runbooks.Open(ctx, o)
+	req, err := h.d.Runbooks.Open(ctx, o)
 	switch {
 	case errors.Is(err, runbooks.ErrUnknownRunbook):
 		return Reply{}, usage("", "No runbook %s.", rb.ID)
+	case errors.Is(err, runbooks.ErrStopping):
+		return Reply{}, usage("Ask again once it is back.", "nightowl is shutting down and opens no run requests.")
+	case errors.Is(err, runbooks.ErrNotRecorded):
+		return Reply{}, usage("Try again once the database can be written.", "nightowl could not write the request to its record, so nothing was opened.")
 	case err != nil:
 		return Reply{}, usage("See /runbook show "+rb.ID+" for its parameters.", "%s cannot run with these parameters: %v.", rb.ID, err)
 	}
@@ -173,12 +178,9 @@ func (h *Handler) runbookRun(ctx context.Context, r Request, args []string) (Rep
 	if haveInc {
 		where = "in the thread of " + in.ID
 	}
-	verb := "opened"
-	if !created {
-		verb = "is already open"
-	}
-	return Reply{Summary: fmt.Sprintf("Run request %s %s", req.ID, verb), Blocks: []Block{{Lines: []Line{
-		line(textf("Run request %s for %s %s %s; ", req.ID, rb.ID, verb, where), text("an approver approves it there (the same policy, dry run and record as the card's Approve button).")),
+	return Reply{Summary: fmt.Sprintf("Run request %s opened", req.ID), Blocks: []Block{{Lines: []Line{
+		line(textf("Run request %s for %s opened %s with exactly these parameters; ", req.ID, rb.ID, where),
+			text("an approver approves it on its own message there (its own dry run, the same policy and record as the card's Approve button).")),
 	}}}}, nil
 }
 

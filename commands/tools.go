@@ -35,6 +35,7 @@ func Tools() []diagnosis.Tool {
 
 // callTool runs one tool call for the model, on this incident only.
 func (h *Handler) callTool(ctx context.Context, in diagnosis.Incident, d diagnosis.Diagnosis, c diagnosis.ToolCall) diagnosis.ToolResult {
+	in = h.forModel(in)
 	var args map[string]string
 	if len(c.Arguments) > 0 {
 		var raw map[string]any
@@ -85,6 +86,9 @@ func (h *Handler) queryText(ctx context.Context, promql, span string) string {
 	if strings.TrimSpace(promql) == "" {
 		return "error: promql is empty"
 	}
+	if err := h.allowPromQL(promql); err != nil {
+		return "error: " + err.Error()
+	}
 	d := time.Hour
 	if span != "" {
 		if v, ok := parseRange(span); ok && v <= maxRange {
@@ -111,7 +115,7 @@ func (h *Handler) queryText(ctx context.Context, promql, span string) string {
 		for _, p := range s.Points {
 			lo, hi = min(lo, p.V), max(hi, p.V)
 		}
-		fmt.Fprintf(&b, "%s: min %.4g, max %.4g, last %.4g (%d points over %s)\n", seriesName(s), lo, hi, last, len(s.Points), ago(d))
+		fmt.Fprintf(&b, "%s: min %.4g, max %.4g, last %.4g (%d points over %s)\n", seriesName(h.seriesForModel(s)), lo, hi, last, len(s.Points), ago(d))
 	}
 	return b.String()
 }
@@ -119,6 +123,7 @@ func (h *Handler) queryText(ctx context.Context, promql, span string) string {
 // incidentContext is the incident's facts as text for a model: alerts,
 // diagnosis, evidence, history, runbook. It is data, not instructions.
 func (h *Handler) incidentContext(in diagnosis.Incident, d diagnosis.Diagnosis) string {
+	in = h.forModel(in)
 	var b strings.Builder
 	fmt.Fprintf(&b, "Incident %s, %s, first failure %s UTC, %d alerts (%d firing) across %d services.\n",
 		in.ID, in.Status, in.StartedAt().UTC().Format(time.RFC3339), d.Alerts.Distinct, d.Alerts.Firing, len(d.AffectedServices))
@@ -136,6 +141,47 @@ func (h *Handler) incidentContext(in diagnosis.Incident, d diagnosis.Diagnosis) 
 			rb.ID, rb.Title, strings.Join(strings.Fields(rb.Description), " "), rb.Risk, rb.Playbook)
 	}
 	return b.String()
+}
+
+// withheld stands for a node named after a withheld label.
+const withheld = "[withheld]"
+
+// forModel is the incident as a model may read it: the labels and
+// annotations Deps.Withhold names are left out whole, whatever their values
+// hold (spaces, quotes, commas), and a node named by one shows as withheld.
+func (h *Handler) forModel(in diagnosis.Incident) diagnosis.Incident {
+	alerts := make([]diagnosis.AlertState, len(in.Alerts))
+	for i, a := range in.Alerts {
+		for name, v := range a.Labels {
+			if h.d.Withhold(name) && a.Node == v {
+				a.Node = withheld
+			}
+		}
+		a.Labels, a.Annotations = h.visible(a.Labels), h.visible(a.Annotations)
+		alerts[i] = a
+	}
+	in.Alerts = alerts
+	return in
+}
+
+// visible copies m without the names Deps.Withhold names.
+func (h *Handler) visible(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if !h.d.Withhold(k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// seriesForModel is a series without the labels Deps.Withhold names.
+func (h *Handler) seriesForModel(s diagnosis.Series) diagnosis.Series {
+	s.Labels = h.visible(s.Labels)
+	return s
 }
 
 func diagnosisText(d diagnosis.Diagnosis) string {

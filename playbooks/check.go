@@ -23,7 +23,7 @@ func (r *Runner) SyntaxCheck(ctx context.Context, playbook string) error {
 		return fmt.Errorf("syntax check: %w", err)
 	}
 	rec := newRecorder(&redactor{}, nil)
-	proc, execErr := r.execute(ctx, r.playbookCmd(path, nil, false, true), rec, false)
+	proc, execErr := r.execute(ctx, r.playbookCmd(path, nil, false, true), rec, false, nil)
 	if proc == nil {
 		return fmt.Errorf("syntax check of %s: go-ansible made no command", path)
 	}
@@ -114,6 +114,9 @@ func (r *Runner) Preflight(ctx context.Context) error {
 		return errors.New("preflight: ansible-playbook did not finish a one-task play within a minute")
 	}
 	msg := ansibleError(snap.stderr)
+	if strings.Contains(msg, "ignore-signal") {
+		return errors.New("preflight: env does not know --ignore-signal, which Run starts ansible-playbook with; install GNU coreutils 8.31 or later")
+	}
 	if strings.Contains(msg, "Invalid callback for stdout") {
 		return errors.New("preflight: the ansible.posix.jsonl stdout callback is missing; install the ansible.posix collection " +
 			"(Debian package ansible, or ansible-galaxy collection install ansible.posix)")

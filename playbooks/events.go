@@ -60,11 +60,15 @@ type recorder struct {
 	red      *redactor
 	progress func(runbooks.TaskResult)
 
-	mu       sync.Mutex
-	play     string
-	tasks    []runbooks.TaskResult
-	stats    map[string]hostStats
-	started  bool // a task started
+	mu      sync.Mutex
+	play    string
+	tasks   []runbooks.TaskResult
+	stats   map[string]hostStats
+	started bool // a task started
+	tally   tally
+	// stopNote, once the runner interrupts a task, replaces the message
+	// Ansible gives the task it made fail.
+	stopNote string
 	tail     []string
 	stderr   []string
 	outParts lineSplitter
@@ -140,9 +144,12 @@ func (r *recorder) handle(ev event) {
 		r.play = r.red.String(ev.Play.Name)
 		r.addTail("PLAY [" + r.play + "]")
 		r.mu.Unlock()
-	case ev.Event == "v2_runner_on_start":
+	case ev.Event == "v2_runner_on_start" || ev.Event == "v2_playbook_on_task_start" || ev.Event == "v2_playbook_on_handler_task_start":
 		r.mu.Lock()
 		r.started = true
+		if ev.Task != nil {
+			r.tally.task = r.red.String(ev.Task.Name)
+		}
 		r.mu.Unlock()
 	case ev.Event == "v2_playbook_on_stats":
 		r.mu.Lock()
@@ -161,6 +168,16 @@ func (r *recorder) handle(ev event) {
 		for _, host := range slices.Sorted(maps.Keys(ev.Hosts)) {
 			tr := r.taskResult(ev, host, status)
 			r.mu.Lock()
+			failed := status == runbooks.TaskFailed || status == runbooks.TaskUnreachable
+			r.tally.results++
+			r.tally.lastFailed = failed
+			if failed {
+				r.tally.failures++
+			}
+			// Loop items carry the message in their own results.
+			if failed && r.stopNote != "" && bytes.Contains(ev.Hosts[host], []byte(ansibleTimeoutMsg)) {
+				tr.Msg = r.stopNote
+			}
 			r.tasks = append(r.tasks, tr)
 			r.tailTask(tr)
 			r.mu.Unlock()
@@ -252,6 +269,31 @@ func (r *recorder) addTail(line string) {
 	for _, l := range strings.Split(line, "\n") {
 		r.tail = appendBounded(r.tail, tailLines, shorten(l, maxLineLen))
 	}
+}
+
+// tally is what the run has reported so far, for stopping it.
+type tally struct {
+	results    int    // task results (per host)
+	failures   int    // of which failed or unreachable
+	lastFailed bool   // the last result was a failure
+	task       string // the task started last
+}
+
+func (r *recorder) soFar() tally {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tally
+}
+
+// ansibleTimeoutMsg is in the message of a task Ansible's task timeout
+// ended, the way the runner interrupts tasks.
+const ansibleTimeoutMsg = "failed to execute in the expected time frame"
+
+// interrupting says the runner is about to make tasks fail, and why.
+func (r *recorder) interrupting(why string) {
+	r.mu.Lock()
+	r.stopNote = "interrupted by nightowl: " + why
+	r.mu.Unlock()
 }
 
 // note adds the runner's own line to the tail.

@@ -18,6 +18,10 @@ import (
 	"github.com/apenella/go-ansible/v2/pkg/execute/result"
 )
 
+// envBinary starts ansible-playbook with SIGALRM ignored: GNU env 8.31 or
+// later (Debian 11 and later).
+const envBinary = "env"
+
 // waitDelay is how long after a kill the output may take to drain before
 // the pipes are closed on it.
 const waitDelay = 2 * time.Second
@@ -30,11 +34,14 @@ const maxOutputLine = 8 << 20
 // ansible-playbook in its own process group, killed whole when the context
 // ends (killing ansible-playbook alone leaves its workers and their
 // children holding the output pipe open for the whole task), and gives it
-// an environment built from an allowlist rather than the bot's own.
+// an environment built from an allowlist rather than the bot's own. With a
+// stopper, the stopper's context ending first winds the run down and the
+// context go-ansible holds only ends with the kill.
 type procExec struct {
 	env     func() []string
 	onStart func(pid int)
-	tmp     string // the run's temp dir, removed by finish
+	tmp     string   // the run's temp dir, removed by finish
+	stop    *stopper // nil: the context ending kills at once
 
 	mu  sync.Mutex
 	cmd *groupCmd
@@ -45,12 +52,26 @@ func (p *procExec) Command(name string, args ...string) exec.Cmder {
 }
 
 func (p *procExec) CommandContext(ctx context.Context, name string, args ...string) exec.Cmder {
+	var lookErr error
+	if p.stop != nil {
+		// With SIGALRM ignored from the start, a worker between two attempts
+		// of its task ignores the stopper's SIGALRM instead of dying of it
+		// (stop.go); env execs, so the pid stays ansible-playbook's. The
+		// binary is looked up here, so that a missing one fails Start
+		// rather than env.
+		var path string
+		path, lookErr = osexec.LookPath(name)
+		name, args = envBinary, append([]string{"--ignore-signal=ALRM", path}, args...)
+	}
 	c := osexec.CommandContext(ctx, name, args...)
+	if lookErr != nil {
+		c.Err = lookErr
+	}
 	c.Env = p.env()
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	c.Cancel = func() error { return killGroup(c.Process.Pid) }
 	c.WaitDelay = waitDelay
-	g := &groupCmd{Cmd: c, onStart: p.onStart, tmp: p.tmp}
+	g := &groupCmd{Cmd: c, onStart: p.onStart, tmp: p.tmp, stop: p.stop, exited: make(chan struct{})}
 	p.mu.Lock()
 	p.cmd = g
 	p.mu.Unlock()
@@ -71,6 +92,9 @@ type groupCmd struct {
 	*osexec.Cmd
 	onStart func(pid int)
 	tmp     string
+	stop    *stopper
+	exited  chan struct{}  // closed once the process has been waited for
+	watcher sync.WaitGroup // the stopper's watch
 
 	mu       sync.Mutex
 	started  bool
@@ -83,18 +107,42 @@ func (g *groupCmd) Start() error {
 	g.mu.Lock()
 	g.started, g.startErr = err == nil, err
 	g.mu.Unlock()
-	if err == nil && g.onStart != nil {
+	if err != nil {
+		return err
+	}
+	if g.stop != nil {
+		// Ends when the process has exited or the stop killed it; finish
+		// waits for it.
+		g.watcher.Go(func() { g.stop.watch(g) })
+	}
+	if g.onStart != nil {
 		g.onStart(g.Process.Pid)
 	}
-	return err
+	return nil
 }
 
 func (g *groupCmd) Wait() error {
 	err := g.Cmd.Wait()
 	g.mu.Lock()
-	g.waited = true
+	if !g.waited {
+		g.waited = true
+		close(g.exited)
+	}
 	g.mu.Unlock()
 	return err
+}
+
+// leaderExited says whether ansible-playbook itself has exited (its
+// process is a zombie or already waited for).
+func (g *groupCmd) leaderExited() bool {
+	g.mu.Lock()
+	waited := g.waited
+	g.mu.Unlock()
+	if waited {
+		return true
+	}
+	state, _, _, ok := procStat(g.Process.Pid)
+	return !ok || state == 'Z' || state == 'X'
 }
 
 // finish reaps the process if go-ansible returned without waiting for it
@@ -112,6 +160,11 @@ func (g *groupCmd) finish() int {
 	if !waited {
 		_ = killGroup(g.Process.Pid)
 		_ = g.Wait()
+	}
+	g.watcher.Wait()
+	if !waited && g.stop != nil && g.stop.stopped != nil {
+		// Killed above, whatever the watcher saw.
+		g.stop.stopped.Killed = true
 	}
 	// Anything ansible-playbook left running in its group goes too.
 	_ = killGroup(g.Process.Pid)

@@ -1,6 +1,8 @@
 // Package playbooks runs runbook playbooks with ansible-playbook through
-// go-ansible, streaming per-task results and killing the whole process
-// group on timeout or cancel.
+// go-ansible, streaming per-task results. A run whose context ends (a
+// cancel, a shutdown, its timeout) is wound down so that the playbook's
+// rescue and always sections run, within a grace, after which the whole
+// process group is killed (stop.go says how and why not with SIGINT).
 package playbooks
 
 import (
@@ -46,16 +48,23 @@ type Config struct {
 	// temp files, removed when the run ends, and is the child's HOME when
 	// the bot has none; default <os temp dir>/nightowl-ansible. No secrets.
 	TempDir string
-	Logger  *slog.Logger
+	// StopGrace is how long a run whose context ended (Cancel, shutdown,
+	// Job.Timeout) may take to run its rescue and always sections after
+	// the runner interrupted its task, before its process group is killed;
+	// zero or less means DefaultStopGrace. A run can take Job.Timeout plus
+	// StopGrace in all.
+	StopGrace time.Duration
+	Logger    *slog.Logger
 }
 
 // Runner runs playbooks against localhost with ansible-playbook.
 type Runner struct {
-	dir     string
-	binary  string
-	tempDir string
-	log     *slog.Logger
-	now     func() time.Time
+	dir       string
+	binary    string
+	tempDir   string
+	stopGrace time.Duration
+	log       *slog.Logger
+	now       func() time.Time
 	// onStart, when set, hears each ansible-playbook process start.
 	onStart func(pid int)
 }
@@ -63,9 +72,16 @@ type Runner struct {
 // New checks the configuration and prepares the temp directory. Whether
 // ansible-playbook can run is Preflight's business.
 func New(cfg Config) (*Runner, error) {
-	r := &Runner{dir: cfg.Dir, binary: cfg.Binary, tempDir: cfg.TempDir, log: cfg.Logger, now: time.Now}
+	r := &Runner{dir: cfg.Dir, binary: cfg.Binary, tempDir: cfg.TempDir, stopGrace: cfg.StopGrace, log: cfg.Logger, now: time.Now}
+	if r.stopGrace <= 0 {
+		r.stopGrace = DefaultStopGrace
+	}
 	if r.binary == "" {
 		r.binary = DefaultBinary
+	}
+	if strings.ContainsRune(r.binary, '=') {
+		// env, which starts it, would take it for a variable.
+		return nil, fmt.Errorf("ansible-playbook binary %q: a name with = is not supported", r.binary)
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -97,58 +113,98 @@ var errJobTimeout = errors.New("job timeout")
 // returns. progress runs on the goroutine reading ansible-playbook's
 // output, so it should return quickly. A run that fails, times out or is
 // cancelled returns a Result saying so; the error is for runs that could
-// not start.
+// not start. A run whose context ends is wound down as RunReport says.
 func (r *Runner) Run(ctx context.Context, job runbooks.Job, progress func(runbooks.TaskResult)) (runbooks.Result, error) {
-	res, _, err := r.run(ctx, job, progress)
-	return res, err
+	rep, _, err := r.run(ctx, job, progress)
+	return rep.Result, err
 }
 
-func (r *Runner) run(ctx context.Context, job runbooks.Job, progress func(runbooks.TaskResult)) (runbooks.Result, snapshot, error) {
+// Report is a run's Result and, when its context ended while
+// ansible-playbook ran, how the runner stopped it.
+type Report struct {
+	runbooks.Result
+	// Stop is nil when the run was not stopped.
+	Stop *Stop
+}
+
+// RunReport is Run, also saying how a stopped run was stopped. When ctx
+// ends (or job.Timeout passes) while ansible-playbook runs, the runner
+// makes the running task fail, so that the playbook's rescue and always
+// sections run, and gives ansible-playbook StopGrace to exit before it
+// kills the process group. The Outcome is then cancelled or timed_out
+// whatever ansible-playbook's exit code, the output ends with a line
+// saying what was interrupted and whether the grace ran out, and
+// Report.Stop says the same as values.
+func (r *Runner) RunReport(ctx context.Context, job runbooks.Job, progress func(runbooks.TaskResult)) (Report, error) {
+	rep, _, err := r.run(ctx, job, progress)
+	return rep, err
+}
+
+func (r *Runner) run(ctx context.Context, job runbooks.Job, progress func(runbooks.TaskResult)) (Report, snapshot, error) {
 	started := r.now()
 	path, err := r.resolve(job.Playbook)
 	if err != nil {
-		return runbooks.Result{}, snapshot{}, err
+		return Report{}, snapshot{}, err
 	}
 	runCtx, cancel := ctx, context.CancelFunc(func() {})
 	if job.Timeout > 0 {
 		runCtx, cancel = context.WithTimeoutCause(ctx, job.Timeout, errJobTimeout)
 	}
 	defer cancel()
-
 	rec := newRecorder(newRedactor(job.Vars), progress)
-	var settings []configuration.ConfigurationSettingsFunc
-	if job.Timeout > 0 {
-		settings = append(settings, configuration.WithAnsibleTaskTimeout(int(math.Ceil(job.Timeout.Seconds()))))
+	if runCtx.Err() != nil {
+		rec.note("nightowl: " + stopReason(runCtx) + " before ansible-playbook started")
+		res := runbooks.Result{Outcome: stopReason(runCtx), ExitCode: -1, Started: started, Ended: r.now()}
+		res.Output = rec.snapshot().output
+		return Report{Result: res}, snapshot{}, nil
 	}
-	proc, execErr := r.execute(runCtx, r.playbookCmd(path, job.Vars, job.Check, false), rec, true, settings...)
+
+	// go-ansible's context ends only with the kill; the stopper watches
+	// the run's context and winds the run down first.
+	killCtx, kill := context.WithCancel(context.WithoutCancel(ctx))
+	defer kill()
+	grace := r.stopGrace
+	if job.StopGrace > 0 {
+		grace = job.StopGrace // the job's own grace (RUNBOOK_STOP_GRACE) over the runner's default
+	}
+	stop := &stopper{ctx: runCtx, grace: grace, rec: rec, kill: kill, now: r.now}
+	// The stopper interrupts tasks through Ansible's task timeout, so there
+	// always is one.
+	taskTimeout := noTaskTimeout
+	if job.Timeout > 0 {
+		taskTimeout = job.Timeout
+	}
+	proc, execErr := r.execute(killCtx, r.playbookCmd(path, job.Vars, job.Check, false), rec, true, stop,
+		configuration.WithAnsibleTaskTimeout(int(math.Ceil(taskTimeout.Seconds()))))
 	if proc == nil {
-		return runbooks.Result{}, snapshot{}, fmt.Errorf("run %s: go-ansible made no command", filepath.Base(path))
+		return Report{}, snapshot{}, fmt.Errorf("run %s: go-ansible made no command", filepath.Base(path))
 	}
 	exit := proc.finish()
-	if proc.startErr != nil && runCtx.Err() == nil {
+	if proc.startErr != nil {
 		// Our own words: go-ansible's error text lists the environment.
-		return runbooks.Result{}, snapshot{}, fmt.Errorf("start %s for %s: %w", r.binary, filepath.Base(path), proc.startErr)
+		return Report{}, snapshot{}, fmt.Errorf("start %s for %s: %w", r.binary, filepath.Base(path), proc.startErr)
 	}
 
-	res := runbooks.Result{ExitCode: exit, Started: started}
+	rep := Report{Result: runbooks.Result{ExitCode: exit, Started: started}, Stop: stop.stopped}
 	switch {
-	case execErr != nil && runCtx.Err() != nil && errors.Is(context.Cause(runCtx), errJobTimeout):
-		res.Outcome = runbooks.OutcomeTimedOut
-		rec.note(fmt.Sprintf("nightowl: timed out after %s; killed ansible-playbook's process group", job.Timeout))
-	case execErr != nil && runCtx.Err() != nil:
-		res.Outcome = runbooks.OutcomeCancelled
-		rec.note("nightowl: cancelled; killed ansible-playbook's process group")
+	case rep.Stop != nil:
+		rep.Outcome = rep.Stop.Reason
+		rec.note(rep.Stop.note(job.Timeout))
 	case exit == 99 || proc.signaled():
-		res.Outcome = runbooks.OutcomeInterrupted
+		rep.Outcome = runbooks.OutcomeInterrupted
 		rec.note(fmt.Sprintf("nightowl: ansible-playbook was interrupted (exit %d)", exit))
 	}
 	snap := rec.snapshot()
-	summarize(&res, snap, execErr)
-	res.Ended = r.now()
-	r.log.Info("playbook run ended", keyRun, job.RunID, keyRunbook, job.Runbook, keyPlaybook, path,
-		"outcome", res.Outcome, "exit_code", exit, "check", job.Check, "tasks", len(res.Tasks),
-		"failed", res.Failed, "changed", res.Changed, "duration", res.Ended.Sub(started))
-	return res, snap, nil
+	summarize(&rep.Result, snap, execErr)
+	rep.Ended = r.now()
+	attrs := []any{keyRun, job.RunID, keyRunbook, job.Runbook, keyPlaybook, path,
+		"outcome", rep.Outcome, "exit_code", exit, "check", job.Check, "tasks", len(rep.Tasks),
+		"failed", rep.Failed, "changed", rep.Changed, "duration", rep.Ended.Sub(started)}
+	if s := rep.Stop; s != nil {
+		attrs = append(attrs, "interrupted", s.Interrupted, "wind_down", s.Exited.Sub(s.Requested), "killed", s.Killed)
+	}
+	r.log.Info("playbook run ended", attrs...)
+	return rep, snap, nil
 }
 
 // summarize fills in the tasks, their counts and the output, and decides
@@ -251,13 +307,15 @@ func (r *Runner) playbookCmd(path string, vars map[string]any, check, syntaxOnly
 // caller must finish it.
 // go-ansible's error may quote the command and environment: callers only
 // test it against nil.
-func (r *Runner) execute(ctx context.Context, cmd execute.Commander, rec *recorder, jsonl bool, extra ...configuration.ConfigurationSettingsFunc) (*groupCmd, error) {
+// A non-nil stop winds the run down when its own context ends; ctx should
+// then end only with the kill.
+func (r *Runner) execute(ctx context.Context, cmd execute.Commander, rec *recorder, jsonl bool, stop *stopper, extra ...configuration.ConfigurationSettingsFunc) (*groupCmd, error) {
 	// A temp dir per run, so a killed run leaves nothing behind either.
 	tmp, err := os.MkdirTemp(r.tempDir, "run-")
 	if err != nil {
 		return nil, fmt.Errorf("ansible temp dir: %w", err)
 	}
-	proc := &procExec{onStart: r.onStart, tmp: tmp}
+	proc := &procExec{onStart: r.onStart, tmp: tmp, stop: stop}
 	de := execute.NewDefaultExecute(
 		execute.WithCmd(cmd),
 		execute.WithExecutable(proc),

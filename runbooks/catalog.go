@@ -26,7 +26,7 @@ type Runbook struct {
 	Playbook  string    `yaml:"playbook"`
 	Params    []Param   `yaml:"parameters"`
 	Risk      Risk      `yaml:"risk"`
-	Approvals Approvals `yaml:"approvals"`
+	Approvals Approvals `yaml:"-"` // read through file.Approvals
 	// DryRun: the playbook is safe in check mode, so a check run happens as
 	// soon as the runbook is recommended and again before the real run.
 	DryRun  bool          `yaml:"dry_run"`
@@ -44,12 +44,14 @@ type AppliesTo struct {
 
 // Approvals says how many approvals a run needs and from whom.
 type Approvals struct {
-	// Required approvals; default 1.
-	Required int `yaml:"required"`
+	// Required is the number of distinct approvers; default 1.
+	Required int
 	// Approvers are user (U…) and user-group (S…) IDs; empty means APPROVERS.
-	Approvers []string `yaml:"approvers"`
-	// TwoPerson: the requester's own approval does not count.
-	TwoPerson bool `yaml:"two_person"`
+	Approvers []string
+	// TwoPerson: the requester's own approval never counts, and at least
+	// two different people take part (see ApprovalsNeeded). Default on
+	// for risk: high.
+	TwoPerson bool
 }
 
 // Verify is how to tell the run worked: a PromQL expression that returns a
@@ -62,13 +64,22 @@ type Verify struct {
 
 // file is the YAML shape, with durations as text.
 type file struct {
-	Runbook `yaml:",inline"`
-	Timeout string `yaml:"timeout"`
-	Verify  *struct {
+	Runbook   `yaml:",inline"`
+	Approvals approvalsFile `yaml:"approvals"`
+	Timeout   string        `yaml:"timeout"`
+	Verify    *struct {
 		Description string `yaml:"description"`
 		PromQL      string `yaml:"promql"`
 		Within      string `yaml:"within"`
 	} `yaml:"verify"`
+}
+
+// approvalsFile is approvals as written: two_person unset means on for
+// risk: high.
+type approvalsFile struct {
+	Required  int      `yaml:"required"`
+	Approvers []string `yaml:"approvers"`
+	TwoPerson *bool    `yaml:"two_person"`
 }
 
 var (
@@ -166,6 +177,10 @@ func Parse(data []byte, opt LoadOptions) (Runbook, []string) {
 	default:
 		bad("risk: %q is not low, medium or high", rb.Risk)
 	}
+	rb.Approvals = Approvals{Required: f.Approvals.Required, Approvers: f.Approvals.Approvers, TwoPerson: rb.Risk == RiskHigh}
+	if f.Approvals.TwoPerson != nil {
+		rb.Approvals.TwoPerson = *f.Approvals.TwoPerson
+	}
 	if rb.Approvals.Required == 0 {
 		rb.Approvals.Required = 1
 	}
@@ -222,6 +237,7 @@ func yamlProblem(err error) string {
 	s := strings.TrimPrefix(err.Error(), "yaml: ")
 	s = strings.ReplaceAll(s, "unmarshal errors:\n  ", "")
 	s = strings.ReplaceAll(s, "in type runbooks.file", "")
+	s = strings.ReplaceAll(s, "in type runbooks.approvalsFile", "in approvals")
 	return strings.ReplaceAll(s, "\n  ", "; ")
 }
 

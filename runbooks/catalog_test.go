@@ -25,8 +25,29 @@ func TestTheShippedCatalogLoads(t *testing.T) {
 		t.Errorf("RunbookFor pool exhaustion = %q %v", id, ok)
 	}
 	kafka, _ := cat.Get("RB-KAFKA-001")
-	if !kafka.Approvals.TwoPerson || kafka.Risk != runbooks.RiskHigh {
+	// Its description promises "two approvals, from two different people".
+	if !kafka.Approvals.TwoPerson || kafka.Approvals.Required != 2 || kafka.Risk != runbooks.RiskHigh {
 		t.Errorf("RB-KAFKA-001: %+v", kafka.Approvals)
+	}
+}
+
+func TestTheTwoPersonRuleIsOnByDefaultForHighRisk(t *testing.T) {
+	cases := []struct {
+		name, doc string
+		want      bool
+	}{
+		{"high risk", "risk: high\n", true},
+		{"high risk, turned off on purpose", "risk: high\napprovals: {two_person: false}\n", false},
+		{"medium risk", "risk: medium\n", false},
+		{"medium risk, turned on", "risk: medium\napprovals: {two_person: true}\n", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rb, problems := runbooks.Parse([]byte("id: RB-X-001\ntitle: t\nplaybook: a.yml\n"+tc.doc), runbooks.LoadOptions{})
+			if len(problems) > 0 || rb.Approvals.TwoPerson != tc.want || rb.Approvals.Required != 1 {
+				t.Errorf("approvals %+v, problems %v; want two_person %v", rb.Approvals, problems, tc.want)
+			}
+		})
 	}
 }
 

@@ -89,6 +89,33 @@ func (p *Policy) members(ctx context.Context, group string) ([]string, error) {
 	return users, nil
 }
 
+// ApprovalsNeeded is how many more approvals r needs under rb's rules.
+// Approvals count once per person. With two_person the requester's own
+// approval never counts, and at least two different people take part: the
+// requester counts as one of them only when they may approve rb
+// themselves (requesterApproves), so a request someone else typed, or the
+// card's own request, needs two approvers.
+func ApprovalsNeeded(r Request, rb Runbook, requesterApproves bool) int {
+	seen := map[string]bool{}
+	counted := 0
+	for _, d := range r.Approvals {
+		if seen[d.By] || (rb.Approvals.TwoPerson && d.By == r.RequestedBy) {
+			continue
+		}
+		seen[d.By] = true
+		counted++
+	}
+	need := rb.Approvals.Required - counted
+	if rb.Approvals.TwoPerson {
+		people := counted
+		if requesterApproves {
+			people++
+		}
+		need = max(need, 2-people)
+	}
+	return max(need, 0)
+}
+
 // describe lists approvers for people: "<@U1>" is not used, to mention no one.
 func describe(ids []string) string {
 	var users, groups []string

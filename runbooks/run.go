@@ -2,88 +2,119 @@ package runbooks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"text/template"
 	"time"
 )
 
-// startLocked moves an approved request to the queue and starts its run as
-// soon as a slot is free. Call with s.mu held.
-func (s *Service) startLocked(r *Request) {
-	rb := s.runbookOf(*r)
-	r.State = StateQueued
-	ctx := s.ctxOr(context.Background())
-	s.save(ctx, *r)
-	s.record(ctx, *r, AuditQueued, "", fmt.Sprintf("approved by %s", approvers(*r)))
-	runCtx, cancel := context.WithCancel(ctx)
-	s.cancels[r.ID] = cancel
-	queued := r.Clone()
-	s.wg.Add(1)
+// start runs an approved request (already queued on the record) as soon as
+// a run slot is free. Run slots are for approved runs only.
+func (s *Service) start(e *entry, rb Runbook) {
+	ctx, cancel := context.WithCancelCause(s.runs)
+	s.mu.Lock()
+	if s.stopping { // approved as the shutdown began: it ends here, not started
+		s.mu.Unlock()
+		cancel(errShutdown)
+		s.end(ctx, e, rb, nil, false)
+		return
+	}
+	e.cancel = cancel
+	s.runWG.Add(1) // under mu: drain, which sets stopping under mu, waits for it
+	s.mu.Unlock()
 	go func() {
-		defer s.wg.Done()
-		defer cancel()
-		select {
-		case s.slots <- struct{}{}:
-		default:
-			s.notify.RunbookUpdate(runCtx, Update{Kind: UpdateQueued, Request: queued, Runbook: rb})
-			select {
-			case s.slots <- struct{}{}:
-			case <-runCtx.Done():
-				s.finish(ctx, r.ID, rb, Result{Outcome: OutcomeCancelled, Started: s.cfg.Now(), Ended: s.cfg.Now(), ExitCode: -1}, false)
-				return
-			}
-		}
-		defer func() { <-s.slots }()
-		s.execute(ctx, runCtx, r.ID, rb)
+		defer s.runWG.Done()
+		defer cancel(nil)
+		s.run(ctx, e, rb)
 	}()
 }
 
-func approvers(r Request) string {
-	s := ""
-	for i, d := range r.Approvals {
-		if i > 0 {
-			s += ", "
-		}
-		s += d.By
+// run waits for a slot, records the start, then runs the check run (when
+// the runbook asks for one) and the real run.
+func (s *Service) run(ctx context.Context, e *entry, rb Runbook) {
+	select {
+	case s.runSlots <- struct{}{}:
+	case <-ctx.Done():
+		s.end(ctx, e, rb, nil, false)
+		return
+	case <-s.draining:
+		s.end(withCause(ctx, errShutdown), e, rb, nil, false)
+		return
 	}
-	return s
-}
-
-// execute runs the check run (when the runbook asks) and the real run.
-func (s *Service) execute(ctx, runCtx context.Context, id string, rb Runbook) {
-	s.mu.Lock()
-	r := s.requests[id]
-	r.State = StateRunning
-	s.save(ctx, *r)
-	job, _ := s.Job(*r, rb.DryRun)
-	s.record(ctx, *r, AuditStarted, "", fmt.Sprintf("check=%v timeout=%s", job.Check, rb.Timeout))
-	started := r.Clone()
-	s.mu.Unlock()
-	s.notify.RunbookUpdate(ctx, Update{Kind: UpdateStarted, Request: started, Runbook: rb})
+	held := true
+	release := func() {
+		if held {
+			<-s.runSlots
+			held = false
+		}
+	}
+	defer release()
+	select {
+	case <-s.draining:
+		s.end(withCause(ctx, errShutdown), e, rb, nil, false)
+		return
+	default:
+	}
+	job := s.job(s.snapshot(e), rb, rb.DryRun)
+	_, _, err := s.change(ctx, e, func(r *Request) ([]AuditEvent, string) {
+		r.State = StateRunning
+		return []AuditEvent{s.event(*r, AuditStarted, "", fmt.Sprintf("check=%v timeout=%s", job.Check, rb.Timeout))}, ""
+	})
+	if err != nil { // nothing runs that is not on the record
+		s.log.Error("run start not recorded: nothing runs", "request", job.RunID, "runbook", rb.ID, "err", err)
+		r := s.snapshot(e)
+		s.tell(ctx, Update{Kind: UpdateNotRecorded, Request: r, Runbook: rb,
+			Note: fmt.Sprintf("%s (%s) did not start: nightowl could not write its start to its record, so nothing ran.", rb.ID, r.ID)})
+		s.endNotRecorded(ctx, e, rb)
+		return
+	}
+	s.setProgress(e, nil, rb.DryRun)
+	s.tell(ctx, Update{Kind: UpdateStarted, Request: s.snapshot(e), Runbook: rb})
 
 	if rb.DryRun {
-		res, ok := s.runJob(ctx, runCtx, id, rb, job, true)
-		s.mu.Lock()
-		s.requests[id].Check = &res
-		s.record(ctx, *s.requests[id], AuditCheckDone, "", summary(res))
-		s.mu.Unlock()
+		res, ok := s.runJob(ctx, e, rb, job, true)
+		if _, _, err := s.change(ctx, e, func(r *Request) ([]AuditEvent, string) {
+			r.Check = &res
+			return []AuditEvent{s.event(*r, AuditCheckDone, "", summary(res))}, ""
+		}); err != nil {
+			s.log.Error("record check run", "request", job.RunID, "err", err)
+		}
 		if !ok || res.Outcome != OutcomeSucceeded {
-			s.finish(ctx, id, rb, res, true)
+			release()
+			s.end(ctx, e, rb, &res, true)
 			return
 		}
+		s.setProgress(e, nil, false)
 	}
 	job.Check = false
-	res, _ := s.runJob(ctx, runCtx, id, rb, job, false)
-	s.finish(ctx, id, rb, res, false)
+	res, _ := s.runJob(ctx, e, rb, job, false)
+	release()
+	s.end(ctx, e, rb, &res, false)
+}
+
+// withCause is ctx ended with cause, for a run that ends before its own
+// context does.
+func withCause(ctx context.Context, cause error) context.Context {
+	c, cancel := context.WithCancelCause(ctx)
+	cancel(cause)
+	return c
+}
+
+func (s *Service) setProgress(e *entry, tasks []TaskResult, checking bool) {
+	s.mu.Lock()
+	e.req.Progress, e.req.Checking = tasks, checking
+	s.mu.Unlock()
 }
 
 // runJob runs one job and records each finished task. ok is false when the
 // job could not start at all (the Result then says why).
-func (s *Service) runJob(ctx, runCtx context.Context, id string, rb Runbook, job Job, check bool) (Result, bool) {
+func (s *Service) runJob(ctx context.Context, e *entry, rb Runbook, job Job, check bool) (Result, bool) {
 	progress := func(t TaskResult) {
 		s.mu.Lock()
-		r := *s.requests[id]
+		e.req.Progress = append(e.req.Progress, t)
+		e.req.Checking = check
+		r := e.req.Clone()
 		s.mu.Unlock()
 		mode := ""
 		if check {
@@ -91,71 +122,110 @@ func (s *Service) runJob(ctx, runCtx context.Context, id string, rb Runbook, job
 		}
 		s.record(ctx, r, AuditTask, "", fmt.Sprintf("%s%s %s on %s: %s", mode, t.Status, t.Task, t.Host, t.Msg))
 		task := t
-		s.notify.RunbookUpdate(ctx, Update{Kind: UpdateTask, Request: r.Clone(), Runbook: rb, Task: &task, Check: check})
+		s.tell(ctx, Update{Kind: UpdateTask, Request: r, Runbook: rb, Task: &task, Check: check})
 	}
-	res, err := s.runner.Run(runCtx, job, progress)
+	res, err := s.runner.Run(ctx, job, progress)
 	if err != nil {
 		now := s.cfg.Now()
-		s.log.Error("run could not start", "request", id, "runbook", rb.ID, "err", err)
+		s.log.Error("run could not start", "request", job.RunID, "runbook", rb.ID, "err", err)
 		return Result{Outcome: OutcomeFailed, ExitCode: -1, Output: err.Error(), Started: now, Ended: now}, false
 	}
 	return res, true
 }
 
-// finish records how a request ended and tells the thread. A runbook that
-// fixed its incident teaches the history.
-func (s *Service) finish(ctx context.Context, id string, rb Runbook, res Result, duringCheck bool) {
-	s.mu.Lock()
-	r := s.requests[id]
-	switch res.Outcome {
-	case OutcomeSucceeded:
-		r.State = StateSucceeded
-	case OutcomeCancelled:
-		r.State = StateCancelled
-	case OutcomeTimedOut:
-		r.State = StateTimedOut
+// end records how a request's run ended (res is nil when it never
+// started) and tells the thread. A runbook that fixed its incident teaches
+// the history; a successful run is then verified.
+func (s *Service) end(ctx context.Context, e *entry, rb Runbook, res *Result, duringCheck bool) {
+	// Why the run's context ended decides how a stopped run is told,
+	// whatever the Runner made of the stop (its cleanup may fail a task).
+	cause := context.Cause(ctx)
+	shutdown, cancelled := errors.Is(cause, errShutdown), errors.Is(cause, errCancelled)
+	var state State
+	note := ""
+	switch {
+	case res == nil && shutdown:
+		state, note = StateInterrupted, "interrupted by shutdown: nightowl stopped before a runner was free, so nothing ran."
+	case res == nil:
+		state, note = StateCancelled, "cancelled before it started: nothing ran."
+	case res.Outcome == OutcomeSucceeded:
+		state = StateSucceeded
+	case shutdown:
+		state, note = StateInterrupted, "interrupted by shutdown: nightowl stopped while it ran and interrupted ansible-playbook; check the system before running it again."
+	case cancelled || res.Outcome == OutcomeCancelled:
+		state = StateCancelled
+	case res.Outcome == OutcomeTimedOut:
+		state = StateTimedOut
+	case res.Outcome == OutcomeInterrupted:
+		state, note = StateInterrupted, "ansible-playbook was interrupted; check the system before running it again."
 	default:
-		r.State = StateFailed
+		state = StateFailed
 	}
-	if duringCheck {
-		r.Check = &res
-	} else {
-		r.Result = &res
+	detail := "not started"
+	if res != nil {
+		detail = summary(*res)
+		if duringCheck {
+			detail = "stopped after the check run: " + detail
+		}
 	}
-	delete(s.cancels, id)
-	detail := summary(res)
-	if duringCheck {
-		detail = "stopped after the check run: " + detail
+	if note != "" {
+		detail += "; " + note
 	}
-	s.save(ctx, *r)
-	s.record(ctx, *r, AuditFinished, r.EndedBy, detail)
+	r, _, err := s.change(ctx, e, func(r *Request) ([]AuditEvent, string) {
+		r.State, r.Note = state, note
+		if res != nil && duringCheck {
+			r.Check = res
+		} else if res != nil {
+			r.Result = res
+		}
+		return []AuditEvent{s.event(*r, AuditFinished, r.EndedBy, detail)}, ""
+	})
+	if err != nil { // the thread must still hear how it ended
+		s.log.Error("record run outcome", "request", r.ID, "err", err)
+		s.mu.Lock()
+		e.req.State, e.req.Note = state, note
+		if res != nil && duringCheck {
+			e.req.Check = res
+		} else if res != nil {
+			e.req.Result = res
+		}
+		r = e.req.Clone()
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	e.req.Checking = false
 	s.mu.Unlock()
-	s.log.Info("run finished", "request", id, "runbook", rb.ID, "state", r.State, "changed", res.Changed, "failed", res.Failed)
-
-	if !duringCheck && res.Outcome == OutcomeSucceeded && rb.Verify != nil {
-		s.verify(ctx, id, rb)
-	}
-	outcome := map[State]string{StateSucceeded: "fixed", StateFailed: "failed"}[r.State]
-	if outcome != "" && r.Incident != "" {
+	s.log.Info("run finished", "request", r.ID, "runbook", rb.ID, "state", r.State, "note", note)
+	if outcome := map[State]string{StateSucceeded: "fixed", StateFailed: "failed"}[r.State]; outcome != "" && r.Incident != "" && res != nil {
 		wctx, cancel := detached(ctx)
 		if err := s.audit.SaveOutcome(wctx, r.Incident, rb.ID, outcome, s.cfg.Now()); err != nil {
-			s.log.Error("save outcome", "request", id, "err", err)
+			s.log.Error("save outcome", "request", r.ID, "err", err)
 		}
 		cancel()
 	}
-	s.mu.Lock()
-	done := r.Clone()
-	s.mu.Unlock()
-	s.notify.RunbookUpdate(ctx, Update{Kind: UpdateFinished, Request: done, Runbook: rb})
+	s.tell(ctx, Update{Kind: UpdateFinished, Request: r, Runbook: rb})
+	if r.State == StateSucceeded && !duringCheck && rb.Verify != nil {
+		s.workWG.Add(1)
+		go func() {
+			defer s.workWG.Done()
+			s.verify(s.work, e, rb)
+		}()
+	}
+}
+
+// endNotRecorded ends a run whose start could not be written: nothing ran.
+func (s *Service) endNotRecorded(ctx context.Context, e *entry, rb Runbook) {
+	now := s.cfg.Now()
+	res := Result{Outcome: OutcomeFailed, ExitCode: -1, Started: now, Ended: now,
+		Output: "nightowl could not write the run's start to its record, so it did not start"}
+	s.end(ctx, e, rb, &res, false)
 }
 
 // verify polls the runbook's PromQL check until it holds or its time is up.
-func (s *Service) verify(ctx context.Context, id string, rb Runbook) {
+func (s *Service) verify(ctx context.Context, e *entry, rb Runbook) {
+	r := s.snapshot(e)
 	verdict := "not checked: " + rb.Verify.Description
-	s.mu.Lock()
-	vars := s.requests[id].Clone().Vars
-	s.mu.Unlock()
-	query, err := fillQuery(rb.Verify.PromQL, vars)
+	query, err := fillQuery(rb.Verify.PromQL, r.Vars)
 	if err != nil {
 		verdict = "not verified: " + err.Error()
 	} else if query != "" && s.cfg.Verify != nil {
@@ -181,12 +251,15 @@ func (s *Service) verify(ctx context.Context, id string, rb Runbook) {
 			}
 		}
 	}
-	s.mu.Lock()
-	r := s.requests[id]
-	r.Verified = verdict
-	s.save(ctx, *r)
-	s.record(ctx, *r, AuditVerified, "", verdict)
-	s.mu.Unlock()
+	r, _, err = s.change(ctx, e, func(r *Request) ([]AuditEvent, string) {
+		r.Verified = verdict
+		return []AuditEvent{s.event(*r, AuditVerified, "", verdict)}, ""
+	})
+	if err != nil {
+		s.log.Error("record verification", "request", r.ID, "err", err)
+		return
+	}
+	s.tell(ctx, Update{Kind: UpdateVerified, Request: r, Runbook: rb})
 }
 
 // fillQuery puts the run's parameters into a verification query
@@ -205,57 +278,6 @@ func fillQuery(text string, vars map[string]any) (string, error) {
 		return "", fmt.Errorf("verify query: %w", err)
 	}
 	return b.String(), nil
-}
-
-// DryRun runs a runbook in check mode for an incident before anyone
-// decides, once per incident and runbook, and reports what would change.
-// It does nothing for runbooks not marked safe to check.
-func (s *Service) DryRun(ctx context.Context, o Open) {
-	rb, ok := s.catalog.Get(o.Runbook)
-	if !ok || !rb.DryRun {
-		return
-	}
-	key := o.Incident + "|" + rb.ID
-	s.mu.Lock()
-	if s.dryRuns[key] || s.ctx == nil {
-		s.mu.Unlock()
-		return
-	}
-	s.dryRuns[key] = true
-	base := s.ctx
-	s.wg.Add(1)
-	s.mu.Unlock()
-	go func() {
-		defer s.wg.Done()
-		id := newID("DRY-")
-		vars, err := rb.Vars(o.Inputs, Context{Incident: o.Incident, RootCause: o.RootCause, Namespace: o.Namespace, RequestedBy: "nightowl", RunID: id, IsService: s.cfg.IsService})
-		r := Request{ID: id, Incident: o.Incident, Thread: o.Thread, Runbook: rb.ID, Vars: vars, RequestedBy: "nightowl", RequestedAt: s.cfg.Now(), State: StateRunning}
-		if err != nil {
-			res := Result{Outcome: OutcomeFailed, Output: "parameters: " + err.Error(), ExitCode: -1}
-			s.record(base, r, AuditDryRun, "nightowl", "not run: "+err.Error())
-			s.notify.RunbookUpdate(base, Update{Kind: UpdateDryRun, Request: r, Runbook: rb, DryRun: &res})
-			return
-		}
-		select {
-		case s.slots <- struct{}{}:
-		case <-base.Done():
-			return
-		}
-		defer func() { <-s.slots }()
-		job, _ := s.Job(r, true)
-		s.record(base, r, AuditDryRun, "nightowl", "check run started")
-		res, err := s.runner.Run(base, job, func(TaskResult) {})
-		if err != nil {
-			res = Result{Outcome: OutcomeFailed, Output: err.Error(), ExitCode: -1}
-		}
-		r.Check = &res
-		r.State = StateSucceeded
-		if res.Outcome != OutcomeSucceeded {
-			r.State = StateFailed
-		}
-		s.record(base, r, AuditCheckDone, "nightowl", summary(res))
-		s.notify.RunbookUpdate(base, Update{Kind: UpdateDryRun, Request: r, Runbook: rb, DryRun: &res})
-	}()
 }
 
 // summary is a run's result in one line.

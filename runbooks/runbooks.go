@@ -33,6 +33,11 @@ type Job struct {
 	Check bool
 	// Timeout bounds the whole run; the process group is killed after it.
 	Timeout time.Duration
+	// StopGrace is how long the Runner lets ansible-playbook wind down
+	// after it interrupts it (the context ended: a Cancel, or a shutdown
+	// whose grace ran out) before it kills the process group; zero means
+	// the Runner's own default.
+	StopGrace time.Duration
 }
 
 // Task statuses, as Ansible reports them per host.

@@ -18,7 +18,10 @@ import (
 
 // Audit keeps every request and step on the record; the store implements it.
 type Audit interface {
-	SaveRequest(ctx context.Context, r Request) error
+	// Commit saves a request's new state and appends the events that led
+	// to it, in one transaction: both are on the record, or neither.
+	Commit(ctx context.Context, r Request, events ...AuditEvent) error
+	// AppendAudit adds a line that changes no request (a refusal, a task).
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	OpenRequests(ctx context.Context) ([]Request, error)
 	SaveOutcome(ctx context.Context, incident, runbook, outcome string, at time.Time) error
@@ -36,25 +39,32 @@ const (
 	UpdateTask        UpdateKind = "task"
 	UpdateFinished    UpdateKind = "finished"
 	UpdateRejected    UpdateKind = "rejected"
-	UpdateInterrupted UpdateKind = "interrupted"
-	UpdateDryRun      UpdateKind = "dry_run" // a check run before anyone decided
+	UpdateInterrupted UpdateKind = "interrupted" // found open at start: nightowl stopped before or while it ran
+	UpdateExpired     UpdateKind = "expired"
+	UpdateDryRun      UpdateKind = "dry_run" // the request's check run before anyone decided
+	UpdateVerified    UpdateKind = "verified"
+	// UpdateNotRecorded: a decision could not be written to the record, so
+	// it did not happen; Note says so in one sentence.
+	UpdateNotRecorded UpdateKind = "not_recorded"
 )
 
-// Update is news about a request for the people in its thread.
+// Update is news about a request for the people in its thread. Request is
+// the request as it stood; Service.Get has its latest state.
 type Update struct {
 	Kind    UpdateKind
 	Request Request
 	Runbook Runbook
-	// Task is the finished task, for UpdateTask.
-	Task *TaskResult
-	// Check says the task belongs to the check-mode run.
+	// Task is the finished task, for UpdateTask; Check says it belongs to
+	// the check-mode run.
+	Task  *TaskResult
 	Check bool
-	// DryRun is the result of a check run before the decision.
-	DryRun *Result
+	// Note is one sentence for the thread (UpdateNotRecorded).
+	Note string
 }
 
-// Notifier tells people about requests; the bot implements it. It must not
-// block for long: it is called from run goroutines.
+// Notifier tells people about requests; the bot implements it. It is
+// called from the goroutine that changed the request, never with a lock
+// held, and must not block for long.
 type Notifier interface {
 	RunbookUpdate(ctx context.Context, u Update)
 }
@@ -72,18 +82,48 @@ type Verifier func(ctx context.Context, promql string) (bool, error)
 type Config struct {
 	// PlaybooksDir is where runbooks' playbook files are.
 	PlaybooksDir string
-	// MaxRuns bounds runs at once (default 2); more wait, queued.
+	// MaxRuns bounds approved runs at once (default 2); more wait, queued.
+	// Dry runs have as many slots of their own, so a storm of dry runs
+	// never delays an approved run.
 	MaxRuns int
+	// RequestTTL is how long a request may wait for approval (default 30m).
+	RequestTTL time.Duration
+	// StopGrace (RUNBOOK_STOP_GRACE) is how long runs may go on when told
+	// to stop: on shutdown, to finish; once interrupted (Cancel, a timeout,
+	// or shutdown's grace over), to run their always/rescue sections before
+	// their process group is killed (Job.StopGrace). Default 60s; a
+	// shutdown takes at most twice that. InterruptGrace overrides the
+	// second window (default StopGrace).
+	StopGrace, InterruptGrace time.Duration
 	// IsService says whether a name is a service of the graph (for
 	// parameters of type service).
 	IsService func(string) bool
-	Verify    Verifier
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// IncidentOpen says whether an incident is still open; its requests
+	// expire when it is not. Nil counts every incident open.
+	IncidentOpen func(id string) bool
+	Verify       Verifier
+	Now          func() time.Time
+	Logger       *slog.Logger
 }
 
+// Errors of Open and Recommend; other errors are parameter problems, meant
+// for the requester.
+var (
+	ErrUnknownRunbook = errors.New("no such runbook")
+	ErrStopping       = errors.New("nightowl is shutting down and opens no run requests")
+	// ErrNotRecorded: the store could not write, so nothing happened.
+	ErrNotRecorded = errors.New("could not write to the record")
+)
+
+// errShutdown and errCancelled are why a run's context ends.
+var (
+	errShutdown  = errors.New("nightowl is shutting down")
+	errCancelled = errors.New("cancelled by an approver")
+)
+
 // Service runs the approval flow: requests, approvals and refusals, dry
-// runs, runs, cancellations, and their audit record. Run owns its goroutines.
+// runs, runs, cancellations, expiry, and their audit record. It alone
+// holds the state of runs; Run owns its goroutines.
 type Service struct {
 	cfg     Config
 	catalog *Catalog
@@ -92,20 +132,48 @@ type Service struct {
 	audit   Audit
 	notify  Notifier
 	log     *slog.Logger
-	slots   chan struct{}
 
+	runSlots, drySlots chan struct{}
+	// runs is the context of approved runs, ended when a shutdown's grace
+	// is over; work is that of dry runs and verification, ended as soon as
+	// a shutdown begins; draining closes then too.
+	runs, work         context.Context
+	stopRuns, stopWork context.CancelCauseFunc
+	draining           chan struct{}
+	runWG, workWG      sync.WaitGroup
+	recommending       sync.Mutex // one card request decision at a time
+
+	// mu guards requests, each entry's req and cancel functions, and
+	// stopping. It is never held across a store write, a Slack call or a
+	// notification.
 	mu       sync.Mutex
-	ctx      context.Context // set by Run
-	wg       sync.WaitGroup
-	requests map[string]*Request
-	cancels  map[string]context.CancelFunc
-	dryRuns  map[string]bool // incident|runbook checked already
+	stopping bool
+	requests map[string]*entry
 }
 
-// NewService wires the flow; Run starts it.
+// entry is one request and what runs it.
+type entry struct {
+	// step serialises the request's state changes, the store write
+	// included; taken before mu, never while holding it.
+	step      sync.Mutex
+	req       Request
+	cancel    context.CancelCauseFunc // its run, once approved
+	dryCancel context.CancelFunc      // its dry run
+}
+
+// NewService wires the flow; Run starts it and owns what it starts.
 func NewService(cfg Config, catalog *Catalog, policy *Policy, runner Runner, audit Audit, notify Notifier) *Service {
 	if cfg.MaxRuns <= 0 {
 		cfg.MaxRuns = 2
+	}
+	if cfg.RequestTTL <= 0 {
+		cfg.RequestTTL = 30 * time.Minute
+	}
+	if cfg.StopGrace <= 0 {
+		cfg.StopGrace = 60 * time.Second
+	}
+	if cfg.InterruptGrace <= 0 {
+		cfg.InterruptGrace = cfg.StopGrace
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -116,59 +184,19 @@ func NewService(cfg Config, catalog *Catalog, policy *Policy, runner Runner, aud
 	if notify == nil {
 		notify = NotifierFunc(func(context.Context, Update) {})
 	}
-	return &Service{
+	s := &Service{
 		cfg: cfg, catalog: catalog, policy: policy, runner: runner, audit: audit, notify: notify,
-		log: cfg.Logger.With("component", "runbooks"), slots: make(chan struct{}, cfg.MaxRuns),
-		requests: map[string]*Request{}, cancels: map[string]context.CancelFunc{}, dryRuns: map[string]bool{},
+		log:      cfg.Logger.With("component", "runbooks"),
+		runSlots: make(chan struct{}, cfg.MaxRuns), drySlots: make(chan struct{}, cfg.MaxRuns),
+		draining: make(chan struct{}), requests: map[string]*entry{},
 	}
+	s.runs, s.stopRuns = context.WithCancelCause(context.Background())
+	s.work, s.stopWork = context.WithCancelCause(context.Background())
+	return s
 }
 
 // Catalog is the runbook catalog the service runs.
 func (s *Service) Catalog() *Catalog { return s.catalog }
-
-// Run takes back open requests (runs in flight when the bot died are
-// interrupted, and said so), then serves until ctx ends, when it cancels
-// the runs it owns and waits for them.
-func (s *Service) Run(ctx context.Context) error {
-	open, err := s.audit.OpenRequests(ctx)
-	if err != nil {
-		return fmt.Errorf("load open run requests: %w", err)
-	}
-	s.mu.Lock()
-	s.ctx = ctx
-	var queued []*Request
-	for i := range open {
-		r := open[i]
-		if _, known := s.requests[r.ID]; known {
-			continue // opened by this process before Run began
-		}
-		s.requests[r.ID] = &r
-		switch r.State {
-		case StateRunning:
-			r.State = StateInterrupted
-			s.requests[r.ID] = &r
-			s.save(ctx, r)
-			s.record(ctx, r, AuditInterrupted, "", "nightowl stopped while the run was in flight; its outcome is unknown")
-			s.mu.Unlock()
-			s.notify.RunbookUpdate(ctx, Update{Kind: UpdateInterrupted, Request: r.Clone(), Runbook: s.runbookOf(r)})
-			s.mu.Lock()
-		case StateQueued:
-			queued = append(queued, s.requests[r.ID])
-		}
-	}
-	for _, r := range queued {
-		s.startLocked(r)
-	}
-	s.mu.Unlock()
-	<-ctx.Done()
-	s.mu.Lock()
-	for _, cancel := range s.cancels {
-		cancel()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-	return nil
-}
 
 func (s *Service) runbookOf(r Request) Runbook {
 	rb, _ := s.catalog.Get(r.Runbook)
@@ -186,228 +214,235 @@ type Open struct {
 	Namespace string
 }
 
-// ErrUnknownRunbook means the catalog has no such runbook.
-var ErrUnknownRunbook = errors.New("no such runbook")
+// Open opens a new request with exactly these parameters, as its own
+// message with its own dry run and buttons; it never returns another
+// request. Anyone may ask; only approvers decide. Parameter problems come
+// back as an error meant for the requester.
+func (s *Service) Open(ctx context.Context, o Open) (Request, error) {
+	return s.open(ctx, o, SourcePerson)
+}
 
-// Open opens a request, or returns the incident's open request for the
-// same runbook (created is then false). Parameter problems come back as an
-// error meant for the requester.
-func (s *Service) Open(ctx context.Context, o Open) (req Request, created bool, err error) {
+// Recommend makes sure the card's recommendation is on offer as the card's
+// own request, opened by nightowl with the card's parameters: the card
+// request with exactly these parameters if one is open or was decided
+// (succeeded, rejected), else a new one with its own dry run. A pending
+// card request with other parameters or another runbook is expired as
+// superseded, so the card's buttons never approve what it no longer shows.
+func (s *Service) Recommend(ctx context.Context, o Open) (Request, error) {
 	rb, ok := s.catalog.Get(o.Runbook)
 	if !ok {
-		return Request{}, false, fmt.Errorf("%w: %s", ErrUnknownRunbook, o.Runbook)
+		return Request{}, fmt.Errorf("%w: %s", ErrUnknownRunbook, o.Runbook)
 	}
+	vars, err := rb.Vars(o.Inputs, s.varsContext(o, Recommender, ""))
+	if err != nil {
+		return Request{}, err
+	}
+	digest := Digest(rb.ID, vars)
+	s.recommending.Lock()
+	defer s.recommending.Unlock()
+	var (
+		same  *Request
+		stale []*entry
+	)
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, r := range s.requests {
-		if r.Incident == o.Incident && r.Runbook == o.Runbook && r.State.Open() && o.Incident != "" {
-			return r.Clone(), false, nil
+	for _, e := range s.requests {
+		r := e.req
+		if o.Incident == "" || r.Incident != o.Incident || r.Source != SourceCard {
+			continue
 		}
+		switch {
+		case r.Runbook == rb.ID && r.Digest == digest && (r.State.Open() || r.State == StateSucceeded || r.State == StateRejected):
+			c := r.Clone()
+			same = &c
+		case r.State == StatePending:
+			stale = append(stale, e)
+		}
+	}
+	s.mu.Unlock()
+	if same != nil {
+		return *same, nil
+	}
+	for _, e := range stale {
+		s.expire(ctx, e, fmt.Sprintf("superseded: the card now recommends %s with other parameters", rb.ID))
+	}
+	return s.open(ctx, o, SourceCard)
+}
+
+func (s *Service) varsContext(o Open, by, id string) Context {
+	return Context{Incident: o.Incident, RootCause: o.RootCause, Namespace: o.Namespace, RequestedBy: by, RunID: id, IsService: s.cfg.IsService}
+}
+
+func (s *Service) open(ctx context.Context, o Open, source string) (Request, error) {
+	rb, ok := s.catalog.Get(o.Runbook)
+	if !ok {
+		return Request{}, fmt.Errorf("%w: %s", ErrUnknownRunbook, o.Runbook)
+	}
+	if s.isStopping() {
+		return Request{}, ErrStopping
+	}
+	by := o.By
+	if source == SourceCard {
+		by = Recommender
 	}
 	id := newID("RUN-")
-	vars, err := rb.Vars(o.Inputs, Context{Incident: o.Incident, RootCause: o.RootCause, Namespace: o.Namespace,
-		RequestedBy: o.By, RunID: id, IsService: s.cfg.IsService})
+	vars, err := rb.Vars(o.Inputs, s.varsContext(o, by, id))
 	if err != nil {
-		return Request{}, false, err
+		return Request{}, err
 	}
-	r := &Request{ID: id, Incident: o.Incident, Thread: o.Thread, Runbook: rb.ID, Vars: vars,
-		RequestedBy: o.By, RequestedAt: s.cfg.Now(), State: StatePending}
-	s.requests[id] = r
-	s.save(ctx, *r)
-	s.record(ctx, *r, AuditRequested, o.By, fmt.Sprintf("vars %s", formatVars(vars)))
-	s.log.Info("run requested", "request", id, "runbook", rb.ID, "incident", o.Incident, "user", o.By)
-	out := r.Clone()
-	go s.notify.RunbookUpdate(context.WithoutCancel(ctx), Update{Kind: UpdateOpened, Request: out, Runbook: rb})
-	return out, true, nil
+	now := s.cfg.Now()
+	r := Request{ID: id, Incident: o.Incident, Thread: o.Thread, Runbook: rb.ID, Vars: vars, RequestedBy: by, RequestedAt: now,
+		Source: source, Digest: Digest(rb.ID, vars), ExpiresAt: now.Add(s.cfg.RequestTTL), State: StatePending}
+	r.Needed = ApprovalsNeeded(r, rb, s.mayApprove(ctx, by, rb))
+	if err := s.commit(ctx, r, s.event(r, AuditRequested, by, fmt.Sprintf("%s: vars %s", source, formatVars(vars)))); err != nil {
+		return Request{}, err
+	}
+	e := s.add(r)
+	s.log.Info("run requested", "request", id, "runbook", rb.ID, "incident", o.Incident, "user", by, "source", source, "digest", r.Digest)
+	s.tell(ctx, Update{Kind: UpdateOpened, Request: r.Clone(), Runbook: rb})
+	if rb.DryRun {
+		s.startDryRun(e, rb)
+	}
+	return r.Clone(), nil
 }
 
-// Approve records user's approval. The answer is one sentence for the user
-// when the click changes nothing (refused, already approved, already
-// running); once enough approvals count, the run starts, exactly once.
-func (s *Service) Approve(ctx context.Context, id, user string) (Request, string, error) {
-	s.mu.Lock()
-	r, ok := s.requests[id]
-	if !ok {
-		s.mu.Unlock()
-		return Request{}, fmt.Sprintf("run request %s is not open.", id), nil
+// mayApprove is the policy's answer without the reason; nightowl itself
+// never approves.
+func (s *Service) mayApprove(ctx context.Context, user string, rb Runbook) bool {
+	if user == Recommender || user == "" {
+		return false
 	}
-	rb := s.runbookOf(*r)
-	s.mu.Unlock()
-	// Ask Slack about groups without holding the lock.
-	if ok, why := s.policy.MayApprove(ctx, user, rb); !ok {
-		s.mu.Lock()
-		s.record(ctx, *r, AuditRefused, user, why)
-		out := r.Clone()
-		s.mu.Unlock()
-		s.log.Info("approval refused", "request", id, "runbook", rb.ID, "user", user, "why", why)
-		return out, "You cannot approve this run: " + why + ".", nil
+	ok, _ := s.policy.MayApprove(ctx, user, rb)
+	return ok
+}
+
+// CloseIncident expires the incident's pending requests: an approval
+// after the incident ended would run against a world nobody looked at.
+func (s *Service) CloseIncident(ctx context.Context, incident, why string) {
+	if incident == "" {
+		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case r.State != StatePending:
-		return r.Clone(), fmt.Sprintf("%s is already %s.", r.ID, stateWords(r.State)), nil
-	case r.ApprovedBy(user):
-		return r.Clone(), "You have approved this run already.", nil
-	}
-	r.Approvals = append(r.Approvals, Decision{By: user, At: s.cfg.Now()})
-	s.record(ctx, *r, AuditApproved, user, "")
-	need := rb.Approvals.Required - r.counting(rb)
-	if need > 0 {
-		s.save(ctx, *r)
-		msg := fmt.Sprintf("Approval recorded; %s needs %d more.", r.ID, need)
-		if rb.Approvals.TwoPerson && user == r.RequestedBy {
-			msg = fmt.Sprintf("You requested %s, so your approval does not count: another approver must approve.", r.ID)
+	var pending []*entry
+	for _, e := range s.requests {
+		if e.req.Incident == incident && e.req.State == StatePending {
+			pending = append(pending, e)
 		}
-		out := r.Clone()
-		go s.notify.RunbookUpdate(context.WithoutCancel(ctx), Update{Kind: UpdateApproved, Request: out, Runbook: rb})
-		return out, msg, nil
 	}
-	s.startLocked(r)
-	return r.Clone(), "", nil
-}
-
-// Reject closes a pending request without running it.
-func (s *Service) Reject(ctx context.Context, id, user string) (Request, string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.requests[id]
-	if !ok || r.State != StatePending {
-		return Request{}, fmt.Sprintf("%s is not waiting for a decision.", id), nil
-	}
-	rb := s.runbookOf(*r)
 	s.mu.Unlock()
-	mayApprove, _ := s.policy.MayApprove(ctx, user, rb)
-	s.mu.Lock()
-	if !mayApprove && user != r.RequestedBy {
-		s.record(ctx, *r, AuditRefused, user, "tried to reject without being an approver or the requester")
-		return r.Clone(), "Only an approver or the requester can reject this run.", nil
+	for _, e := range pending {
+		s.expire(ctx, e, why)
 	}
-	if r.State != StatePending {
-		return r.Clone(), fmt.Sprintf("%s is already %s.", r.ID, stateWords(r.State)), nil
-	}
-	r.State, r.EndedBy = StateRejected, user
-	s.save(ctx, *r)
-	s.record(ctx, *r, AuditRejected, user, "")
-	out := r.Clone()
-	go s.notify.RunbookUpdate(context.WithoutCancel(ctx), Update{Kind: UpdateRejected, Request: out, Runbook: rb})
-	return out, "", nil
-}
-
-// Cancel stops a queued or running run: the whole process group is killed.
-func (s *Service) Cancel(ctx context.Context, id, user string) (Request, string, error) {
-	s.mu.Lock()
-	r, ok := s.requests[id]
-	if !ok || (r.State != StateRunning && r.State != StateQueued) {
-		s.mu.Unlock()
-		return Request{}, fmt.Sprintf("%s is not running.", id), nil
-	}
-	rb := s.runbookOf(*r)
-	s.mu.Unlock()
-	mayApprove, _ := s.policy.MayApprove(ctx, user, rb)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !mayApprove && user != r.RequestedBy {
-		s.record(ctx, *r, AuditRefused, user, "tried to cancel without being an approver or the requester")
-		return r.Clone(), "Only an approver or the requester can cancel this run.", nil
-	}
-	r.EndedBy = user
-	s.record(ctx, *r, AuditCancelled, user, "")
-	if cancel, ok := s.cancels[r.ID]; ok {
-		cancel()
-	}
-	return r.Clone(), "", nil
 }
 
 // Get returns a request.
 func (s *Service) Get(id string) (Request, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, ok := s.requests[id]
+	e, ok := s.requests[id]
 	if !ok {
 		return Request{}, false
 	}
-	return r.Clone(), true
+	return e.req.Clone(), true
 }
 
 // ForIncident lists an incident's requests, newest first.
 func (s *Service) ForIncident(incident string) []Request {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []Request
-	for _, r := range s.requests {
-		if r.Incident == incident {
-			out = append(out, r.Clone())
+	for _, e := range s.requests {
+		if e.req.Incident == incident {
+			out = append(out, e.req.Clone())
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].RequestedAt.After(out[j].RequestedAt) })
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].RequestedAt.Equal(out[j].RequestedAt) {
+			return out[i].ID > out[j].ID
+		}
+		return out[i].RequestedAt.After(out[j].RequestedAt)
+	})
 	return out
 }
 
+// CardRequest is the request an incident's card shows: its own latest
+// request (the recommendation), else the incident's latest request.
+func (s *Service) CardRequest(incident string) (Request, bool) {
+	all := s.ForIncident(incident)
+	for _, r := range all {
+		if r.Source == SourceCard {
+			return r, true
+		}
+	}
+	if len(all) > 0 {
+		return all[0], true
+	}
+	return Request{}, false
+}
+
 // SetMessage remembers where a request's message is, so updates edit it.
-func (s *Service) SetMessage(id string, m diagnosis.Thread) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if r, ok := s.requests[id]; ok {
+func (s *Service) SetMessage(ctx context.Context, id string, m diagnosis.Thread) {
+	e, ok := s.entry(id)
+	if !ok {
+		return
+	}
+	_, _, err := s.change(ctx, e, func(r *Request) ([]AuditEvent, string) {
 		r.Message = m
-		s.save(s.ctxOr(context.Background()), *r)
+		return nil, ""
+	})
+	if err != nil {
+		s.log.Error("save run request message", "request", id, "err", err)
+		s.mu.Lock()
+		e.req.Message = m // edits still find it; the record catches up on the next change
+		s.mu.Unlock()
 	}
 }
 
-func (s *Service) ctxOr(ctx context.Context) context.Context {
-	if s.ctx != nil {
-		return s.ctx
-	}
-	return ctx
-}
-
-// Job is the ansible-playbook invocation of a request, for "Show command".
+// Job is the ansible-playbook invocation of a request: what its dry run,
+// its check run and its run execute, and what "Show command" shows.
 func (s *Service) Job(r Request, check bool) (Job, bool) {
 	rb, ok := s.catalog.Get(r.Runbook)
 	if !ok {
 		return Job{}, false
 	}
-	return Job{RunID: r.ID, Runbook: rb.ID, Playbook: filepath.Join(s.cfg.PlaybooksDir, rb.Playbook), Vars: r.Vars, Check: check, Timeout: rb.Timeout}, true
+	return s.job(r, rb, check), true
 }
 
-func (s *Service) save(ctx context.Context, r Request) {
-	ctx, cancel := detached(ctx)
-	defer cancel()
-	if err := s.audit.SaveRequest(ctx, r); err != nil {
-		s.log.Error("save run request", "request", r.ID, "err", err)
-	}
+func (s *Service) job(r Request, rb Runbook, check bool) Job {
+	return Job{RunID: r.ID, Runbook: rb.ID, Playbook: filepath.Join(s.cfg.PlaybooksDir, rb.Playbook), Vars: r.Vars, Check: check,
+		Timeout: rb.Timeout, StopGrace: s.cfg.InterruptGrace}
 }
 
-func (s *Service) record(ctx context.Context, r Request, kind, actor, detail string) {
-	ctx, cancel := detached(ctx)
-	defer cancel()
-	e := AuditEvent{Request: r.ID, Incident: r.Incident, Runbook: r.Runbook, Kind: kind, Actor: actor, Detail: detail, At: s.cfg.Now()}
-	if err := s.audit.AppendAudit(ctx, e); err != nil {
-		s.log.Error("append run audit", "request", r.ID, "kind", kind, "err", err)
-	}
+func (s *Service) isStopping() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopping
 }
 
-// detached keeps writes to the record going when the caller's context ends.
-func detached(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+func (s *Service) add(r Request) *entry {
+	e := &entry{req: r}
+	s.mu.Lock()
+	s.requests[r.ID] = e
+	s.mu.Unlock()
+	return e
+}
+
+func (s *Service) entry(id string) (*entry, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.requests[id]
+	return e, ok
+}
+
+func (s *Service) snapshot(e *entry) Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return e.req.Clone()
 }
 
 func newID(prefix string) string {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
 	return prefix + strings.ToUpper(hex.EncodeToString(b[:]))
-}
-
-func stateWords(s State) string {
-	switch s {
-	case StateQueued:
-		return "approved and waiting for a free runner"
-	case StateRunning:
-		return "running"
-	case StateTimedOut:
-		return "timed out"
-	}
-	return string(s)
 }
 
 // formatVars renders vars for the record, secrets hidden.

@@ -5,16 +5,19 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
 )
 
 // AlertReceipt is one chat message's worth of alerts: where it was posted,
-// when nightowl received it, and what it said.
+// who relayed it, when nightowl received it, and what it said.
 type AlertReceipt struct {
 	Channel   string
 	MessageTS string
+	// RelayedBy is the bot (B…) that posted the message.
+	RelayedBy string
 	Received  time.Time
 	Alerts    []diagnosis.Alert
 }
@@ -31,8 +34,8 @@ func (db *DB) RecordAlerts(ctx context.Context, r AlertReceipt) error {
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `
 			INSERT INTO alerts (fingerprint, status, alertname, service, labels, annotations,
-				starts_at, ends_at, generator_url, source, count, received_at, channel, message_ts)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+				starts_at, ends_at, generator_url, source, count, received_at, channel, message_ts, relayed_by)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -53,7 +56,7 @@ func (db *DB) RecordAlerts(ctx context.Context, r AlertReceipt) error {
 			}
 			if _, err := stmt.ExecContext(ctx,
 				a.Fingerprint, string(a.Status), a.Name(), a.Service(), string(labels), string(annotations),
-				startsAt, endsAt, a.GeneratorURL, string(a.Source), a.Count, received, r.Channel, r.MessageTS,
+				startsAt, endsAt, a.GeneratorURL, string(a.Source), a.Count, received, r.Channel, r.MessageTS, r.RelayedBy,
 			); err != nil {
 				return fmt.Errorf("alert %s: %w", a.Fingerprint, err)
 			}
@@ -64,6 +67,45 @@ func (db *DB) RecordAlerts(ctx context.Context, r AlertReceipt) error {
 		return fmt.Errorf("record alerts from %s/%s: %w", r.Channel, r.MessageTS, err)
 	}
 	return nil
+}
+
+// originBatch bounds the fingerprints of one AlertOrigins query, well below
+// SQLite's limit on variables.
+const originBatch = 500
+
+// AlertOrigins returns, for each fingerprint that was ever recorded firing,
+// the bot that relayed its first firing report; fingerprints never recorded
+// firing are absent, and alerts recorded before sources were kept map to "".
+func (db *DB) AlertOrigins(ctx context.Context, fingerprints []string) (map[string]string, error) {
+	out := make(map[string]string, len(fingerprints))
+	for start := 0; start < len(fingerprints); start += originBatch {
+		batch := fingerprints[start:min(start+originBatch, len(fingerprints))]
+		args := make([]any, len(batch))
+		for i, fp := range batch {
+			args[i] = fp
+		}
+		marks := strings.TrimSuffix(strings.Repeat("?,", len(batch)), ",")
+		rows, err := db.read.QueryContext(ctx, `
+			SELECT fingerprint, relayed_by FROM alerts WHERE id IN (
+				SELECT MIN(id) FROM alerts WHERE status = 'firing' AND fingerprint IN (`+marks+`) GROUP BY fingerprint)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("origins of %d alerts: %w", len(fingerprints), err)
+		}
+		for rows.Next() {
+			var fp, by string
+			if err := rows.Scan(&fp, &by); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("origins of %d alerts: %w", len(fingerprints), err)
+			}
+			out[fp] = by
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("origins of %d alerts: %w", len(fingerprints), err)
+		}
+	}
+	return out, nil
 }
 
 // AlertLog lists the alerts recorded for an incident, in the order they were

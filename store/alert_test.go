@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"testing"
 	"time"
 
@@ -182,4 +184,27 @@ func TestRecordAlertsWithNoAlerts(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustEqual(t, "stats", s, Stats{})
+}
+
+func TestAlertOriginsNameWhoFirstReportedEachAlertFiring(t *testing.T) {
+	db := MustOpen(t)
+	firing := func(fp string) diagnosis.Alert { return diagnosis.Alert{Fingerprint: fp, Status: diagnosis.Firing} }
+	resolved := func(fp string) diagnosis.Alert { return diagnosis.Alert{Fingerprint: fp, Status: diagnosis.Resolved} }
+	mustRecord(t, db, AlertReceipt{Channel: "C1", MessageTS: "1", RelayedBy: "B0OTHER", Received: t0, Alerts: []diagnosis.Alert{resolved("a")}})
+	mustRecord(t, db, AlertReceipt{Channel: "C1", MessageTS: "2", RelayedBy: "B0AM", Received: t0, Alerts: []diagnosis.Alert{firing("a"), firing("b")}})
+	mustRecord(t, db, AlertReceipt{Channel: "C1", MessageTS: "3", RelayedBy: "B0OTHER", Received: t0, Alerts: []diagnosis.Alert{firing("a"), firing("c")}})
+	mustRecord(t, db, AlertReceipt{Channel: "C1", MessageTS: "4", Received: t0, Alerts: []diagnosis.Alert{firing("legacy")}})
+
+	fps := []string{"a", "b", "c", "legacy", "never"}
+	for i := range 1200 { // more than one batch
+		fps = append(fps, fmt.Sprintf("none-%d", i))
+	}
+	got, err := db.AlertOrigins(context.Background(), fps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a": "B0AM", "b": "B0AM", "c": "B0OTHER", "legacy": ""}
+	if !maps.Equal(got, want) {
+		t.Errorf("origins = %v, want %v (the first firing report counts; a resolution does not claim an alert)", got, want)
+	}
 }

@@ -14,12 +14,22 @@ var _ runbooks.Audit = (*DB)(nil)
 
 // SaveRequest keeps the latest state of a run request.
 func (db *DB) SaveRequest(ctx context.Context, r runbooks.Request) error {
+	return db.Commit(ctx, r)
+}
+
+// Commit saves a run request's latest state and appends events to the run
+// audit log in one transaction: both are on the record, or neither.
+func (db *DB) Commit(ctx context.Context, r runbooks.Request, events ...runbooks.AuditEvent) error {
 	body, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("save run request %s: %w", r.ID, err)
 	}
 	var ta timeArgs
 	requested, updated := ta.at(r.RequestedAt), ta.at(db.Now())
+	ats := make([]any, len(events))
+	for i, e := range events {
+		ats[i] = ta.at(e.At)
+	}
 	if ta.err != nil {
 		return fmt.Errorf("save run request %s: %w", r.ID, ta.err)
 	}
@@ -29,10 +39,18 @@ func (db *DB) SaveRequest(ctx context.Context, r runbooks.Request) error {
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at, body = excluded.body`,
 			r.ID, r.Incident, r.Runbook, string(r.State), r.RequestedBy, requested, updated, string(body))
-		return err
+		if err != nil {
+			return err
+		}
+		for i, e := range events {
+			if err := appendAudit(ctx, tx, e, ats[i]); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("save run request %s: %w", r.ID, err)
+		return fmt.Errorf("save run request %s (%s): %w", r.ID, r.State, err)
 	}
 	return nil
 }
@@ -44,16 +62,18 @@ func (db *DB) AppendAudit(ctx context.Context, e runbooks.AuditEvent) error {
 	if ta.err != nil {
 		return fmt.Errorf("append run audit: %w", ta.err)
 	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO run_audit (request_id, incident_id, runbook, kind, actor, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			e.Request, e.Incident, e.Runbook, e.Kind, e.Actor, e.Detail, at)
-		return err
-	})
+	err := db.inTx(ctx, func(tx *sql.Tx) error { return appendAudit(ctx, tx, e, at) })
 	if err != nil {
 		return fmt.Errorf("append run audit of %s: %w", e.Request, err)
 	}
 	return nil
+}
+
+func appendAudit(ctx context.Context, tx *sql.Tx, e runbooks.AuditEvent, at any) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO run_audit (request_id, incident_id, runbook, kind, actor, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		e.Request, e.Incident, e.Runbook, e.Kind, e.Actor, e.Detail, at)
+	return err
 }
 
 // OpenRequests lists requests that were pending, queued or running.

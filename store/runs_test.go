@@ -57,3 +57,32 @@ func TestRunAuditIsAppendOnlyAndOrdered(t *testing.T) {
 		t.Error("the run audit could be deleted")
 	}
 }
+
+func TestACommitWritesTheRequestAndItsEventsOrNeither(t *testing.T) {
+	db := MustOpen(t)
+	ctx := t.Context()
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	r := runbooks.Request{ID: "RUN-1", Incident: "INC-1", Runbook: "RB-DEMO-001", State: runbooks.StatePending, RequestedBy: "U1", RequestedAt: at, Vars: map[string]any{}}
+	requested := runbooks.AuditEvent{Request: r.ID, Incident: r.Incident, Runbook: r.Runbook, Kind: runbooks.AuditRequested, Actor: "U1", At: at}
+	if err := db.Commit(ctx, r, requested); err != nil {
+		t.Fatal(err)
+	}
+	// The audit log cannot take another line: approving must leave no trace.
+	if _, err := db.write.ExecContext(ctx, `CREATE TRIGGER full BEFORE INSERT ON run_audit BEGIN SELECT RAISE(ABORT, 'disk full'); END`); err != nil {
+		t.Fatal(err)
+	}
+	queued := r
+	queued.State, queued.Approvals = runbooks.StateQueued, []runbooks.Decision{{By: "U2", At: at}}
+	approved := requested
+	approved.Kind, approved.Actor = runbooks.AuditApproved, "U2"
+	if err := db.Commit(ctx, queued, approved); err == nil {
+		t.Fatal("a commit whose audit line failed succeeded")
+	}
+	open, err := db.OpenRequests(ctx)
+	if err != nil || len(open) != 1 || open[0].State != runbooks.StatePending || len(open[0].Approvals) != 0 {
+		t.Errorf("after the failed commit the record says %+v (%v), want RUN-1 still pending", open, err)
+	}
+	if got, _ := db.Audit(ctx, "INC-1"); len(got) != 1 {
+		t.Errorf("audit %+v", got)
+	}
+}

@@ -26,6 +26,9 @@ const (
 	maxPlaceholder     = 150
 	maxURL             = 3000
 	maxAltText         = 2000
+	maxConfirmTitle    = 100
+	maxConfirmText     = 300
+	maxConfirmButton   = 30
 	maxMarkdownText    = 12000
 	maxMessageText     = 40000
 )
@@ -263,6 +266,7 @@ func (v *validator) element(e any, ptr string, accessory bool) {
 		return
 	}
 	v.allowed(obj, ptr, "type", "text", "action_id", "url", "value", "style", "confirm", "accessibility_label")
+	v.confirm(obj, ptr)
 	v.text(obj["text"], ptr+"/text", textRule{required: true, plainOnly: true, max: maxButtonText})
 	v.str(obj, "value", ptr, false, maxButtonValue)
 	v.str(obj, "url", ptr, false, maxURL)
@@ -272,10 +276,35 @@ func (v *validator) element(e any, ptr string, accessory bool) {
 	}
 }
 
+// confirm validates an element's confirmation dialog, if it has one: a
+// plain_text title (100), text (300), confirm and deny (30 each), and an
+// optional style.
+func (v *validator) confirm(el map[string]any, ptr string) {
+	c, ok := el["confirm"]
+	if !ok {
+		return
+	}
+	ptr += "/confirm"
+	obj, ok := c.(map[string]any)
+	if !ok {
+		v.fail(ptr, "must provide an object")
+		return
+	}
+	v.allowed(obj, ptr, "title", "text", "confirm", "deny", "style")
+	v.text(obj["title"], ptr+"/title", textRule{required: true, plainOnly: true, max: maxConfirmTitle})
+	v.text(obj["text"], ptr+"/text", textRule{required: true, plainOnly: true, max: maxConfirmText})
+	v.text(obj["confirm"], ptr+"/confirm", textRule{required: true, plainOnly: true, max: maxConfirmButton})
+	v.text(obj["deny"], ptr+"/deny", textRule{required: true, plainOnly: true, max: maxConfirmButton})
+	if style, ok := obj["style"]; ok && style != "primary" && style != "danger" {
+		v.fail(ptr+"/style", "must be one of: primary, danger")
+	}
+}
+
 // staticSelect validates a static_select menu of plain options (option
 // groups are not checked).
 func (v *validator) staticSelect(obj map[string]any, ptr string) {
 	v.allowed(obj, ptr, "type", "action_id", "options", "option_groups", "initial_option", "placeholder", "confirm", "focus_on_load")
+	v.confirm(obj, ptr)
 	v.text(obj["placeholder"], ptr+"/placeholder", textRule{plainOnly: true, max: maxPlaceholder})
 	if _, ok := obj["option_groups"]; ok {
 		return

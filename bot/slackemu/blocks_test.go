@@ -105,6 +105,14 @@ func TestValidateJudgesBlocksAsSlackDoes(t *testing.T) {
 			[]string{"no more than 25 items allowed [json-pointer:/blocks/0/elements]"}},
 		{"eleven context elements", `[{"type":"context","elements":[` + strings.TrimSuffix(strings.Repeat(`{"type":"plain_text","text":"c"},`, 11), ",") + `]}]`,
 			[]string{"no more than 10 items allowed [json-pointer:/blocks/0/elements]"}},
+		{"a field of 2001 characters", `[{"type":"section","fields":[{"type":"mrkdwn","text":"` + strings.Repeat("f", 2001) + `"}]}]`,
+			[]string{"must be less than 2001 characters [json-pointer:/blocks/0/fields/0/text]"}},
+		{"a context text of 3001 characters", `[{"type":"context","elements":[{"type":"mrkdwn","text":"` + strings.Repeat("c", 3001) + `"}]}]`,
+			[]string{"must be less than 3001 characters [json-pointer:/blocks/0/elements/0/text]"}},
+		{"a button value of 2001 characters", `[{"type":"actions","elements":[{"type":"button","text":{"type":"plain_text","text":"b"},"value":"` + strings.Repeat("v", 2001) + `"}]}]`,
+			[]string{"must be less than 2001 characters [json-pointer:/blocks/0/elements/0/value]"}},
+		{"a header of 76 emoji, 152 characters as Slack counts them", `[{"type":"header","text":{"type":"plain_text","text":"` + strings.Repeat("😀", 76) + `"}}]`,
+			[]string{"must be less than 151 characters [json-pointer:/blocks/0/text/text]"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,6 +14,9 @@ var (
 	ErrNoAck = errors.New("slackemu: app did not ack in time")
 	// ErrNoSuchButton means the message's current blocks have no such button.
 	ErrNoSuchButton = errors.New("slackemu: no such button on the message")
+	// ErrNoConfirm means a click asked to deny a confirmation dialog the
+	// button does not have.
+	ErrNoConfirm = errors.New("slackemu: the button has no confirm dialog")
 )
 
 // SlashCommand is a person typing a slash command in a channel.
@@ -89,6 +92,12 @@ type Click struct {
 	// Value, when set, must match the button's value (to pick among similar
 	// cards); for a static_select it is the value of the option picked.
 	Value string
+	// Deny answers the button's confirm dialog with its deny button: Slack
+	// then sends nothing. Without Deny a dialog is confirmed.
+	Deny bool
+	// Seen are the blocks the person's client shows, when it missed an
+	// update (a stale client); default the message's current blocks.
+	Seen json.RawMessage
 }
 
 // ClickResult is what became of a click.
@@ -97,6 +106,14 @@ type ClickResult struct {
 	Ack         json.RawMessage
 	AckedAfter  time.Duration
 	ResponseURL string
+	// Confirm is the dialog Slack showed before it sent the click, if the
+	// element has one.
+	Confirm *Confirm
+}
+
+// Confirm is a confirmation dialog as the person saw it.
+type Confirm struct {
+	Title, Text, Confirm, Deny, Style string
 }
 
 // Click presses the button with ActionID in the current blocks of the message, sends the
@@ -105,19 +122,34 @@ type ClickResult struct {
 // button an update removed.
 func (s *Server) Click(ctx context.Context, c Click) (ClickResult, error) {
 	s.mu.Lock()
-	env, url, err := s.clickLocked(c)
+	env, url, dialog, err := s.clickLocked(c)
 	s.mu.Unlock()
-	if err != nil {
-		return ClickResult{}, err
+	if err != nil || env == nil {
+		return ClickResult{Confirm: dialog}, err
 	}
 	ack, after, err := s.deliverAndWait(ctx, env)
-	return ClickResult{EnvelopeID: env.id, Ack: ack, AckedAfter: after, ResponseURL: url}, err
+	return ClickResult{EnvelopeID: env.id, Ack: ack, AckedAfter: after, ResponseURL: url, Confirm: dialog}, err
 }
 
-func (s *Server) clickLocked(c Click) (*envelope, string, error) {
+// dialogOf reads an element's confirm dialog (validated when posted).
+func dialogOf(el map[string]any) *Confirm {
+	c, ok := el["confirm"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	text := func(k string) string {
+		t, _ := c[k].(map[string]any)
+		s, _ := t["text"].(string)
+		return s
+	}
+	style, _ := c["style"].(string)
+	return &Confirm{Title: text("title"), Text: text("text"), Confirm: text("confirm"), Deny: text("deny"), Style: style}
+}
+
+func (s *Server) clickLocked(c Click) (*envelope, string, *Confirm, error) {
 	ch := s.ws.channel(c.Channel)
 	if ch == nil {
-		return nil, "", apiErr("channel_not_found")
+		return nil, "", nil, apiErr("channel_not_found")
 	}
 	m, ephemeral := ch.byTS[c.MessageTS], false
 	if m == nil {
@@ -128,11 +160,22 @@ func (s *Server) clickLocked(c Click) (*envelope, string, error) {
 		}
 	}
 	if m == nil {
-		return nil, "", fmt.Errorf("click %s on %s/%s: %w", c.ActionID, ch.id, c.MessageTS, apiErr("message_not_found"))
+		return nil, "", nil, fmt.Errorf("click %s on %s/%s: %w", c.ActionID, ch.id, c.MessageTS, apiErr("message_not_found"))
 	}
-	blockID, button, ok := findButton(m.blocks, c.ActionID, c.Value)
+	shown := m.blocks
+	if len(c.Seen) > 0 {
+		shown = c.Seen
+	}
+	blockID, button, ok := findButton(shown, c.ActionID, c.Value)
 	if !ok {
-		return nil, "", fmt.Errorf("click %s on %s/%s: %w", c.ActionID, ch.id, c.MessageTS, ErrNoSuchButton)
+		return nil, "", nil, fmt.Errorf("click %s on %s/%s: %w", c.ActionID, ch.id, c.MessageTS, ErrNoSuchButton)
+	}
+	dialog := dialogOf(button)
+	switch {
+	case c.Deny && dialog == nil:
+		return nil, "", nil, fmt.Errorf("click %s on %s/%s: %w", c.ActionID, ch.id, c.MessageTS, ErrNoConfirm)
+	case c.Deny:
+		return nil, "", dialog, nil // the person thought better of it: Slack sends nothing
 	}
 	threadTS := ""
 	if !m.isTopLevel() {
@@ -177,7 +220,7 @@ func (s *Server) clickLocked(c Click) (*envelope, string, error) {
 	}
 	env := newEnvelope(kindInteractive, marshal(payload), false, "")
 	s.enqueueLocked(env)
-	return env, url, nil
+	return env, url, dialog, nil
 }
 
 // findButton finds the button with actionID (and value, if set) in stored blocks,

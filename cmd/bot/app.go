@@ -14,6 +14,7 @@ import (
 
 	"github.com/nightowl-sre/nightowl/bot"
 	"github.com/nightowl-sre/nightowl/commands"
+	"github.com/nightowl-sre/nightowl/deploy/alertmanager"
 	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
 	"github.com/nightowl-sre/nightowl/diagnosis/intake"
@@ -62,9 +63,15 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	engine := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Resolver: cfg.Resolver(), History: db, Metrics: metrics,
 		Queries: cfg.Queries(), Runbooks: index, Logger: log})
+	checker, err := alertChecker(cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	api := slack.New(cfg.SlackBotToken, slack.OptionAppLevelToken(cfg.SlackAppToken), slack.OptionAPIURL(cfg.SlackAPIURL))
 	a.Bot, err = bot.New(bot.Config{
-		AlertsChannel: cfg.AlertsChannel, IncidentsChannel: cfg.IncidentsChannel, AlertSources: cfg.AlertSources,
+		AlertsChannel: cfg.AlertsChannel, IncidentsChannel: cfg.IncidentsChannel,
+		AlertSources: cfg.AlertSources, AnySource: cfg.AnyAlertSource,
 		OnCall: cfg.OnCall, Escalation: cfg.Escalation, GroupWait: cfg.GroupWait,
 	}, bot.Deps{
 		API: api, Records: records{db}, Incidents: db, Archive: db, Diagnoser: engine, Decode: decoder(g), Graph: g, Resolve: cfg.Resolver().Node,
@@ -72,7 +79,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			ok, err := db.IncidentExists(context.Background(), id)
 			return err == nil && ok
 		},
-		Conversations: db, Costs: db, Votes: db, Corrections: db,
+		Conversations: db, Costs: db, Votes: db, Corrections: db, Alerts: checker,
 		Logger: log,
 	})
 	if err != nil {
@@ -95,9 +102,13 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}
 		explainer = a.LLM
 	}
+	var withhold func(string) bool
+	if a.LLM != nil {
+		withhold = a.LLM.Withholds
+	}
 	words := commands.New(commands.Deps{
-		Incidents: a.Bot, Graph: g, Resolver: cfg.Resolver(), Metrics: metrics, Runbooks: a.Runbooks, Explainer: explainer,
-		Link: a.Bot.Link, Names: a.Bot.DisplayName, Causes: a.Bot, Logger: log,
+		Incidents: a.Bot, Graph: g, Resolver: cfg.Resolver(), Metrics: metrics, PromQLAllow: cfg.PromQLAllow, Runbooks: a.Runbooks,
+		Explainer: explainer, Withhold: withhold, Link: a.Bot.Link, Names: a.Bot.DisplayName, Causes: a.Bot, Logger: log,
 	})
 	a.Bot.UseCommands(words)
 	a.Bot.UseTalk(words, words)
@@ -114,14 +125,33 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 func (a *App) Run(ctx context.Context) error {
 	defer a.DB.Close()
 	a.log.Info("nightowl starting", "alerts_channel", a.cfg.AlertsChannel, "incidents_channel", a.cfg.IncidentsChannel,
-		"db", a.cfg.DBPath, "graph_nodes", a.cfg.Graph().Len(), "group_wait", a.cfg.GroupWait, "runbooks", a.Runbooks != nil)
+		"db", a.cfg.DBPath, "graph_nodes", a.cfg.Graph().Len(), "group_wait", a.cfg.GroupWait, "runbooks", a.Runbooks != nil,
+		"alert_sources", a.cfg.AlertSources, "alertmanager_verifies", a.cfg.AlertmanagerURL != "")
+	if a.cfg.AnyAlertSource {
+		a.log.Warn("ALERT_SOURCES=any: every bot in the alerts channel is trusted to post alerts that page on-call; list Alertmanager's bot ID instead",
+			"alerts_channel", a.cfg.AlertsChannel)
+	}
+	if a.Runbooks != nil && a.cfg.AlertmanagerURL == "" {
+		a.log.Info("ALERTMANAGER_URL is not set: cards offer runbooks for alerts from trusted sources without asking Alertmanager")
+	}
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return a.Bot.Run(ctx) })
+	// On shutdown the runbook service stops first: it lets running runs
+	// finish (RUNBOOK_STOP_GRACE) and tells their threads how they ended;
+	// the bot, which speaks to Slack for it, stops after it.
+	botCtx, stopBot := ctx, context.CancelFunc(func() {})
+	if a.Runbooks != nil {
+		botCtx, stopBot = context.WithCancel(context.WithoutCancel(ctx))
+		g.Go(func() error {
+			defer stopBot()
+			return a.Runbooks.Run(ctx)
+		})
+	}
+	g.Go(func() error {
+		defer stopBot()
+		return a.Bot.Run(botCtx)
+	})
 	if a.LLM != nil {
 		g.Go(func() error { a.pingLLM(ctx); return nil })
-	}
-	if a.Runbooks != nil {
-		g.Go(func() error { return a.Runbooks.Run(ctx) })
 	}
 	return g.Wait()
 }
@@ -178,7 +208,9 @@ func (a *App) useRunbooks(ctx context.Context, catalog *runbooks.Catalog, metric
 	a.Runner = runner
 	a.Runbooks = runbooks.NewService(runbooks.Config{
 		PlaybooksDir: a.cfg.PlaybooksDir, MaxRuns: a.cfg.RunbookMaxRuns, Verify: verify, Logger: a.log,
-		IsService: func(s string) bool { _, ok := g.Lookup(s); return ok },
+		RequestTTL: a.cfg.RunbookRequestTTL, StopGrace: a.cfg.RunbookStopGrace,
+		IsService:    func(s string) bool { _, ok := g.Lookup(s); return ok },
+		IncidentOpen: a.Bot.IncidentOpen,
 	}, catalog, policy, runner, a.DB, a.Bot)
 	a.Bot.UseRunbooks(a.Runbooks, runner.Command)
 	return nil
@@ -187,8 +219,26 @@ func (a *App) useRunbooks(ctx context.Context, catalog *runbooks.Catalog, metric
 // records adapts the store to the bot's Records seam.
 type records struct{ *store.DB }
 
-func (r records) RecordAlerts(ctx context.Context, channel, ts string, received time.Time, alerts []diagnosis.Alert) error {
-	return r.DB.RecordAlerts(ctx, store.AlertReceipt{Channel: channel, MessageTS: ts, Received: received, Alerts: alerts})
+func (r records) RecordAlerts(ctx context.Context, channel, ts, source string, received time.Time, alerts []diagnosis.Alert) error {
+	return r.DB.RecordAlerts(ctx, store.AlertReceipt{Channel: channel, MessageTS: ts, RelayedBy: source, Received: received, Alerts: alerts})
+}
+
+var (
+	_ bot.Records      = records{}
+	_ bot.AlertChecker = (*alertmanager.Client)(nil)
+)
+
+// alertChecker is Alertmanager's API behind the bot's AlertChecker seam, or
+// nil when ALERTMANAGER_URL is unset.
+func alertChecker(cfg Config) (bot.AlertChecker, error) {
+	if cfg.AlertmanagerURL == "" {
+		return nil, nil
+	}
+	c, err := alertmanager.NewClient(alertmanager.ClientConfig{URL: cfg.AlertmanagerURL})
+	if err != nil {
+		return nil, fmt.Errorf("ALERTMANAGER_URL: %w", err)
+	}
+	return c, nil
 }
 
 // decoder adapts intake to the bot's Decoder seam; the graph helps read

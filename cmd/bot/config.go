@@ -27,8 +27,11 @@ type Config struct {
 	AlertsChannel    string
 	IncidentsChannel string
 	AlertSources     []string
+	AnyAlertSource   bool // ALERT_SOURCES=any: every bot in ALERTS_CHANNEL is trusted
+	AlertmanagerURL  string
 	Approvers        []string
 	PrometheusURL    string
+	PromQLAllow      *regexp.Regexp // nil: any metric
 	MetricQueries    string
 	DBPath           string
 	RunbooksDir      string
@@ -46,6 +49,10 @@ type Config struct {
 	GroupWait        time.Duration
 	RunbookMaxRuns   int
 	LogLevel         slog.Level
+	// RunbookRequestTTL is how long a run request waits for approval;
+	// RunbookStopGrace how long a shutdown lets running runbooks finish.
+	RunbookRequestTTL time.Duration
+	RunbookStopGrace  time.Duration
 
 	graph    *graph.Graph // loaded from ServiceGraph, or the built-in example
 	resolver *diagnosis.Resolver
@@ -72,9 +79,11 @@ func (c *Config) settings(raw map[string]*string) []setting {
 		s("SLACK_API_URL", "https://slack.com/api/", "Slack Web API base URL (GovSlack: https://slack-gov.com/api/)"),
 		s("ALERTS_CHANNEL", "", "channel ID where Alertmanager relays alerts"),
 		s("INCIDENTS_CHANNEL", "", "channel ID for incident cards (default: ALERTS_CHANNEL)"),
-		s("ALERT_SOURCES", "", "comma list of bot IDs (B…) or app IDs (A…) trusted as alert sources (default: any bot in ALERTS_CHANNEL)"),
+		s("ALERT_SOURCES", "", "comma list of bot IDs (B…) or app IDs (A…) trusted as alert sources, or any to trust every bot in ALERTS_CHANNEL (required)"),
+		s("ALERTMANAGER_URL", "", "Alertmanager base URL: a card offers a runbook only for alerts Alertmanager holds (optional)"),
 		s("APPROVERS", "", "comma list of user IDs (U…) and user-group IDs (S…) who may approve runbooks (default: nobody)"),
 		s("PROMETHEUS_URL", "", "Prometheus base URL for metric evidence (optional)"),
+		s("PROMQL_ALLOW", "", "regular expression of the metric names /graph query and the model may query (default: any)"),
 		s("METRIC_QUERIES", "", "YAML file of PromQL templates for metric evidence (default: built in; see docs/diagnosis.md)"),
 		s("DB_PATH", "./bot.db", "SQLite database file"),
 		s("RUNBOOKS_DIR", "./runbooks", "directory of runbook YAML files"),
@@ -92,6 +101,8 @@ func (c *Config) settings(raw map[string]*string) []setting {
 		s("GROUP_WAIT", "10s", "how long a new incident gathers alerts before its card"),
 		s("RUNBOOK_MAX_RUNS", "2", "runbook runs at once; more wait in a queue"),
 		s("LOG_LEVEL", "info", "debug | info | warn | error"),
+		s("RUNBOOK_REQUEST_TTL", "30m", "how long a runbook run request may wait for approval; it also expires when its incident resolves"),
+		s("RUNBOOK_STOP_GRACE", "60s", "on shutdown, how long running runbooks may finish before they are interrupted"),
 	}
 }
 
@@ -163,9 +174,21 @@ func (c *Config) fill(raw map[string]*string, need requirement) error {
 		c.IncidentsChannel = c.AlertsChannel
 	}
 	c.AlertSources = splitList(get("ALERT_SOURCES"))
+	switch {
+	case len(c.AlertSources) == 1 && strings.EqualFold(c.AlertSources[0], "any"):
+		c.AlertSources, c.AnyAlertSource = nil, true
+	case len(c.AlertSources) == 0 && need == needSlack:
+		bad("ALERT_SOURCES is not set: give the bot ID (B…) of Alertmanager's Slack webhook, shown in one of its messages' details in the alerts channel or as bot_id in conversations.history (README, Install the Slack app, step 4), or ALERT_SOURCES=any to trust every bot there")
+	}
 	for _, s := range c.AlertSources {
 		if !sourceRe.MatchString(s) {
-			bad("ALERT_SOURCES entry %q is neither a bot ID (B…) nor an app ID (A…)", s)
+			bad("ALERT_SOURCES entry %q is neither a bot ID (B…) nor an app ID (A…), and any stands alone", s)
+		}
+	}
+	c.AlertmanagerURL = strings.TrimRight(get("ALERTMANAGER_URL"), "/")
+	if c.AlertmanagerURL != "" {
+		if u, err := url.Parse(c.AlertmanagerURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("ALERTMANAGER_URL is not an http(s) URL such as http://alertmanager:9093") // the value may hold a password
 		}
 	}
 	c.Approvers = splitList(get("APPROVERS"))
@@ -185,6 +208,13 @@ func (c *Config) fill(raw map[string]*string, need requirement) error {
 		if u, err := url.Parse(c.PrometheusURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("PROMETHEUS_URL %q is not an http(s) URL", c.PrometheusURL)
 		}
+	}
+	if allow := get("PROMQL_ALLOW"); allow != "" {
+		re, err := regexp.Compile(`^(?:` + allow + `)$`)
+		if err != nil {
+			bad("PROMQL_ALLOW %q is not a regular expression: %v", allow, err)
+		}
+		c.PromQLAllow = re
 	}
 	c.MetricQueries = get("METRIC_QUERIES")
 	c.queries = diagnosis.DefaultQueries()
@@ -235,6 +265,16 @@ func (c *Config) fill(raw map[string]*string, need requirement) error {
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL"))); err != nil {
 		bad("LOG_LEVEL %q is not one of debug, info, warn, error", get("LOG_LEVEL"))
+	}
+	if d, err := time.ParseDuration(get("RUNBOOK_REQUEST_TTL")); err != nil || d < time.Second || d > 7*24*time.Hour {
+		bad("RUNBOOK_REQUEST_TTL %q is not a duration from 1s to 168h, such as 30m", get("RUNBOOK_REQUEST_TTL"))
+	} else {
+		c.RunbookRequestTTL = d
+	}
+	if d, err := time.ParseDuration(get("RUNBOOK_STOP_GRACE")); err != nil || d < time.Second || d > time.Hour {
+		bad("RUNBOOK_STOP_GRACE %q is not a duration from 1s to 1h, such as 60s", get("RUNBOOK_STOP_GRACE"))
+	} else {
+		c.RunbookStopGrace = d
 	}
 	return errors.Join(errs...)
 }

@@ -11,7 +11,7 @@ import (
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func validEnv() map[string]string {
-	return map[string]string{"SLACK_APP_TOKEN": "xapp-1", "SLACK_BOT_TOKEN": "xoxb-1", "ALERTS_CHANNEL": "C0ALERTS"}
+	return map[string]string{"SLACK_APP_TOKEN": "xapp-1", "SLACK_BOT_TOKEN": "xoxb-1", "ALERTS_CHANNEL": "C0ALERTS", "ALERT_SOURCES": "B0ALERTMGR"}
 }
 
 func TestConfigReportsEachProblemInOneSentence(t *testing.T) {
@@ -29,6 +29,10 @@ func TestConfigReportsEachProblemInOneSentence(t *testing.T) {
 		{"a channel name instead of an ID", map[string]string{"ALERTS_CHANNEL": "#alerts"}, []string{`ALERTS_CHANNEL "#alerts" is not a channel ID`}},
 		{"a bad approver", map[string]string{"APPROVERS": "U0OK,alice"}, []string{`APPROVERS entry "alice"`}},
 		{"an unknown LLM provider", map[string]string{"LLM_PROVIDER": "gpt"}, []string{`LLM_PROVIDER "gpt"`}},
+		{"no alert sources", map[string]string{"ALERT_SOURCES": ""}, []string{"ALERT_SOURCES is not set: give the bot ID (B…) of Alertmanager's Slack webhook"}},
+		{"any among bot IDs", map[string]string{"ALERT_SOURCES": "B0AM,any"}, []string{`ALERT_SOURCES entry "any"`}},
+		{"an Alertmanager URL without a scheme", map[string]string{"ALERTMANAGER_URL": "alertmanager:9093"}, []string{"ALERTMANAGER_URL is not an http(s) URL such as http://alertmanager:9093"}},
+		{"a PROMQL_ALLOW that is no regular expression", map[string]string{"PROMQL_ALLOW": "http_(requests"}, []string{`PROMQL_ALLOW "http_(requests" is not a regular expression`}},
 		{"several problems at once", map[string]string{"SLACK_APP_TOKEN": "", "GROUP_WAIT": "x", "LOG_LEVEL": "loud"},
 			[]string{"SLACK_APP_TOKEN is not set", `GROUP_WAIT "x"`, `LOG_LEVEL "loud"`}},
 	}
@@ -76,6 +80,36 @@ func TestConfigDefaultsAndFlagsOverEnvironment(t *testing.T) {
 	}
 	if cfg.SlackAPIURL != "http://127.0.0.1:1/api/" || cfg.IncidentsChannel != "C0ALERTS" {
 		t.Errorf("API URL %q incidents %q: want a trailing slash and the alerts channel", cfg.SlackAPIURL, cfg.IncidentsChannel)
+	}
+}
+
+func TestConfigTrustsAnyBotOnlyWhenToldSo(t *testing.T) {
+	env := validEnv()
+	env["ALERT_SOURCES"] = "ANY"
+	cfg, _, err := LoadConfig("run", nil, envOf(env), io.Discard, needSlack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.AnyAlertSource || len(cfg.AlertSources) != 0 {
+		t.Errorf("ALERT_SOURCES=ANY: any %v sources %v, want every bot trusted and no list", cfg.AnyAlertSource, cfg.AlertSources)
+	}
+	env["ALERT_SOURCES"] = "B0AM, A0AM"
+	if cfg, _, err = LoadConfig("run", nil, envOf(env), io.Discard, needSlack); err != nil || cfg.AnyAlertSource || len(cfg.AlertSources) != 2 {
+		t.Errorf("ALERT_SOURCES=B0AM, A0AM: any %v sources %v err %v, want the two IDs only", cfg.AnyAlertSource, cfg.AlertSources, err)
+	}
+}
+
+func TestPromQLAllowMatchesWholeMetricNames(t *testing.T) {
+	env := validEnv()
+	env["PROMQL_ALLOW"] = "http_.*|up"
+	cfg, _, err := LoadConfig("run", nil, envOf(env), io.Discard, needSlack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"up": true, "http_requests_total": true, "upstream_secret": false, "my_http_x": false} {
+		if got := cfg.PromQLAllow.MatchString(name); got != want {
+			t.Errorf("PROMQL_ALLOW=http_.*|up allows %s: %v, want %v", name, got, want)
+		}
 	}
 }
 

@@ -153,10 +153,9 @@ func TestApproveRunsTheDemoRunbookOnceForApproversOnly(t *testing.T) {
 	incident := strings.Fields(strings.TrimPrefix(card.Text, "🔴 "))[0]
 	incident = strings.TrimSuffix(incident, ":")
 
-	MustWait(t, emu, 30*time.Second, "the dry run in the thread", func() bool {
-		return repliesWith(emu, chIncidents, card.TS, "Dry run of RB-DEMO-001") == 1
-	})
-	if got := repliesWith(emu, chIncidents, card.TS, "demo-touch-file") + repliesWith(emu, chIncidents, card.TS, "nightowl-demo.log"); got == 0 {
+	card = mustCardOffers(t, emu, card)
+	dry, _ := mustRequest(t, emu, card, "RB-DEMO-001", "The dry run with these parameters says it would")
+	if !strings.Contains(string(dry.Blocks), "nightowl-demo.log") {
 		t.Errorf("the dry run does not say what would change:\n%s", emu.Transcript(chIncidents))
 	}
 
@@ -257,7 +256,7 @@ func TestRunsThatFailHangOrAreCancelledSayWhyAndLeaveNothing(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.runbook, func(t *testing.T) {
-			card := cardWithRunbook(t, emu, hook, tc.service, tc.runbook)
+			card := mustCardOffers(t, emu, cardWithRunbook(t, emu, hook, tc.service, tc.runbook))
 			if err := click(t, emu, uLead, chIncidents, card.TS, bot.ActionRunbookApprove, ""); err != nil {
 				t.Fatal(err)
 			}
@@ -324,7 +323,7 @@ func TestARunInFlightWhenTheBotDiedIsSaidInterrupted(t *testing.T) {
 	}
 	nightowl := MustRunNightowl(t, emu, dbPath, bed.env())
 	MustWait(t, emu, 15*time.Second, "the interruption in the thread", func() bool {
-		return repliesWith(emu, chIncidents, thread, "RUN-DEAD01 (RB-DEMO-001) was interrupted") == 1
+		return repliesWith(emu, chIncidents, thread, "RB-DEMO-001 (RUN-DEAD01) interrupted") == 1
 	})
 	nightowl.stop()
 	if kinds := kindsOf(mustAudit(t, dbPath, "INC-OLD")); !slices.Contains(kinds, runbooks.AuditInterrupted) {

@@ -1,7 +1,8 @@
 // Package alertmanager renders alerts into Slack messages exactly as
 // Alertmanager 0.25's Slack notifier does, with nightowl's template or the
 // default one, so the demo and tests can relay alerts without an Alertmanager
-// process.
+// process; and its Client asks a running Alertmanager which alerts it holds,
+// so that nightowl offers runbooks only for alerts Alertmanager sent.
 //
 // The files beside this package are what an operator deploys: slack.tmpl
 // (nightowl's template, embedded here) and alertmanager.yml (an example

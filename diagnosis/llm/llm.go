@@ -192,6 +192,14 @@ func New(cfg Config) (*Explainer, error) {
 // Model is the name of the model the Explainer asks.
 func (e *Explainer) Model() string { return e.name }
 
+// Withholds reports whether the values of the label or annotation called
+// name must never reach the model: the names in Config.Redact (any case)
+// and secret-looking ones (db_password, api-key, x-auth-token, …). Whoever
+// writes the model's text about alerts leaves such labels out whole: a
+// value may hold spaces, commas or quotes that no pattern over the finished
+// text can bound.
+func (e *Explainer) Withholds(name string) bool { return e.redactor.withholds(name) }
+
 // Ping checks that the endpoint answers and accepts the key by listing its
 // models, which costs no tokens. The caller logs "LLM provider unreachable: "
 // and the error.

@@ -31,9 +31,13 @@ var secretShapes = []*regexp.Regexp{
 var userinfo = regexp.MustCompile(`\b([a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@]+):[^\s/@]+@`)
 
 // redactor removes secrets from text bound for the model (and from server
-// messages bound for errors).
+// messages bound for errors). Labels and annotations are withheld whole
+// where the text is built (Withholds); the patterns here catch what free
+// text still holds.
 type redactor struct {
+	named  *regexp.Regexp // a whole name whose value is withheld
 	quoted *regexp.Regexp // name: "value", name='value', "name": "value"
+	spaced *regexp.Regexp // name= value with spaces, up to the next name=
 	equals *regexp.Regexp // name=value
 	colon  *regexp.Regexp // name: value, up to the end of the line
 	key    string         // the API key itself, should anything echo it
@@ -51,6 +55,8 @@ func newRedactor(extra []string, apiKey string) *redactor {
 		names = `(?:` + secretNames + `|\b(?:` + strings.Join(more, "|") + `)\b)`
 	}
 	r := &redactor{
+		named:  regexp.MustCompile(`(?i)^(?:` + names + `)$`),
+		spaced: regexp.MustCompile(`(?i)(?:^|[^A-Za-z0-9_.-])(?:` + names + `)\s*=[ \t]*`),
 		quoted: regexp.MustCompile(`(?i)"?(?:` + names + `)"?\s*[:=]\s*("(?:[^"\\\n]|\\.)*"|'[^'\n]*')`),
 		equals: regexp.MustCompile(`(?i)(?:` + names + `)\s*=\s*([^\s"',;&}\]]+)`),
 		colon:  regexp.MustCompile(`(?i)"?(?:` + names + `)"?\s*:[ \t]*([^\s"'{\[][^\n,;}\]]*)`),
@@ -75,10 +81,54 @@ func (r *redactor) text(s string) string {
 		})
 	}
 	s = userinfo.ReplaceAllString(s, "${1}:"+redacted+"@")
-	for _, re := range []*regexp.Regexp{r.quoted, r.equals, r.colon} {
+	s = maskGroup(r.quoted, s)
+	s = r.maskSpaced(s)
+	for _, re := range []*regexp.Regexp{r.equals, r.colon} {
 		s = maskGroup(re, s)
 	}
 	return s
+}
+
+// withholds reports whether the values of a label or annotation called
+// name must never reach the model: a name in REDACT_LABELS (any case) or
+// a secret-looking one (db_password, api-key, x-auth-token, …).
+func (r *redactor) withholds(name string) bool { return r.named.MatchString(strings.TrimSpace(name)) }
+
+// nextName starts the next name=value pair of logfmt-like text.
+var nextName = regexp.MustCompile(`^[ \t]+[A-Za-z_][A-Za-z0-9_.-]*[ \t]*=`)
+
+// maskSpaced redacts unquoted values of secret or named keys that hold
+// spaces ("customer=Acme Corp Ltd team=core"): the value runs to the next
+// name=, the end of the line, or a separator.
+func (r *redactor) maskSpaced(s string) string {
+	ms := r.spaced.FindAllStringIndex(s, -1)
+	if ms == nil {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range ms {
+		start := m[1]
+		if start < last || start == len(s) || strings.ContainsRune("\"'\n", rune(s[start])) || strings.HasPrefix(s[start:], redacted) {
+			continue
+		}
+		end := len(s)
+		for j := start; j < len(s); j++ {
+			if strings.ContainsRune("\n,;&}]\"'", rune(s[j])) || ((s[j] == ' ' || s[j] == '\t') && nextName.MatchString(s[j:])) {
+				end = j
+				break
+			}
+		}
+		end = start + len(strings.TrimRight(s[start:end], " \t"))
+		if end == start {
+			continue
+		}
+		b.WriteString(s[last:start])
+		b.WriteString(redacted)
+		last = end
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 // maskGroup replaces the first group of every match of re with redacted,

@@ -29,6 +29,10 @@ func TestRedactorRemovesSecrets(t *testing.T) {
 		{"the configured API key", "echo sk-live-abcdefgh12345678", "echo [REDACTED]"},
 		{"an extra name from the config", `customer="acme" x-tenant=globex team=core`, `customer="[REDACTED]" x-tenant=[REDACTED] team=core`},
 		{"an extra name only as a whole word", `customer_tier=gold`, `customer_tier=gold`},
+		{"an extra name's value with spaces, up to the next name", `customer=Acme Corp Ltd team=core`, `customer=[REDACTED] team=core`},
+		{"an extra name's value with spaces, up to the end", "alert for customer=Acme Corp Ltd\nnext line", "alert for customer=[REDACTED]\nnext line"},
+		{"two spaced values in a row", `customer=Acme Corp x-tenant=Globex Inc, ok`, `customer=[REDACTED] x-tenant=[REDACTED], ok`},
+		{"a password with spaces", `db_password=correct horse battery user=bob`, `db_password=[REDACTED] user=bob`},
 		{"a PEM private key block", "k: -----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY----- end", "k: [REDACTED] end"},
 		{"redacted text stays as it is", `password=[REDACTED] "token": "[REDACTED]"`, `password=[REDACTED] "token": "[REDACTED]"`},
 		{"ordinary text stays as it is", `alertname="DBConnectionsHigh" service="payment-db" value=98`, `alertname="DBConnectionsHigh" service="payment-db" value=98`},
@@ -39,6 +43,18 @@ func TestRedactorRemovesSecrets(t *testing.T) {
 				t.Errorf("redact(%q)\ngot  %q\nwant %q", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestWithholdsNamedAndSecretLookingLabels(t *testing.T) {
+	r := newRedactor([]string{"customer", " X-Tenant "}, "")
+	for name, want := range map[string]bool{
+		"customer": true, "Customer": true, "x-tenant": true, "db_password": true, "AWS_SECRET_ACCESS_KEY": true, "api-key": true,
+		"customer_tier": false, "service": false, "summary": false, "namespace": false,
+	} {
+		if got := r.withholds(name); got != want {
+			t.Errorf("withholds(%q) = %v, want %v", name, got, want)
+		}
 	}
 }
 
