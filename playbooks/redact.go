@@ -7,17 +7,19 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/nightowl-sre/nightowl/runbooks"
 )
 
 // Redacted replaces every secret the runner hides.
 const Redacted = "[redacted]"
 
 // secretWord says whether a variable name looks like it holds a secret.
-var secretWord = regexp.MustCompile(`(?i)password|passwd|token|secret|api_key|apikey|credential`)
+var secretWord = regexp.MustCompile(`(?i)(?:` + runbooks.SecretWords + `)`)
 
 // secretAssign finds name=value, name: value and "name": "value" where the
 // name looks secret. Group 1 is everything up to the value, group 2 the value.
-var secretAssign = regexp.MustCompile(`(?i)(["']?[A-Za-z0-9_.-]*(?:password|passwd|token|secret|api_key|apikey|credential)[A-Za-z0-9_.-]*["']?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|\[redacted\]|[^\s,;&'"}\]]+)`)
+var secretAssign = regexp.MustCompile(`(?i)(["']?[A-Za-z0-9_.-]*(?:` + runbooks.SecretWords + `)[A-Za-z0-9_.-]*["']?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|\[redacted\]|[^\s,;&'"}\]]+)`)
 
 // minSecretLen keeps a one- or two-character "secret" from blanking out
 // every occurrence of that text in the output.

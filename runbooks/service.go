@@ -463,13 +463,10 @@ func formatVars(vars map[string]any) string {
 	return strings.Join(parts, " ")
 }
 
-// Secret reports whether a variable name suggests a secret value.
-func Secret(name string) bool {
-	n := strings.ToLower(name)
-	for _, w := range []string{"password", "passwd", "token", "secret", "api_key", "apikey", "credential"} {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return false
-}
+// Secret reports whether a variable name suggests a secret value
+// (diagnosis.SecretWords).
+func Secret(name string) bool { return diagnosis.SecretName(name) }
+
+// SecretWords are the words of secret-looking names, for adapters that
+// build their own patterns around them.
+const SecretWords = diagnosis.SecretWords

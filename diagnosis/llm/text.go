@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/nightowl-sre/nightowl/diagnosis"
 )
 
 // redacted replaces every secret before anything is sent to the model.
@@ -13,7 +15,7 @@ const redacted = "[REDACTED]"
 
 // secretNames matches label, annotation, header and field names whose values
 // are secrets: db_password, API-Key, aws_secret_access_key, x-auth-token, ….
-const secretNames = `[A-Za-z0-9_.-]*(?:password|passwd|secret|token|api[ _-]?key|credential|private[_-]?key)[A-Za-z0-9_.-]*`
+const secretNames = `[A-Za-z0-9_.-]*(?:` + diagnosis.SecretWords + `)[A-Za-z0-9_.-]*`
 
 // Secrets recognisable by their shape, whatever they are called.
 var secretShapes = []*regexp.Regexp{
