@@ -40,7 +40,7 @@ func ParseActionValue(v string) (incident, runbook string) {
 // liveIncident finds the incident a button is about, or tells the clicker why not.
 func (b *Bot) liveIncident(ctx context.Context, cb slack.InteractionCallback, act *slack.BlockAction) (diagnosis.Incident, bool) {
 	id, _ := ParseActionValue(act.Value)
-	in, ok := b.grouper.Incident(id)
+	in, ok := b.live.Incident(id)
 	if ok && in.Thread.IsZero() && cb.Container.MessageTs != "" {
 		// The click beat the card's own bookkeeping: the clicked card is the thread.
 		in.Thread = diagnosis.Thread{Channel: cb.Container.ChannelID, TS: cb.Container.MessageTs}
@@ -60,7 +60,7 @@ func (b *Bot) onAck(ctx context.Context, cb slack.InteractionCallback, act *slac
 		return
 	}
 	first := false
-	in, _ = b.grouper.Annotate(in.ID, func(i *diagnosis.Incident) {
+	in, _ = b.live.Annotate(in.ID, func(i *diagnosis.Incident) {
 		if i.Ack.IsZero() {
 			i.Ack = diagnosis.Mark{By: cb.User.ID, At: b.deps.Now()}
 			first = true
@@ -89,7 +89,7 @@ func (b *Bot) onEscalate(ctx context.Context, cb slack.InteractionCallback, act 
 		return
 	}
 	first := false
-	in, _ = b.grouper.Annotate(in.ID, func(i *diagnosis.Incident) {
+	in, _ = b.live.Annotate(in.ID, func(i *diagnosis.Incident) {
 		if i.Escalation.IsZero() {
 			i.Escalation = diagnosis.Mark{By: cb.User.ID, At: b.deps.Now()}
 			first = true

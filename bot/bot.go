@@ -6,16 +6,13 @@ package bot
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/slack-go/slack"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
-	"github.com/nightowl-sre/nightowl/diagnosis/graph"
 	"github.com/nightowl-sre/nightowl/runbooks"
 )
 
@@ -40,7 +37,6 @@ type Config struct {
 	AnySource    bool
 	// OnCall is paged by each new card, once; Escalation by the Escalate button.
 	OnCall, Escalation string
-	GroupWait          time.Duration
 	// Workers bounds concurrent slash command and button work. Default 8.
 	Workers int
 }
@@ -86,23 +82,34 @@ type Decoder func(m Relayed, received time.Time) (alerts []diagnosis.Alert, prob
 
 // Deps are the bot's collaborators, built by cmd/bot.
 type Deps struct {
-	// API is the slack-go client (bot token, app token, API URL).
-	API       *slack.Client
+	// Slack makes the bot's Web API calls, People names users, Responder
+	// answers response_urls and Conn is the Socket Mode session; WebAPI
+	// is all four.
+	Slack     Slack
+	People    People
+	Responder Responder
+	Conn      Connection
 	Records   Records
 	Incidents Incidents
-	Diagnoser diagnosis.Diagnoser
+	// Live, Diagnoses and Index are the live incidents, their latest
+	// diagnoses and where their cards are; diagnosis.Live is all three.
+	Live      Live
+	Diagnoses Diagnoses
+	Index     Index
 	Decode    Decoder
-	Graph     *graph.Graph
-	// Resolve names the graph node of an alert (default: service label).
-	Resolve func(diagnosis.Alert) string
-	// Taken reports incident IDs already used in the store.
-	Taken func(id string) bool
+	// Commands answers /diag, /graph and /runbook (and "@nightowl diag"),
+	// Answerer follow-up questions in incident threads, Triager the
+	// card's triage; commands.Handler is all three. Nil turns each off.
+	Commands Commander
+	Answerer Answerer
+	Triager  Triager
 	// Runbooks runs the approval flow; nil when no catalog is configured.
-	Runbooks *runbooks.Service
+	// RunbookUpdates carries its news (it is the service's Notifier); nil
+	// makes one that nothing writes to.
+	Runbooks       *runbooks.Service
+	RunbookUpdates *RunbookUpdates
 	// Command renders the ansible-playbook command of a job, for "Show command".
 	Command func(runbooks.Job) string
-	// Archive recalls incidents that left memory, for commands.
-	Archive Archive
 	// Conversations, Costs, Votes and Corrections keep what was said in
 	// incident threads, what the model cost, people's verdicts on
 	// diagnoses and what they say the cause was; nil turns the feature off.
@@ -119,18 +126,21 @@ type Deps struct {
 
 // Bot runs nightowl on Slack.
 type Bot struct {
-	cfg     Config
-	deps    Deps
-	log     *slog.Logger
-	web     *WebAPI
-	slack   Slack
-	people  People
-	grouper *diagnosis.Grouper
+	cfg       Config
+	deps      Deps
+	log       *slog.Logger
+	slack     Slack
+	people    People
+	responder Responder
+	conn      Connection
 
-	self struct{ userID, botID, teamID, url string }
+	live      Live
+	diagnoses Diagnoses
+	index     Index
+
+	self Identity
 
 	commander Commander
-	responder Responder
 	answerer  Answerer
 	triager   Triager
 	triage    *triageState
@@ -140,19 +150,21 @@ type Bot struct {
 	life context.Context
 	bg   sync.WaitGroup
 
-	intake  chan relayedMsg // alert messages, processed in order
-	tasks   chan func(context.Context)
-	routes  routes
-	cardsMu sync.Mutex // serialises card renders and updates
-	last    map[string]diagnosis.Diagnosis
-	rb      *runbookState
-	verify  *verifyState
+	intake chan relayedMsg // alert messages, processed in order
+	tasks  chan func(context.Context)
+	routes routes
+	cards  cardLocks // one per incident: renders and updates of its card
+	rb     *runbookState
+	verify *verifyState
 }
 
 // New builds a bot; Run starts it.
 func New(cfg Config, deps Deps) (*Bot, error) {
-	if deps.API == nil || deps.Records == nil || deps.Incidents == nil || deps.Diagnoser == nil || deps.Decode == nil {
-		return nil, errors.New("bot: API, Records, Incidents, Diagnoser and Decode are required")
+	if deps.Slack == nil || deps.People == nil || deps.Responder == nil || deps.Conn == nil {
+		return nil, errors.New("bot: Slack, People, Responder and Conn are required")
+	}
+	if deps.Records == nil || deps.Incidents == nil || deps.Live == nil || deps.Diagnoses == nil || deps.Index == nil || deps.Decode == nil {
+		return nil, errors.New("bot: Records, Incidents, Live, Diagnoses, Index and Decode are required")
 	}
 	if cfg.AlertsChannel == "" {
 		return nil, errors.New("bot: no alerts channel")
@@ -169,23 +181,22 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
+	if deps.RunbookUpdates == nil {
+		deps.RunbookUpdates = NewRunbookUpdates(deps.Logger)
+	}
 	b := &Bot{
 		cfg: cfg, deps: deps, log: deps.Logger.With("component", "bot"),
 		intake: make(chan relayedMsg, 1024),
 		tasks:  make(chan func(context.Context), 256),
-		last:   map[string]diagnosis.Diagnosis{},
-		rb:     newRunbookState(),
+		rb:     newRunbookState(deps.RunbookUpdates),
 		verify: newVerifyState(),
 		triage: newTriageState(),
 		life:   context.Background(),
+		slack:  deps.Slack, people: deps.People, responder: deps.Responder, conn: deps.Conn,
+		live: deps.Live, diagnoses: deps.Diagnoses, index: deps.Index,
+		commander: deps.Commands, answerer: deps.Answerer, triager: deps.Triager,
 	}
-	b.web = NewWebAPI(deps.API)
-	b.slack, b.people, b.responder = b.web, b.web, b.web
-	b.grouper = diagnosis.NewGrouper(diagnosis.GrouperConfig{
-		Wait: cfg.GroupWait, Graph: deps.Graph, Resolve: deps.Resolve, Taken: deps.Taken,
-		Now: deps.Now, Logger: deps.Logger,
-	}, diagnosis.SinkFunc(b.sink))
-	b.routes = b.defaultRoutes()
+	b.routes = b.newRoutes()
 	return b, nil
 }
 
@@ -196,52 +207,29 @@ func (b *Bot) sink(ctx context.Context, u diagnosis.Update) {
 	b.closeRuns(ctx, u)
 }
 
-// UseRunbooks plugs in the runbook service (whose Notifier is this bot)
-// and the renderer of manual commands; call before Run.
-func (b *Bot) UseRunbooks(svc *runbooks.Service, command func(runbooks.Job) string) {
-	b.deps.Runbooks, b.deps.Command = svc, command
-}
-
-// Directory answers user-group membership from Slack, cached by the caller.
-func (b *Bot) Directory() runbooks.Directory { return b.web }
-
-// Grouper exposes live incident state (for commands and tests).
-func (b *Bot) Grouper() *diagnosis.Grouper { return b.grouper }
-
-// WebAPICalls reports the Web API calls made so far, and how many were rate-limited.
-func (b *Bot) WebAPICalls() (calls, rateLimited int) { return b.web.Calls() }
-
-// Restore continues incidents that were open before a restart.
-func (b *Bot) Restore(incidents []diagnosis.Incident) {
-	b.grouper.Restore(incidents...)
-	for _, in := range incidents {
-		b.log.Info("incident continues after restart", keyIncident, in.ID, keyChannel, in.Thread.Channel, keyTS, in.Thread.TS)
-	}
-}
-
 // Run connects to Slack and serves until ctx ends.
 func (b *Bot) Run(ctx context.Context) error {
-	auth, err := b.deps.API.AuthTestContext(ctx)
+	me, err := b.conn.Identify(ctx)
 	if err != nil {
-		return fmt.Errorf("auth.test: %w", err)
+		return err
 	}
-	b.self.userID, b.self.botID, b.self.teamID, b.self.url = auth.UserID, auth.BotID, auth.TeamID, auth.URL
-	b.log.Info("connected to Slack", "team", auth.Team, "bot_user", auth.UserID, "bot_id", auth.BotID)
+	b.self = me
+	b.log.Info("connected to Slack", "team", me.Team, "bot_user", me.UserID, "bot_id", me.BotID)
 
 	g, ctx := errgroup.WithContext(ctx)
 	b.life = ctx
 	defer b.bg.Wait()
-	g.Go(func() error { return b.grouper.Run(ctx) })
+	g.Go(func() error { return b.live.Run(ctx, diagnosis.SinkFunc(b.sink)) })
 	g.Go(func() error { return b.runIntake(ctx) })
 	g.Go(func() error { return b.runUpdates(ctx) })
 	for range b.cfg.Workers {
 		g.Go(func() error { return b.runWorker(ctx) })
 	}
-	g.Go(func() error { return b.runSocket(ctx) })
+	g.Go(func() error { return b.conn.Listen(ctx, b.dispatch) })
 	err = g.Wait()
 	// Keep what is only in memory: incidents still gathering their first
 	// burst get their card at once after a restart.
-	for _, in := range b.grouper.Live() {
+	for _, in := range b.index.Open() {
 		b.save(ctx, in)
 	}
 	if errors.Is(err, context.Canceled) {
@@ -276,17 +264,9 @@ func (b *Bot) spawn(ctx context.Context, task func(context.Context)) {
 	}
 }
 
-// recordTimeout bounds a write to the store. Writes outlive a cancelled
-// context (shutdown): what happened must stay on the record.
-const recordTimeout = 5 * time.Second
-
-func detached(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-}
-
 // record appends to the incident's event log; failures are logged, not fatal.
 func (b *Bot) record(ctx context.Context, incident string, kind diagnosis.EventKind, actor, detail string) {
-	ctx, cancel := detached(ctx)
+	ctx, cancel := diagnosis.Detached(ctx)
 	defer cancel()
 	err := b.deps.Records.Append(ctx, diagnosis.Event{Incident: incident, Kind: kind, Actor: actor, Detail: detail, At: b.deps.Now()})
 	if err != nil {
@@ -295,7 +275,7 @@ func (b *Bot) record(ctx context.Context, incident string, kind diagnosis.EventK
 }
 
 func (b *Bot) save(ctx context.Context, in diagnosis.Incident) {
-	ctx, cancel := detached(ctx)
+	ctx, cancel := diagnosis.Detached(ctx)
 	defer cancel()
 	if err := b.deps.Incidents.SaveIncident(ctx, in); err != nil {
 		b.log.Error("save incident", keyIncident, in.ID, "err", err)

@@ -172,7 +172,7 @@ func contextLine(v cardView) string {
 	started := in.StartedAt()
 	parts = append(parts, fmt.Sprintf("started %s UTC", started.UTC().Format("2006-01-02 15:04:05")))
 	if in.Status == diagnosis.Resolved {
-		parts = append(parts, "resolved after "+humanDuration(in.Duration(v.Now)))
+		parts = append(parts, "resolved after "+diagnosis.Elapsed(in.Duration(v.Now)))
 	}
 	if in.Reopened > 0 {
 		parts = append(parts, fmt.Sprintf("🔁 re-fired %d×", in.Reopened))
@@ -231,7 +231,7 @@ func talkLine(v cardView) string {
 		parts = append(parts, plainName(v.TriageNote, maxNoteText))
 	}
 	if u := v.Costs; u.Calls > 0 {
-		parts = append(parts, fmt.Sprintf("model use so far: %s tokens in %s, %s", thousands(u.Tokens()), plural(u.Calls, "call", "calls"), seconds(u.Latency)))
+		parts = append(parts, fmt.Sprintf("model use so far: %s tokens in %s, %s", thousands(u.Tokens()), plural(u.Calls, "call", "calls"), diagnosis.Latency(u.Latency)))
 	}
 	if v.Up+v.Down > 0 {
 		parts = append(parts, fmt.Sprintf("👍 %d · 👎 %d", v.Up, v.Down))
@@ -434,9 +434,9 @@ func lineSections(lines []string, maxSections int) []slack.Block {
 // renderClosing is the thread reply that closes a resolved incident.
 func renderClosing(in diagnosis.Incident, d diagnosis.Diagnosis, now time.Time, ackName string) Message {
 	text := fmt.Sprintf("✅ %s resolved after %s. %d alerts, %d notifications, 1 page.",
-		in.ID, humanDuration(in.Duration(now)), d.Alerts.Distinct, d.Alerts.Received)
+		in.ID, diagnosis.Elapsed(in.Duration(now)), d.Alerts.Distinct, d.Alerts.Received)
 	if !in.Ack.IsZero() {
-		text += fmt.Sprintf(" Acknowledged by %s %s after the start.", truncate(ackName, maxPersonName), humanDuration(in.Ack.At.Sub(in.StartedAt())))
+		text += fmt.Sprintf(" Acknowledged by %s %s after the start.", truncate(ackName, maxPersonName), diagnosis.Elapsed(in.Ack.At.Sub(in.StartedAt())))
 	}
 	return Message{Text: truncate(escape(text), maxFallbackText), Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(escape(text), maxSectionText)), nil, nil)}}
 }
@@ -446,21 +446,4 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
-}
-
-// humanDuration renders a duration the way people say it: 4s, 12m 5s, 3h 20m.
-func humanDuration(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	d = d.Round(time.Second)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm %ds", int(d.Minutes()), int(d.Seconds())%60)
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
-	}
-	return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
 }

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -22,33 +21,25 @@ type Corrections interface {
 // causeOptionsShown bounds the menu a 👎 offers.
 const causeOptionsShown = 10
 
-// CorrectCause keeps a person's word on what an incident's root cause was
-// and refreshes the card while the incident is live. It is commands.Causes:
-// the commands check the service and say so in the thread.
-func (b *Bot) CorrectCause(ctx context.Context, incident, cause, by string) error {
-	if b.deps.Corrections == nil {
-		return errors.New("keep a correction: no store for corrections")
+// corrected records the correction of a root cause that an answer kept
+// (commands.Reply.Corrected) and redraws the incident's card, before the
+// answer is delivered.
+func (b *Bot) corrected(ctx context.Context, r commands.Reply) {
+	c := r.Corrected
+	if c == nil {
+		return
 	}
-	sctx, cancel := detached(ctx)
-	err := b.deps.Corrections.CorrectCause(sctx, diagnosis.Correction{Incident: incident, RootCause: cause, By: by, At: b.deps.Now()})
-	cancel()
-	if err != nil {
-		return fmt.Errorf("keep the correction of %s: %w", incident, err)
-	}
-	b.record(ctx, incident, diagnosis.EventKind("cause_corrected"), by, cause)
-	b.log.Info("root cause corrected", keyIncident, incident, keyUser, by, "root_cause", cause)
-	b.refreshCard(ctx, incident)
-	return nil
+	b.record(ctx, c.Incident, diagnosis.EventKind("cause_corrected"), c.By, c.RootCause)
+	b.log.Info("root cause corrected", keyIncident, c.Incident, keyUser, c.By, "root_cause", c.RootCause)
+	b.refreshCard(ctx, c.Incident)
 }
-
-var _ commands.Causes = (*Bot)(nil)
 
 // cardCorrection is an incident's latest correction, for its card.
 func (b *Bot) cardCorrection(ctx context.Context, id string) (diagnosis.Correction, bool) {
 	if b.deps.Corrections == nil {
 		return diagnosis.Correction{}, false
 	}
-	sctx, cancel := detached(ctx)
+	sctx, cancel := diagnosis.Detached(ctx)
 	defer cancel()
 	c, ok, err := b.deps.Corrections.Correction(sctx, id)
 	if err != nil {
@@ -69,7 +60,7 @@ func clickThread(cb slack.InteractionCallback) string {
 // askForCause answers a 👎, only to the voter and in the incident's
 // thread: what was the cause?
 func (b *Bot) askForCause(ctx context.Context, cb slack.InteractionCallback, id, wrong string) {
-	_, d, _ := b.Find(ctx, id)
+	_, d, _ := b.diagnoses.Find(ctx, id)
 	m := wrongCauseMessage(id, wrong, d)
 	m.ThreadTS = clickThread(cb)
 	if err := b.slack.Ephemeral(ctx, cb.Channel.ID, cb.User.ID, m); err != nil {
@@ -131,7 +122,7 @@ func (b *Bot) onCausePick(ctx context.Context, cb slack.InteractionCallback, act
 		return
 	}
 	thread := clickThread(cb)
-	if in, ok := b.grouper.Incident(id); ok && !in.Thread.IsZero() {
+	if in, ok := b.live.Incident(id); ok && !in.Thread.IsZero() {
 		thread = in.Thread.TS // the menu is on an ephemeral message, which may not say its thread
 	}
 	req := commands.Request{Command: "/diag", Text: id + " cause " + cause, User: cb.User.ID, Channel: cb.Channel.ID, Incident: id}

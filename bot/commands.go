@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"errors"
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -18,57 +17,6 @@ import (
 // Commander answers /diag, /graph and /runbook; commands.Handler is one.
 type Commander interface {
 	Handle(ctx context.Context, r commands.Request) (commands.Reply, error)
-}
-
-// Archive recalls incidents that have left memory; the store implements it.
-type Archive interface {
-	Incident(ctx context.Context, id string) (diagnosis.Incident, error)
-	Diagnosis(ctx context.Context, id string) (diagnosis.Diagnosis, error)
-	IncidentByThread(ctx context.Context, channel, ts string) (diagnosis.Incident, error)
-}
-
-// UseCommands plugs in the command handler; call before Run.
-func (b *Bot) UseCommands(c Commander) {
-	b.commander = c
-	for _, name := range commands.Commands {
-		b.HandleSlash(name, b.onSlash)
-	}
-}
-
-// Open lists open and recently resolved incidents, newest first (for commands).
-func (b *Bot) Open() []diagnosis.Incident { return b.grouper.Live() }
-
-// Find returns an incident and its latest diagnosis, from memory or the store.
-func (b *Bot) Find(ctx context.Context, id string) (diagnosis.Incident, diagnosis.Diagnosis, bool) {
-	if in, ok := b.grouper.Incident(id); ok {
-		b.cardsMu.Lock()
-		d, have := b.last[id]
-		b.cardsMu.Unlock()
-		if !have {
-			d = b.deps.Diagnoser.Diagnose(ctx, in)
-		}
-		return in, d, true
-	}
-	if b.deps.Archive == nil {
-		return diagnosis.Incident{}, diagnosis.Diagnosis{}, false
-	}
-	in, err := b.deps.Archive.Incident(ctx, id)
-	if err != nil {
-		return in, diagnosis.Diagnosis{}, false
-	}
-	d, err := b.deps.Archive.Diagnosis(ctx, id)
-	if err != nil {
-		d = b.deps.Diagnoser.Diagnose(ctx, in)
-	}
-	return in, d, true
-}
-
-// Link is the permalink of a card.
-func (b *Bot) Link(t diagnosis.Thread) string {
-	if t.IsZero() || b.self.url == "" {
-		return ""
-	}
-	return fmt.Sprintf("%sarchives/%s/p%s", b.self.url, t.Channel, strings.ReplaceAll(t.TS, ".", ""))
 }
 
 // onSlash answers a slash command through its response_url; the envelope
@@ -90,6 +38,8 @@ func (b *Bot) answer(ctx context.Context, req commands.Request, deliver func(Mes
 	reply, err := b.commander.Handle(ctx, req)
 	var ue commands.UsageError
 	switch {
+	case err == nil:
+		b.corrected(ctx, reply)
 	case errors.As(err, &ue):
 		b.log.Info("command refused", "command", req.Command, keyUser, req.User, "why", ue.Msg)
 		reply = commands.Reply{Summary: ue.Error(), Blocks: []commands.Block{{Lines: []commands.Line{
@@ -119,7 +69,7 @@ func (b *Bot) answer(ctx context.Context, req commands.Request, deliver func(Mes
 	}
 	if p := reply.Picture; p != nil {
 		up := Upload{Channel: channel, ThreadTS: threadTS, Name: p.Name, Title: p.Title, Alt: p.Alt, Data: p.PNG}
-		if err := b.responder.Upload(ctx, up); err != nil {
+		if err := b.slack.Upload(ctx, up); err != nil {
 			b.log.Error("upload picture", "command", req.Command, "err", err)
 			note := commands.Reply{Summary: "The picture could not be uploaded: " + err.Error()}
 			if err := deliver(renderReply(note), false); err != nil {
@@ -196,7 +146,7 @@ func (b *Bot) onMention(ctx context.Context, ev slackevents.EventsAPIEvent) {
 	if thread == "" {
 		thread = me.TimeStamp
 	}
-	incident := b.incidentOfThread(ctx, me.Channel, thread)
+	incident := b.incidentOfThread(ctx, diagnosis.Thread{Channel: me.Channel, TS: thread})
 	if !slices.Contains(commands.Commands, command) {
 		b.onQuestion(ctx, me, incident, thread, text)
 		return

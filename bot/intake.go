@@ -65,7 +65,7 @@ func (b *Bot) untrusted(me *slackevents.MessageEvent) string {
 		return "a thread reply"
 	case msg.BotID == "" && me.BotID == "":
 		return "a human message"
-	case msg.BotID == b.self.botID || (msg.User != "" && msg.User == b.self.userID):
+	case msg.BotID == b.self.BotID || (msg.User != "" && msg.User == b.self.UserID):
 		return "nightowl's own message"
 	}
 	if b.cfg.AnySource {
@@ -117,13 +117,13 @@ func (b *Bot) take(ctx context.Context, m relayedMsg) {
 	if alerts = b.ownResolutions(ctx, m, alerts); len(alerts) == 0 {
 		return
 	}
-	rctx, cancel := detached(ctx)
+	rctx, cancel := diagnosis.Detached(ctx)
 	err = b.deps.Records.RecordAlerts(rctx, m.channel, m.ts, m.source, m.received, alerts)
 	cancel()
 	if err != nil {
 		b.log.Error("record alerts", keyChannel, m.channel, keyTS, m.ts, "err", err)
 	}
-	for i, out := range b.grouper.Add(alerts...) {
+	for i, out := range b.live.Add(alerts...) {
 		switch {
 		case out.Ignored != "":
 			b.log.Info("alert not grouped", "alertname", alerts[i].Name(), "fingerprint", alerts[i].Fingerprint, "why", out.Ignored)
@@ -147,7 +147,7 @@ func (b *Bot) ownResolutions(ctx context.Context, m relayedMsg, alerts []diagnos
 	if len(fps) == 0 {
 		return alerts
 	}
-	rctx, cancel := detached(ctx)
+	rctx, cancel := diagnosis.Detached(ctx)
 	origins, err := b.deps.Records.AlertOrigins(rctx, fps)
 	cancel()
 	if err != nil {

@@ -31,9 +31,9 @@ func (b *Bot) publish(ctx context.Context, u diagnosis.Update) {
 		b.openCard(ctx, u)
 		return
 	}
-	b.cardsMu.Lock()
+	unlock := b.cards.lock(in.ID)
 	d := b.diagnose(ctx, in)
-	b.cardsMu.Unlock()
+	unlock()
 	reply := renderBurst(u)
 	if u.Kind == diagnosis.IncidentResolved {
 		reply = renderClosing(in, d, b.deps.Now(), b.name(ctx, in.Ack.By))
@@ -56,7 +56,7 @@ func (b *Bot) publish(ctx context.Context, u diagnosis.Update) {
 	}
 	switch u.Kind {
 	case diagnosis.IncidentResolved:
-		b.record(ctx, in.ID, diagnosis.EventResolved, "", fmt.Sprintf("after %s", humanDuration(in.Duration(b.deps.Now()))))
+		b.record(ctx, in.ID, diagnosis.EventResolved, "", fmt.Sprintf("after %s", diagnosis.Elapsed(in.Duration(b.deps.Now()))))
 		b.settle(ctx, in.ID)
 	case diagnosis.Reopened:
 		b.record(ctx, in.ID, diagnosis.EventReopened, "", fmt.Sprintf("%d changes", len(u.Changes)))
@@ -71,7 +71,7 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	in := u.Incident
 	b.record(ctx, in.ID, diagnosis.EventOpened, "", fmt.Sprintf("%d alerts", len(in.Alerts)))
 	ver := b.verification(ctx, in) // before the lock: Alertmanager may be slow
-	b.cardsMu.Lock()
+	unlock := b.cards.lock(in.ID)
 	in.Thread = diagnosis.Thread{Channel: b.cfg.IncidentsChannel, TS: "pending"} // counts the page in the diagnosis
 	d := b.diagnose(ctx, in)
 	in.Thread = diagnosis.Thread{}
@@ -88,15 +88,15 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	card.Channel = b.cfg.IncidentsChannel
 	ts, err := b.slack.Post(ctx, card)
 	if err != nil {
-		b.cardsMu.Unlock()
+		unlock()
 		b.log.Error("post incident card", keyIncident, in.ID, "err", err)
 		b.persist(ctx, in) // keep the record; the card is retried on the next burst or restart
 		return
 	}
-	in, _ = b.grouper.Annotate(in.ID, func(i *diagnosis.Incident) {
+	in, _ = b.live.Annotate(in.ID, func(i *diagnosis.Incident) {
 		i.Thread = diagnosis.Thread{Channel: b.cfg.IncidentsChannel, TS: ts}
 	})
-	b.cardsMu.Unlock()
+	unlock()
 	b.persist(ctx, in)
 	b.record(ctx, in.ID, diagnosis.EventCardPosted, "", fmt.Sprintf("%s/%s paged %s", b.cfg.IncidentsChannel, ts, b.cfg.OnCall))
 	b.log.Info("incident card posted", keyIncident, in.ID, keyTS, ts, "alerts", len(in.Alerts), "root_cause", cardHeadline(d), "verified", ver.ok)
@@ -116,7 +116,7 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 // settle records that a resolved incident ended; the store keeps a runbook's
 // "fixed" or "failed" over this "resolved".
 func (b *Bot) settle(ctx context.Context, id string) {
-	ctx, cancel := detached(ctx)
+	ctx, cancel := diagnosis.Detached(ctx)
 	defer cancel()
 	if err := b.deps.Incidents.SaveOutcome(ctx, id, "", "resolved", b.deps.Now()); err != nil {
 		b.log.Error("save outcome", keyIncident, id, "err", err)
@@ -126,18 +126,18 @@ func (b *Bot) settle(ctx context.Context, id string) {
 // persist saves the live state of an incident (which may have moved on since
 // the update was taken), or the given snapshot once it has left memory.
 func (b *Bot) persist(ctx context.Context, in diagnosis.Incident) {
-	if cur, ok := b.grouper.Incident(in.ID); ok {
+	if cur, ok := b.live.Incident(in.ID); ok {
 		in = cur
 	}
 	b.save(ctx, in)
 }
 
-// diagnose runs the engine and remembers the result for button-driven
-// refreshes. Call with cardsMu held.
+// diagnose runs the engine, which keeps the result as the incident's
+// latest for button-driven refreshes, and saves it. Call with the
+// incident's card lock held.
 func (b *Bot) diagnose(ctx context.Context, in diagnosis.Incident) diagnosis.Diagnosis {
-	d := b.deps.Diagnoser.Diagnose(ctx, in)
-	b.last[in.ID] = d
-	sctx, cancel := detached(ctx)
+	d := b.diagnoses.Diagnose(ctx, in)
+	sctx, cancel := diagnosis.Detached(ctx)
 	defer cancel()
 	if err := b.deps.Incidents.SaveDiagnosis(sctx, d); err != nil {
 		b.log.Error("save diagnosis", keyIncident, in.ID, "err", err)
@@ -148,7 +148,7 @@ func (b *Bot) diagnose(ctx context.Context, in diagnosis.Incident) diagnosis.Dia
 // refreshCard re-renders an incident's card from the live state; it never
 // mentions anyone (the page happened when the card was posted).
 func (b *Bot) refreshCard(ctx context.Context, id string) {
-	live, ok := b.grouper.Incident(id)
+	live, ok := b.live.Incident(id)
 	if !ok || live.Thread.IsZero() {
 		return
 	}
@@ -156,18 +156,17 @@ func (b *Bot) refreshCard(ctx context.Context, id string) {
 	if live.Status != diagnosis.Resolved {
 		ver = b.verification(ctx, live) // before the lock: Alertmanager may be slow
 	}
-	b.cardsMu.Lock()
-	defer b.cardsMu.Unlock()
-	in, ok := b.grouper.Incident(id)
+	defer b.cards.lock(id)()
+	in, ok := b.live.Incident(id)
 	if !ok || in.Thread.IsZero() {
 		return
 	}
-	d, ok := b.last[id]
+	d, ok := b.diagnoses.Latest(id)
 	if !ok {
 		d = b.diagnose(ctx, in)
 	}
 	if in.Status == diagnosis.Resolved {
-		delete(b.last, id)
+		b.diagnoses.Forget(id)
 		b.triage.forget(id)
 		b.forgetVerified(in)
 		ver = verdict{ok: true}
@@ -195,16 +194,5 @@ func (b *Bot) refreshCard(ctx context.Context, id string) {
 	}
 }
 
-// DisplayName shows a user (or group) by name, without mentioning them.
-func (b *Bot) DisplayName(ctx context.Context, id string) string { return b.name(ctx, id) }
-
 // name shows a user (or group) by name, without mentioning them.
-func (b *Bot) name(ctx context.Context, id string) string {
-	if id == "" {
-		return ""
-	}
-	if id[0] == 'S' {
-		return "group " + id
-	}
-	return b.people.DisplayName(ctx, id)
-}
+func (b *Bot) name(ctx context.Context, id string) string { return b.people.DisplayName(ctx, id) }

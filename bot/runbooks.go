@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -21,11 +22,43 @@ const progressEvery = 3 * time.Second
 // happened to runs after the runbook service has stopped.
 const drainUpdates = 20 * time.Second
 
+// RunbookUpdates carries the runbook service's news to the bot: cmd/bot
+// builds it first and hands it to both (it is the service's Notifier),
+// so neither needs the other to exist. The bot's runbook goroutine reads
+// it in order, and outlives the service's shutdown so that every thread
+// hears how its run ended.
+type RunbookUpdates struct {
+	ch  chan runbooks.Update
+	log *slog.Logger
+}
+
+var _ runbooks.Notifier = (*RunbookUpdates)(nil)
+
+// NewRunbookUpdates makes the queue, room for 1,024 updates.
+func NewRunbookUpdates(logger *slog.Logger) *RunbookUpdates {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &RunbookUpdates{ch: make(chan runbooks.Update, 1024), log: logger.With("component", "bot")}
+}
+
+// RunbookUpdate queues an update for the bot; it never blocks a run for
+// long: an update the bot cannot take within 5 s is dropped, and logged.
+func (q *RunbookUpdates) RunbookUpdate(_ context.Context, u runbooks.Update) {
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
+	select {
+	case q.ch <- u:
+	case <-t.C:
+		q.log.Warn("runbook update dropped: the bot is not keeping up", "request", u.Request.ID, "kind", u.Kind)
+	}
+}
+
 // runbookState is the bot's side of runbooks: the service's updates, in
 // order, and when each request's message was last edited. What a request
 // is and how it stands lives in runbooks.Service alone.
 type runbookState struct {
-	updates chan runbooks.Update // from the service to runUpdates
+	updates <-chan runbooks.Update // from the service to runUpdates
 	mu      sync.Mutex
 	edits   map[string]*edit // request ID → its message's throttle
 }
@@ -35,30 +68,8 @@ type edit struct {
 	dirty bool // progress arrived since the last edit
 }
 
-func newRunbookState() *runbookState {
-	return &runbookState{updates: make(chan runbooks.Update, 1024), edits: map[string]*edit{}}
-}
-
-// RunbookUpdate is the runbooks.Notifier: it hands the update to the bot's
-// runbook goroutine, which outlives the service's shutdown so that every
-// thread hears how its run ended; it never blocks a run for long.
-func (b *Bot) RunbookUpdate(_ context.Context, u runbooks.Update) {
-	t := time.NewTimer(5 * time.Second)
-	defer t.Stop()
-	select {
-	case b.rb.updates <- u:
-	case <-t.C:
-		b.log.Warn("runbook update dropped: the bot is not keeping up", "request", u.Request.ID, "kind", u.Kind)
-	}
-}
-
-var _ runbooks.Notifier = (*Bot)(nil)
-
-// IncidentOpen reports whether an incident is live and not resolved: the
-// runbook service expires the requests of any other.
-func (b *Bot) IncidentOpen(id string) bool {
-	in, ok := b.grouper.Incident(id)
-	return ok && in.Status != diagnosis.Resolved
+func newRunbookState(q *RunbookUpdates) *runbookState {
+	return &runbookState{updates: q.ch, edits: map[string]*edit{}}
 }
 
 // runUpdates turns runbook updates into thread messages, in order, editing
@@ -122,7 +133,7 @@ func (b *Bot) onRunbookUpdate(ctx context.Context, u runbooks.Update) {
 		return // the card does not change
 	}
 	b.refreshCard(ctx, r.Incident)
-	if u.Kind == runbooks.UpdateExpired && r.Source == runbooks.SourceCard && b.IncidentOpen(r.Incident) &&
+	if u.Kind == runbooks.UpdateExpired && r.Source == runbooks.SourceCard && b.incidentOpen(r.Incident) &&
 		!strings.Contains(r.Note, "superseded") {
 		// The card keeps offering its recommendation, with a fresh dry run;
 		// not from this goroutine, which drains the updates it would send.
@@ -205,7 +216,7 @@ func (b *Bot) postRunSummary(ctx context.Context, r runbooks.Request) {
 	text := fmt.Sprintf("%s %s (%s) %s.", icon, r.Runbook, r.ID, state)
 	if res := finalResult(r); res != nil {
 		text = fmt.Sprintf("%s %s (%s) %s: %d changed, %d failed in %s.", icon, r.Runbook, r.ID, state, res.Changed, res.Failed,
-			res.Ended.Sub(res.Started).Round(100*time.Millisecond))
+			diagnosis.Precise(res.Ended.Sub(res.Started)))
 	}
 	if r.Note != "" {
 		text = fmt.Sprintf("%s %s (%s) %s", icon, r.Runbook, r.ID, r.Note)
@@ -223,6 +234,12 @@ func (b *Bot) postInThread(ctx context.Context, r runbooks.Request, text string)
 	if _, err := b.slack.Post(ctx, m); err != nil {
 		b.log.Error("post in run request thread", "request", r.ID, "err", err)
 	}
+}
+
+// incidentOpen reports whether an incident is live and not resolved.
+func (b *Bot) incidentOpen(id string) bool {
+	in, ok := b.live.Incident(id)
+	return ok && in.Status != diagnosis.Resolved
 }
 
 // latestRun is the request the incident's card shows: its own, else the
@@ -256,14 +273,11 @@ func (b *Bot) dryRun(ctx context.Context, in diagnosis.Incident, d diagnosis.Dia
 // recommendAgain offers the card's recommendation again once its request
 // expired while the incident goes on.
 func (b *Bot) recommendAgain(ctx context.Context, incident string) {
-	in, ok := b.grouper.Incident(incident)
+	in, ok := b.live.Incident(incident)
 	if !ok {
 		return
 	}
-	b.cardsMu.Lock()
-	d, ok := b.last[incident]
-	b.cardsMu.Unlock()
-	if ok {
+	if d, ok := b.diagnoses.Latest(incident); ok {
 		b.dryRun(ctx, in, d)
 	}
 }
@@ -314,7 +328,7 @@ func (b *Bot) onRequestApprove(ctx context.Context, cb slack.InteractionCallback
 	}
 	// Whoever asked for it, nothing runs for alerts Alertmanager does not hold.
 	if r, found := b.deps.Runbooks.Get(id); found {
-		if in, live := b.grouper.Incident(r.Incident); live && !b.verified(ctx, in) {
+		if in, live := b.live.Incident(r.Incident); live && !b.verified(ctx, in) {
 			b.answerClick(ctx, cb, "approval", id, fmt.Sprintf("Nothing was approved: Alertmanager does not hold the alerts of %s, so nightowl runs no runbook for it.", r.Incident), nil)
 			b.log.Warn("approval refused: unverified incident", keyIncident, r.Incident, "request", id, keyUser, cb.User.ID)
 			return

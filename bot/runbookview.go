@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/slack-go/slack"
 
+	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/runbooks"
 )
 
@@ -241,8 +241,7 @@ func finalResult(r runbooks.Request) *runbooks.Result {
 func shownParams(vars map[string]any) []string {
 	keys := make([]string, 0, len(vars))
 	for k := range vars {
-		switch k {
-		case "incident_id", "requested_by", "runbook_id", "run_id":
+		if runbooks.ReservedParam(k) {
 			continue
 		}
 		keys = append(keys, k)
@@ -330,7 +329,7 @@ func changeLines(res runbooks.Result, n int) string {
 
 func resultLines(r runbooks.Request, res runbooks.Result) string {
 	var b strings.Builder
-	took := res.Ended.Sub(res.Started).Round(100 * time.Millisecond)
+	took := diagnosis.Precise(res.Ended.Sub(res.Started))
 	fmt.Fprintf(&b, "*Result:* %s in %s — %d changed, %d failed, %d ok, %d skipped (exit %d)", escape(res.Outcome), took, res.Changed, res.Failed, res.OK, res.Skipped, res.ExitCode)
 	if r.Result == nil && r.Check != nil {
 		b.WriteString("\nThe check run stopped it before anything changed.")

@@ -5,11 +5,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/nightowl-sre/nightowl/diagnosis"
+	"github.com/nightowl-sre/nightowl/runbooks"
 )
 
 // Message is a message the bot sends: a notification fallback and its blocks.
@@ -21,43 +27,138 @@ type Message struct {
 	Blocks []slack.Block
 }
 
-// Slack is the Web API the bot calls; WebAPI implements it with slack-go.
+// Slack is the Web API calls the bot makes; WebAPI implements it with
+// slack-go, and the contract suite (slack_contract_test.go) holds the
+// recording fake the bot's tests use to the same behaviour.
 type Slack interface {
+	// Post sends a message (a thread reply when ThreadTS is set).
 	Post(ctx context.Context, m Message) (ts string, err error)
+	// Update replaces a message the bot posted.
 	Update(ctx context.Context, channel, ts string, m Message) error
+	// Ephemeral shows a message to one user only (in a thread when
+	// ThreadTS is set).
 	Ephemeral(ctx context.Context, channel, user string, m Message) error
-	GroupMembers(ctx context.Context, groupID string) ([]string, error)
+	// Upload shares a file in a channel or thread.
+	Upload(ctx context.Context, f Upload) error
 }
 
-// People names users for display without mentioning them.
+// People names users (and user groups) for display without mentioning
+// them: "" for nobody, "group S…" for a group, the ID when Slack cannot say.
 type People interface {
 	DisplayName(ctx context.Context, userID string) string
 }
 
-// WebAPI is the slack-go implementation of Slack and People. It retries calls
-// that Slack rate-limits, honouring Retry-After, and caches user names.
+// Responder answers a slash command or a click through its response_url:
+// ephemeral unless public.
+type Responder interface {
+	Respond(ctx context.Context, responseURL string, m Message, public bool) error
+}
+
+// Identity is who the bot is in its workspace (auth.test).
+type Identity struct {
+	UserID, BotID, TeamID, Team string
+	// URL is the workspace's address, which permalinks start with.
+	URL string
+}
+
+// Connection is the bot's session with Slack: who it is, and the Socket
+// Mode envelopes, each acked before it is handed on (Slack wants an ack
+// within 3 s, whatever the work). WebAPI implements it.
+type Connection interface {
+	Identify(ctx context.Context) (Identity, error)
+	// Listen hands every envelope to handle, in order, until ctx ends.
+	Listen(ctx context.Context, handle func(ctx context.Context, evt socketmode.Event)) error
+}
+
+// WebAPI is the slack-go implementation of Slack, People, Responder and
+// Connection, and of runbooks.Directory. It retries calls that Slack
+// rate-limits, honouring Retry-After, and caches user names.
 type WebAPI struct {
 	api     *slack.Client
+	log     *slog.Logger
 	retries int
 	maxWait time.Duration
 	mu      sync.Mutex
 	names   map[string]string
 	calls   int
 	limited int
+	url     string // the workspace's, from auth.test
 }
 
 var (
-	_ Slack  = (*WebAPI)(nil)
-	_ People = (*WebAPI)(nil)
+	_ Slack              = (*WebAPI)(nil)
+	_ People             = (*WebAPI)(nil)
+	_ Responder          = (*WebAPI)(nil)
+	_ Connection         = (*WebAPI)(nil)
+	_ runbooks.Directory = (*WebAPI)(nil)
 )
 
-// NewWebAPI wraps a slack-go client.
-func NewWebAPI(api *slack.Client) *WebAPI {
-	return &WebAPI{api: api, retries: 5, maxWait: 30 * time.Second, names: map[string]string{}}
+// NewWebAPI wraps a slack-go client (bot token, app token, API URL).
+func NewWebAPI(api *slack.Client, logger *slog.Logger) *WebAPI {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &WebAPI{api: api, log: logger.With("component", "slack"), retries: 5, maxWait: 30 * time.Second, names: map[string]string{}}
 }
 
-// Client is the underlying slack-go client, for Socket Mode.
-func (w *WebAPI) Client() *slack.Client { return w.api }
+// Identify asks Slack who the bot is (auth.test) and remembers the
+// workspace's address for Permalink.
+func (w *WebAPI) Identify(ctx context.Context) (Identity, error) {
+	auth, err := w.api.AuthTestContext(ctx) // once at start: neither retried nor counted
+	if err != nil {
+		return Identity{}, fmt.Errorf("auth.test: %w", err)
+	}
+	w.mu.Lock()
+	w.url = auth.URL
+	w.mu.Unlock()
+	return Identity{UserID: auth.UserID, BotID: auth.BotID, TeamID: auth.TeamID, Team: auth.Team, URL: auth.URL}, nil
+}
+
+// Permalink is the link to a card, "" before Identify or for no card.
+func (w *WebAPI) Permalink(t diagnosis.Thread) string {
+	w.mu.Lock()
+	url := w.url
+	w.mu.Unlock()
+	if t.IsZero() || url == "" {
+		return ""
+	}
+	return fmt.Sprintf("%sarchives/%s/p%s", url, t.Channel, strings.ReplaceAll(t.TS, ".", ""))
+}
+
+// Listen holds the Socket Mode connection, acks every envelope and hands
+// it to handle.
+func (w *WebAPI) Listen(ctx context.Context, handle func(ctx context.Context, evt socketmode.Event)) error {
+	client := socketmode.New(w.api, socketmode.OptionLog(slogPrinter{w.log}))
+	errc := make(chan error, 1)
+	go func() { errc <- client.RunContext(ctx) }()
+	for {
+		select {
+		case <-ctx.Done():
+			<-errc
+			return nil
+		case err := <-errc:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("socket mode: %w", err)
+		case evt := <-client.Events:
+			if evt.Request != nil && evt.Request.EnvelopeID != "" {
+				if err := client.AckCtx(ctx, evt.Request.EnvelopeID, nil); err != nil {
+					w.log.Warn("ack envelope", keyEnvelope, evt.Request.EnvelopeID, "err", err)
+				}
+			}
+			handle(ctx, evt)
+		}
+	}
+}
+
+// slogPrinter routes slack-go's internal log lines to slog at debug level.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Output(_ int, s string) error {
+	p.log.Debug(strings.TrimSpace(s), "source", "slack-go")
+	return nil
+}
 
 // call runs f, retrying while Slack answers 429.
 func (w *WebAPI) call(ctx context.Context, f func() error) error {
@@ -148,8 +249,15 @@ func (w *WebAPI) GroupMembers(ctx context.Context, groupID string) ([]string, er
 	return users, nil
 }
 
-// DisplayName returns a user's display name, or the ID when Slack cannot say.
+// DisplayName returns a user's display name, or the ID when Slack cannot
+// say; a user group (S…) shows as "group S…", nobody ("") as "".
 func (w *WebAPI) DisplayName(ctx context.Context, userID string) string {
+	if userID == "" {
+		return ""
+	}
+	if userID[0] == 'S' {
+		return "group " + userID
+	}
 	w.mu.Lock()
 	name, ok := w.names[userID]
 	w.mu.Unlock()
@@ -177,21 +285,12 @@ func (w *WebAPI) DisplayName(ctx context.Context, userID string) string {
 	return name
 }
 
-// Responder answers through a response_url and uploads files; WebAPI
-// implements it.
-type Responder interface {
-	Respond(ctx context.Context, responseURL string, m Message, public bool) error
-	Upload(ctx context.Context, f Upload) error
-}
-
 // Upload is a file for files upload v2.
 type Upload struct {
 	Channel, ThreadTS string
 	Name, Title, Alt  string
 	Data              []byte
 }
-
-var _ Responder = (*WebAPI)(nil)
 
 // Respond posts to a slash command's or button's response_url: ephemeral
 // unless public.

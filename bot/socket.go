@@ -3,13 +3,13 @@ package bot
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
+
+	"github.com/nightowl-sre/nightowl/commands"
 )
 
 // Handlers for the three kinds of envelopes, routed by table: inner event
@@ -26,8 +26,10 @@ type routes struct {
 	actions map[string]actionHandler
 }
 
-func (b *Bot) defaultRoutes() routes {
-	return routes{
+// newRoutes is the routing table: every envelope kind, slash command and
+// action_id the bot answers (the commands' only when it has them).
+func (b *Bot) newRoutes() routes {
+	r := routes{
 		events: map[string]eventHandler{
 			string(slackevents.Message):    b.onMessage,
 			string(slackevents.AppMention): b.onMention,
@@ -46,49 +48,20 @@ func (b *Bot) defaultRoutes() routes {
 			ActionCausePick:      b.onCausePick,
 		},
 	}
-}
-
-// HandleSlash registers a slash command handler; call before Run.
-func (b *Bot) HandleSlash(command string, h func(ctx context.Context, cmd slack.SlashCommand)) {
-	b.routes.slash[command] = h
-}
-
-// HandleAction registers a button handler by action_id; call before Run.
-func (b *Bot) HandleAction(actionID string, h func(ctx context.Context, cb slack.InteractionCallback, act *slack.BlockAction)) {
-	b.routes.actions[actionID] = h
-}
-
-// runSocket holds the Socket Mode connection and dispatches its envelopes.
-func (b *Bot) runSocket(ctx context.Context) error {
-	client := socketmode.New(b.deps.API, socketmode.OptionLog(slogPrinter{b.log}))
-	errc := make(chan error, 1)
-	go func() { errc <- client.RunContext(ctx) }()
-	for {
-		select {
-		case <-ctx.Done():
-			<-errc
-			return nil
-		case err := <-errc:
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("socket mode: %w", err)
-		case evt := <-client.Events:
-			b.dispatch(ctx, client, evt)
+	if b.commander != nil {
+		for _, name := range commands.Commands {
+			r.slash[name] = b.onSlash
 		}
 	}
+	return r
 }
 
 // dedupBudget bounds the socket loop's one database call per event.
 const dedupBudget = 300 * time.Millisecond
 
-// dispatch acks every envelope first, then hands the work on.
-func (b *Bot) dispatch(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
-	if evt.Request != nil && evt.Request.EnvelopeID != "" {
-		if err := client.AckCtx(ctx, evt.Request.EnvelopeID, nil); err != nil {
-			b.log.Warn("ack envelope", keyEnvelope, evt.Request.EnvelopeID, "err", err)
-		}
-	}
+// dispatch routes an envelope the connection has acked: messages at
+// once, commands and clicks to the worker pool.
+func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
 	switch evt.Type {
 	case socketmode.EventTypeConnecting, socketmode.EventTypeConnected, socketmode.EventTypeHello:
 		b.log.Debug("socket mode", "state", evt.Type)
@@ -165,12 +138,4 @@ func (b *Bot) replyClick(ctx context.Context, cb slack.InteractionCallback, text
 	if err := b.slack.Ephemeral(ctx, cb.Channel.ID, cb.User.ID, m); err != nil {
 		b.log.Warn("ephemeral reply", keyUser, cb.User.ID, keyChannel, cb.Channel.ID, "err", err)
 	}
-}
-
-// slogPrinter routes slack-go's internal log lines to slog at debug level.
-type slogPrinter struct{ log *slog.Logger }
-
-func (p slogPrinter) Output(_ int, s string) error {
-	p.log.Debug(strings.TrimSpace(s), "source", "slack-go")
-	return nil
 }

@@ -381,7 +381,7 @@ func (h *Handler) historyAnswer(d diagnosis.Diagnosis) []Block {
 			l += fmt.Sprintf(", %s %s", m.Runbook, m.Outcome)
 		}
 		if m.Resolved > 0 {
-			l += ", resolved in " + ago(m.Resolved)
+			l += ", resolved in " + diagnosis.Roughly(m.Resolved)
 		}
 		lines = append(lines, line(text(l)))
 	}

@@ -10,8 +10,9 @@ import (
 	"github.com/nightowl-sre/nightowl/diagnosis"
 )
 
-// Causes keeps what people say an incident's root cause was; the bot
-// implements it (it records the correction and refreshes the card).
+// Causes keeps what people say an incident's root cause was; the store
+// does (cmd/bot adapts it). The answer names what it kept
+// (Reply.Corrected), and the bot redraws the card.
 type Causes interface {
 	CorrectCause(ctx context.Context, incident, cause, by string) error
 }
@@ -62,7 +63,8 @@ func (h *Handler) correct(ctx context.Context, id, name, user string) (Reply, er
 		l = append(l, text(", not "), code(top.Service), text(" (nightowl's pick)"))
 	}
 	l = append(l, text("; similar incidents will learn from it."))
-	r := Reply{Public: true, Blocks: []Block{{Lines: []Line{l}}}, Thread: in.Thread}
+	r := Reply{Public: true, Blocks: []Block{{Lines: []Line{l}}}, Thread: in.Thread,
+		Corrected: &diagnosis.Correction{Incident: in.ID, RootCause: cause, By: user}}
 	r.Summary = strings.TrimSpace(r.String())
 	return r, nil
 }

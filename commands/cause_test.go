@@ -119,6 +119,9 @@ func TestACorrectionIsSaidManyWaysAndLandsInTheIncidentsThread(t *testing.T) {
 			if !r.Public || r.Thread != o.in.Thread {
 				t.Errorf("reply public=%v thread=%+v, want it public in the incident's thread %+v", r.Public, r.Thread, o.in.Thread)
 			}
+			if c := r.Corrected; c == nil || c.Incident != "INC-7A1" || c.RootCause != tc.cause || c.By != "U1" {
+				t.Errorf("reply names the correction %+v, want INC-7A1's cause %s by U1, for the bot to redraw the card", c, tc.cause)
+			}
 			got := strings.TrimSpace(r.String())
 			if !strings.HasPrefix(got, "✏️ Noted: priya says the root cause of INC-7A1 was "+tc.cause) || strings.Count(got, "\n") != 0 {
 				t.Errorf("reply %q, want one sentence naming who and what", got)

@@ -185,6 +185,17 @@ func TestJunkGetsAUsageErrorThatNamesTheFix(t *testing.T) {
 	}
 }
 
+// A range used to come back in Go's syntax: "8d" was "192h0m0s".
+func TestGraphQueryNamesATooLongRangeAsPeopleWriteIt(t *testing.T) {
+	w := newWorld(t)
+	h := w.handler(diagnosis.MetricsFunc(func(context.Context, string, diagnosis.Range) ([]diagnosis.Series, error) { return nil, nil }))
+	_, err := h.Handle(t.Context(), commands.Request{Command: "/graph", Text: "query up 8d"})
+	var ue commands.UsageError
+	if !errors.As(err, &ue) || !strings.Contains(ue.Error(), "A range of 8d is too long") {
+		t.Errorf("/graph query up 8d: %v, want a usage error saying \"A range of 8d is too long\"", err)
+	}
+}
+
 func TestHelpNamesEveryForm(t *testing.T) {
 	h := newWorld(t).handler(nil)
 	for cmd, forms := range map[string][]string{

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
 )
@@ -56,7 +55,7 @@ func (h *Handler) diagList() Reply {
 		if !in.Ack.IsZero() {
 			ack = " · acknowledged"
 		}
-		lines = append(lines, line(id, text(fmt.Sprintf(" — %s · %d alerts · open %s%s", cause, len(in.Alerts), ago(h.d.Now().Sub(in.StartedAt())), ack))))
+		lines = append(lines, line(id, text(fmt.Sprintf(" — %s · %d alerts · open %s%s", cause, len(in.Alerts), diagnosis.Roughly(h.d.Now().Sub(in.StartedAt())), ack))))
 	}
 	if len(lines) == 0 {
 		return Reply{Summary: "No open incidents.", Blocks: []Block{{Lines: []Line{line(text("No open incidents. 🦉"))}}}}
@@ -75,7 +74,7 @@ func (h *Handler) diagIncident(ctx context.Context, id string) (Reply, error) {
 	}
 	head := []Line{line(bold(in.ID), text(" · "+state+" · "+d.Summary))}
 	if url := h.d.Link(in.Thread); url != "" {
-		head = append(head, line(link("the card", url), textf(" · started %s UTC, %s ago", in.StartedAt().UTC().Format("15:04:05"), ago(h.d.Now().Sub(in.StartedAt())))))
+		head = append(head, line(link("the card", url), textf(" · started %s UTC, %s ago", in.StartedAt().UTC().Format("15:04:05"), diagnosis.Roughly(h.d.Now().Sub(in.StartedAt())))))
 	}
 	if len(d.Explanation) == 2 {
 		head = append(head, line(bold("Two independent failures: "), code(d.Explanation[0]), text(" and "), code(d.Explanation[1])))
@@ -121,7 +120,7 @@ func (h *Handler) diagIncident(ctx context.Context, id string) (Reply, error) {
 				l = append(l, textf(" · %s %s", m.Runbook, m.Outcome))
 			}
 			if m.Resolved > 0 {
-				l = append(l, textf(" · resolved in %s", ago(m.Resolved)))
+				l = append(l, textf(" · resolved in %s", diagnosis.Roughly(m.Resolved)))
 			}
 			hl = append(hl, l)
 		}
@@ -240,18 +239,4 @@ func orDash(s string) string {
 		return "—"
 	}
 	return s
-}
-
-// ago says how long, the way people say it.
-func ago(d time.Duration) string {
-	d = d.Round(time.Second)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
-	}
-	return fmt.Sprintf("%dd", int(d.Hours())/24)
 }

@@ -62,19 +62,9 @@ func (h *Handler) graphService(ctx context.Context, name, incident string) (Repl
 			in, inIncident = i, true
 		}
 	}
-	keep := map[string]bool{svc: true}
-	frontier := []string{svc}
-	for depth := 0; depth < graphDepth; depth++ {
-		var next []string
-		for _, n := range frontier {
-			for _, m := range append(g.DependsOn(n), g.Dependents(n)...) {
-				if !keep[m] && len(keep) < graphMaxNodes {
-					keep[m] = true
-					next = append(next, m)
-				}
-			}
-		}
-		frontier = next
+	keep := map[string]bool{}
+	for _, n := range g.Around(svc, graphDepth, graphMaxNodes) {
+		keep[n] = true
 	}
 	state := map[string]picture.State{}
 	for _, inc := range h.d.Incidents.Open() {
@@ -177,7 +167,7 @@ func (h *Handler) graphQuery(ctx context.Context, r Request, expr string) (Reply
 		}
 	}
 	if span > maxRange || span < time.Minute {
-		return Reply{}, usage("Ranges go from 1m to 7d.", "A range of %s is too long.", span)
+		return Reply{}, usage("Ranges go from 1m to 7d.", "A range of %s is too long.", diagnosis.Roughly(span))
 	}
 	if err := h.allowPromQL(expr); err != nil {
 		return Reply{}, usage("", "%s.", err)
@@ -217,9 +207,9 @@ func (h *Handler) graphQuery(ctx context.Context, r Request, expr string) (Reply
 	if err != nil {
 		return Reply{}, fmt.Errorf("draw the chart: %w", err)
 	}
-	summary := fmt.Sprintf("%d series over the last %s", len(series), ago(span))
+	summary := fmt.Sprintf("%d series over the last %s", len(series), diagnosis.Roughly(span))
 	if len(series) == 0 {
-		summary = fmt.Sprintf("No data for that query over the last %s.", ago(span))
+		summary = fmt.Sprintf("No data for that query over the last %s.", diagnosis.Roughly(span))
 	}
 	return Reply{Public: true, Summary: summary, Blocks: []Block{{Lines: []Line{line(code(expr), text(" — "+summary))}}},
 		Picture: &Picture{Name: "chart.png", Title: expr, Alt: "Chart of " + expr + ": " + summary, PNG: png}}, nil

@@ -61,6 +61,9 @@ type Reply struct {
 	// Thread, when set, is the incident thread a public answer belongs in,
 	// wherever the command was typed (a correction of the root cause).
 	Thread diagnosis.Thread `json:"thread,omitzero"`
+	// Corrected, when set, is the correction of the root cause this answer
+	// kept (through Causes): the bot records it and redraws the card.
+	Corrected *diagnosis.Correction `json:"corrected,omitempty"`
 }
 
 // UsageError is a mistake in how a command was called: shown to the asker,

@@ -60,7 +60,7 @@ func (h *Handler) runbookShow(id string) (Reply, error) {
 	lines := []Line{
 		line(bold(rb.ID), text(" — "+rb.Title)),
 		line(text(strings.TrimSpace(rb.Description))),
-		line(bold("Playbook: "), code(rb.Playbook), textf(" · timeout %s · check run first: %v", rb.Timeout, rb.DryRun)),
+		line(bold("Playbook: "), code(rb.Playbook), textf(" · timeout %s · check run first: %v", diagnosis.Precise(rb.Timeout), rb.DryRun)),
 		line(bold("Risk: "), text(string(rb.Risk))),
 	}
 	approvers := "APPROVERS"

@@ -103,7 +103,7 @@ func (h *Handler) queryText(ctx context.Context, promql, span string) string {
 		return "error: " + err.Error()
 	}
 	if len(series) == 0 {
-		return "no data for that query over the last " + ago(d)
+		return "no data for that query over the last " + diagnosis.Roughly(d)
 	}
 	var b strings.Builder
 	for i, s := range series {
@@ -115,7 +115,7 @@ func (h *Handler) queryText(ctx context.Context, promql, span string) string {
 		for _, p := range s.Points {
 			lo, hi = min(lo, p.V), max(hi, p.V)
 		}
-		fmt.Fprintf(&b, "%s: min %.4g, max %.4g, last %.4g (%d points over %s)\n", seriesName(h.seriesForModel(s)), lo, hi, last, len(s.Points), ago(d))
+		fmt.Fprintf(&b, "%s: min %.4g, max %.4g, last %.4g (%d points over %s)\n", seriesName(h.seriesForModel(s)), lo, hi, last, len(s.Points), diagnosis.Roughly(d))
 	}
 	return b.String()
 }

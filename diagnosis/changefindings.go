@@ -246,16 +246,16 @@ func restartText(n float64, first, last time.Duration) string {
 	case first-last < time.Minute:
 		return fmt.Sprintf("restarted containers %s times %s", formatLevel(n), beforeFirstAlert(last))
 	case last < time.Second:
-		return fmt.Sprintf("restarted containers %s times from %s before the first alert until it fired", formatLevel(n), roundDuration(first))
+		return fmt.Sprintf("restarted containers %s times from %s before the first alert until it fired", formatLevel(n), Compact(first))
 	}
-	return fmt.Sprintf("restarted containers %s times from %s to %s before the first alert", formatLevel(n), roundDuration(first), roundDuration(last))
+	return fmt.Sprintf("restarted containers %s times from %s to %s before the first alert", formatLevel(n), Compact(first), Compact(last))
 }
 
 func beforeFirstAlert(ago time.Duration) string {
 	if ago < time.Second {
 		return "as the first alert fired"
 	}
-	return roundDuration(ago) + " before the first alert"
+	return Compact(ago) + " before the first alert"
 }
 
 func durationAbs(d time.Duration) time.Duration {

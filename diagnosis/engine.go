@@ -426,24 +426,12 @@ func alertNames(alerts []AlertState) []string {
 	return names
 }
 
+// listShort names the first n items and counts the rest: "a, b and 3 more".
 func listShort(items []string, n int) string {
 	if len(items) <= n {
 		return strings.Join(items, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
-}
-
-func roundDuration(d time.Duration) string {
-	d = d.Round(time.Second)
-	switch {
-	case d < time.Minute:
-		return d.String()
-	case d < time.Hour && d%time.Minute == 0:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%ds", int(d.Minutes()), int(d.Seconds())%60)
-	}
-	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
 }
 
 func namespaceOf(alerts []AlertState) string {

@@ -111,7 +111,7 @@ func (e *Engine) gatherStatus(what string, qs []*promQuery, subjects, of int) st
 			first = q
 		}
 	}
-	late := fmt.Sprintf("Prometheus did not answer within %s", e.cfg.MetricsDeadline)
+	late := fmt.Sprintf("Prometheus did not answer within %s", Precise(e.cfg.MetricsDeadline))
 	if failed == len(qs) { // every query failed alike: the reason matters, not which query said it
 		if first == nil {
 			return what + " unavailable: " + late

@@ -14,6 +14,11 @@ import (
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
 )
 
+// Why this file is long: it is the Grouper's one state machine (add,
+// update, merge, restore, publish, evict) over one lock and one tracked
+// type, read best in one place; which incident an alert joins is in
+// grouping.go and clues.go.
+
 // UpdateKind says why the Grouper publishes an incident.
 type UpdateKind string
 

@@ -14,6 +14,10 @@ import (
 	"github.com/nightowl-sre/nightowl/diagnosis/scenarios"
 )
 
+// Why this file is long: one synctest bubble per rule of GROUP_WAIT and
+// grouping, each read alone; the recording sink and alert helpers at the
+// top serve them all.
+
 // recordSink records every update, like Alertmanager's recordStage.
 type recordSink struct {
 	mu      sync.Mutex

@@ -236,7 +236,7 @@ func judgeSaturation(series []Series, deps []dependentErrors, split time.Time, s
 		verb, to, at, points = "fell", best.shift.trough, best.shift.downAt, negated(best.points)
 	}
 	f := Finding{Evidence: []string{fmt.Sprintf("its %s %s from %s to %s (robust z %s against the preceding %s)",
-		best.name(), verb, best.format(best.shift.base), best.format(to), formatZ(z), roundDuration(evidenceBefore-evidenceSplit))}}
+		best.name(), verb, best.format(best.shift.base), best.format(to), formatZ(z), Compact(evidenceBefore-evidenceSplit))}}
 	leading, following := leads(points, at, rose, step)
 	switch {
 	case len(rose) == 0:
@@ -249,14 +249,14 @@ func judgeSaturation(series []Series, deps []dependentErrors, split time.Time, s
 			}
 			when := ", at the same time"
 			if l.by >= time.Second {
-				when = ", leading by " + roundDuration(l.by)
+				when = ", leading by " + Compact(l.by)
 			}
 			f.Evidence = append(f.Evidence, fmt.Sprintf("%s errors correlate with its saturation (%s), r=%.2f%s", l.dep, best.name(), l.r, when))
 		}
 	default:
 		f.Score = 0.25 * anomaly
 		f.Evidence = append(f.Evidence, fmt.Sprintf("its %s %s only %s after %s errors rose: more likely a consequence",
-			best.name(), verb, roundDuration(-following[0].by), following[0].dep))
+			best.name(), verb, Compact(-following[0].by), following[0].dep))
 	}
 	if falling {
 		f.Score *= fallingWeight

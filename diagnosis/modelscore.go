@@ -167,7 +167,7 @@ func (v *rcaView) scoreTiming(c *rcaCand) {
 		// caused it: one that reports the node itself degrading, within
 		// hours of the storm.
 		if a, ok := earliest(o.alerts); ok && len(c.explains) > 1 && lead <= precursorWindow && roleOf(a.Alert) >= roleSaturation {
-			c.add(sigTiming, v.p.Precursor, "its alert %s fired %s before the storm began", a.Name(), roundDuration(lead))
+			c.add(sigTiming, v.p.Precursor, "its alert %s fired %s before the storm began", a.Name(), Compact(lead))
 		}
 		return
 	}
@@ -224,7 +224,7 @@ func (v *rcaView) sayRecovered(c *rcaCand) {
 	}
 	if len(still) > 0 {
 		sort.Strings(still)
-		c.evidence = append(c.evidence, evidenceLine{-1, fmt.Sprintf("but it recovered %s ago while %s still %s", roundDuration(v.now.Sub(o.resolved)), listShort(still, 3), failWord(len(still)))})
+		c.evidence = append(c.evidence, evidenceLine{-1, fmt.Sprintf("but it recovered %s ago while %s still %s", Compact(v.now.Sub(o.resolved)), listShort(still, 3), failWord(len(still)))})
 	}
 }
 

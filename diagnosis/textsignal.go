@@ -30,14 +30,3 @@ func plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
-
-func truncateWords(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := s[:n]
-	if i := strings.LastIndexByte(cut, ' '); i > n/2 {
-		cut = cut[:i]
-	}
-	return cut + "…"
-}

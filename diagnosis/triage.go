@@ -38,11 +38,11 @@ func RulesTriage(in Incident, d Diagnosis, g *graph.Graph, rb *RunbookBrief) Tri
 	if len(top.Alerts) > 0 {
 		cause = top.Alerts[0] + " on " + top.Service
 	}
-	t.OneLineSummary = truncateText(fmt.Sprintf("%s is the likely cause of %d alerts across %d services (%.0f%%)",
+	t.OneLineSummary = Truncate(fmt.Sprintf("%s is the likely cause of %d alerts across %d services (%.0f%%)",
 		cause, d.Alerts.Distinct, len(d.AffectedServices), top.Confidence*100), 150)
 	suspects := d.Candidates[:min(3, len(d.Candidates))]
 	if d.Unsure {
-		t.OneLineSummary = truncateText(fmt.Sprintf("Not sure what causes %d alerts across %d services: %s",
+		t.OneLineSummary = Truncate(fmt.Sprintf("Not sure what causes %d alerts across %d services: %s",
 			d.Alerts.Distinct, len(d.AffectedServices), candidateWords(suspects)), 150)
 	}
 
@@ -74,12 +74,12 @@ func RulesTriage(in Incident, d Diagnosis, g *graph.Graph, rb *RunbookBrief) Tri
 		}
 	}
 	if len(dependents) > 0 && !d.Unsure {
-		fmt.Fprintf(&what, " %s depend on it and fail with it.", listWords(dependents, 4))
+		fmt.Fprintf(&what, " %s depend on it and fail with it.", listShort(dependents, 4))
 	}
 	if !d.Unsure && len(d.Candidates) > 1 && d.Candidates[1].Confidence >= 0.15 {
 		fmt.Fprintf(&what, " Also possible: %s (%.0f%%).", d.Candidates[1].Service, d.Candidates[1].Confidence*100)
 	}
-	t.WhatIsHappening = truncateText(what.String(), 600)
+	t.WhatIsHappening = Truncate(what.String(), 600)
 
 	switch {
 	case d.Unsure && len(suspects) == 1:
@@ -118,7 +118,7 @@ func RulesTriage(in Incident, d Diagnosis, g *graph.Graph, rb *RunbookBrief) Tri
 
 	t.DoNotDo = "Do not restart every alerting service at once: the dependents fail because of the root cause, and restarts add load."
 	if len(top.Alerts) == 0 {
-		t.DoNotDo = fmt.Sprintf("Do not chase the symptoms on %s: %s has no alert of its own but everything that calls it fails.", listWords(d.AffectedServices, 3), top.Service)
+		t.DoNotDo = fmt.Sprintf("Do not chase the symptoms on %s: %s has no alert of its own but everything that calls it fails.", listShort(d.AffectedServices, 3), top.Service)
 	}
 
 	t.EstimatedResolution = estimate(d, rb)
@@ -187,25 +187,10 @@ func estimate(d Diagnosis, rb *RunbookBrief) string {
 	}
 	if len(took) > 0 {
 		sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
-		return fmt.Sprintf("about %s (similar incidents took %s to %s)", roundDuration(took[len(took)/2]), roundDuration(took[0]), roundDuration(took[len(took)-1]))
+		return fmt.Sprintf("about %s (similar incidents took %s to %s)", Compact(took[len(took)/2]), Compact(took[0]), Compact(took[len(took)-1]))
 	}
 	if rb != nil {
-		return fmt.Sprintf("15 to 30 minutes with %s (it may run up to %s)", rb.ID, roundDuration(rb.Timeout))
+		return fmt.Sprintf("15 to 30 minutes with %s (it may run up to %s)", rb.ID, Compact(rb.Timeout))
 	}
 	return "30 to 60 minutes"
-}
-
-func listWords(items []string, n int) string {
-	if len(items) <= n {
-		return strings.Join(items, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
-}
-
-func truncateText(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }

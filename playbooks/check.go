@@ -70,7 +70,7 @@ func ansibleError(stderr []string) string {
 	if i := strings.Index(msg, "Syntax Error while loading YAML."); i > 0 {
 		msg = msg[i:]
 	}
-	return shorten(msg, 600)
+	return runbooks.Truncate(msg, 600)
 }
 
 // preflightPlay is the smallest play: it loads the stdout callback and

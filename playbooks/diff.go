@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/nightowl-sre/nightowl/runbooks"
 )
 
 const (
@@ -108,10 +110,10 @@ func textDiff(before, after string) []string {
 	var out []string
 	if len(a)*len(b) > maxLCS {
 		for _, l := range a {
-			out = append(out, "- "+clip(l))
+			out = append(out, "- "+runbooks.Truncate(l, maxDiffValue))
 		}
 		for _, l := range b {
-			out = append(out, "+ "+clip(l))
+			out = append(out, "+ "+runbooks.Truncate(l, maxDiffValue))
 		}
 		return out
 	}
@@ -135,10 +137,10 @@ func textDiff(before, after string) []string {
 		case i < len(a) && j < len(b) && a[i] == b[j]:
 			i, j = i+1, j+1
 		case i < len(a) && (j == len(b) || lcs[i+1][j] >= lcs[i][j+1]):
-			out = append(out, "- "+clip(a[i]))
+			out = append(out, "- "+runbooks.Truncate(a[i], maxDiffValue))
 			i++
 		default:
-			out = append(out, "+ "+clip(b[j]))
+			out = append(out, "+ "+runbooks.Truncate(b[j], maxDiffValue))
 			j++
 		}
 	}
@@ -218,7 +220,7 @@ func flatten(prefix string, v any, out map[string]string) {
 		}
 	default:
 		if prefix != "" {
-			out[prefix] = clip(value(v))
+			out[prefix] = runbooks.Truncate(value(v), maxDiffValue)
 		}
 	}
 }
@@ -239,12 +241,4 @@ func value(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
-}
-
-func clip(s string) string {
-	r := []rune(s)
-	if len(r) <= maxDiffValue {
-		return s
-	}
-	return string(r[:maxDiffValue-1]) + "…"
 }

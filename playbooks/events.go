@@ -202,7 +202,7 @@ func (r *recorder) taskResult(ev event, host, status string) runbooks.TaskResult
 		Task:   r.red.String(ev.Task.Name),
 		Host:   host,
 		Status: status,
-		Msg:    shorten(r.red.String(message(res, status)), maxMsgLen),
+		Msg:    runbooks.Truncate(r.red.String(message(res, status)), maxMsgLen),
 		Diff:   r.red.String(renderDiff(res["diff"])),
 	}
 }
@@ -267,7 +267,7 @@ func (r *recorder) tailTask(tr runbooks.TaskResult) {
 // addTail keeps the last lines of the run; r.mu is held.
 func (r *recorder) addTail(line string) {
 	for _, l := range strings.Split(line, "\n") {
-		r.tail = appendBounded(r.tail, tailLines, shorten(l, maxLineLen))
+		r.tail = appendBounded(r.tail, tailLines, runbooks.Truncate(l, maxLineLen))
 	}
 }
 
@@ -361,15 +361,4 @@ func (s *lineSplitter) flush() string {
 	l := string(s.buf)
 	s.buf = nil
 	return l
-}
-
-func shorten(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }

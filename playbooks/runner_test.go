@@ -17,6 +17,10 @@ import (
 	"github.com/nightowl-sre/nightowl/runbooks"
 )
 
+// Why this file is long: each test runs the real ansible-playbook through
+// the Runner for one promise it makes (check mode, failures, hangs,
+// progress, redaction, environment, commands), sharing MustRunner.
+
 // MustRunner returns a Runner over this directory's playbooks, skipping
 // the test without ansible-playbook (failing it when NIGHTOWL_E2E=1).
 func MustRunner(tb testing.TB) *Runner {

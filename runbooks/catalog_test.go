@@ -3,6 +3,7 @@ package runbooks_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,5 +92,32 @@ func TestTwoRunbooksWithOneIDAreRefused(t *testing.T) {
 	_, err := runbooks.LoadCatalog(dir, runbooks.LoadOptions{})
 	if err == nil || !strings.Contains(err.Error(), "b.yaml: id: RB-X-001 is also the id of a.yaml") {
 		t.Errorf("err %v", err)
+	}
+}
+
+func TestTheReservedParametersAreTheVariablesNightowlSets(t *testing.T) {
+	cat, err := runbooks.LoadCatalog(".", runbooks.LoadOptions{PlaybooksDir: filepath.Join("..", "playbooks")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, _ := cat.Get("RB-DEMO-001")
+	vars, err := rb.Vars(nil, runbooks.Context{Incident: "INC-1", RootCause: "order-service", RequestedBy: "U1", RunID: "RUN-A", IsService: func(string) bool { return true }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set []string
+	for k := range vars {
+		if runbooks.ReservedParam(k) {
+			set = append(set, k)
+		}
+	}
+	slices.Sort(set)
+	if want := []string{runbooks.VarIncidentID, runbooks.VarRequestedBy, runbooks.VarRunID, runbooks.VarRunbookID}; !slices.Equal(set, want) {
+		t.Errorf("Vars sets the reserved %v, want %v", set, want)
+	}
+	for _, p := range rb.Params {
+		if runbooks.ReservedParam(p.Name) {
+			t.Errorf("parameter %s of %s is reserved", p.Name, rb.ID)
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/nightowl-sre/nightowl/diagnosis"
 )
 
 // Run takes back the requests open when nightowl last stopped, expires
@@ -94,18 +96,11 @@ func (s *Service) sweep(ctx context.Context) {
 func (s *Service) staleness(r Request, now time.Time) string {
 	switch {
 	case !now.Before(r.ExpiresAt):
-		return fmt.Sprintf("nobody approved it within %s", humanTTL(s.cfg.RequestTTL))
+		return fmt.Sprintf("nobody approved it within %s", diagnosis.Compact(s.cfg.RequestTTL))
 	case r.Incident != "" && s.cfg.IncidentOpen != nil && !s.cfg.IncidentOpen(r.Incident):
 		return r.Incident + " is resolved"
 	}
 	return ""
-}
-
-func humanTTL(d time.Duration) string {
-	if d%time.Minute == 0 {
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	}
-	return d.String()
 }
 
 // drain stops taking runs, gives running ones StopGrace, interrupts the

@@ -41,16 +41,29 @@ var (
 	// safeString is the default pattern of string parameters: names, IDs,
 	// durations, timestamps. Nothing a shell would find interesting.
 	safeString = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,127}$`)
-	// reserved variables nightowl sets itself.
-	reserved = []string{"incident_id", "requested_by", "runbook_id", "run_id"}
+	reserved   = []string{VarIncidentID, VarRequestedBy, VarRunbookID, VarRunID}
 )
+
+// The variables nightowl sets itself on every run, beside the runbook's
+// parameters: no parameter may take their names, and people are not shown
+// them as parameters.
+const (
+	VarIncidentID  = "incident_id"
+	VarRequestedBy = "requested_by"
+	VarRunbookID   = "runbook_id"
+	VarRunID       = "run_id"
+)
+
+// ReservedParam reports whether name is one of the variables nightowl sets
+// itself (VarIncidentID, VarRequestedBy, VarRunbookID, VarRunID).
+func ReservedParam(name string) bool { return slices.Contains(reserved, name) }
 
 func (p *Param) check() []string {
 	var out []string
 	if !paramName.MatchString(p.Name) {
 		out = append(out, fmt.Sprintf("name %q must be lower_snake_case", p.Name))
 	}
-	if slices.Contains(reserved, p.Name) {
+	if ReservedParam(p.Name) {
 		out = append(out, fmt.Sprintf("name %q is set by nightowl itself", p.Name))
 	}
 	switch p.Type {
@@ -153,7 +166,7 @@ type Context struct {
 // Vars validates the given inputs against the runbook's parameters and
 // fills the rest from their sources and defaults. Every problem is listed.
 func (rb Runbook) Vars(inputs map[string]string, c Context) (map[string]any, error) {
-	out := map[string]any{"incident_id": c.Incident, "requested_by": c.RequestedBy, "runbook_id": rb.ID, "run_id": c.RunID}
+	out := map[string]any{VarIncidentID: c.Incident, VarRequestedBy: c.RequestedBy, VarRunbookID: rb.ID, VarRunID: c.RunID}
 	var problems []string
 	for k := range inputs {
 		if !slices.ContainsFunc(rb.Params, func(p Param) bool { return p.Name == k }) {

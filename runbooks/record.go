@@ -3,7 +3,8 @@ package runbooks
 import (
 	"context"
 	"fmt"
-	"time"
+
+	"github.com/nightowl-sre/nightowl/diagnosis"
 )
 
 // change applies f to a copy of the request, writes the copy and the
@@ -72,7 +73,7 @@ func (s *Service) expire(ctx context.Context, e *entry, why string) {
 // commit writes a request and its events, even when ctx has ended: what
 // happened must be on the record.
 func (s *Service) commit(ctx context.Context, r Request, events ...AuditEvent) error {
-	ctx, cancel := detached(ctx)
+	ctx, cancel := diagnosis.Detached(ctx)
 	defer cancel()
 	if err := s.audit.Commit(ctx, r, events...); err != nil {
 		return fmt.Errorf("%w: %s %s: %w", ErrNotRecorded, r.ID, r.State, err)
@@ -82,7 +83,7 @@ func (s *Service) commit(ctx context.Context, r Request, events ...AuditEvent) e
 
 // record appends a line that changes no request; a failure is logged.
 func (s *Service) record(ctx context.Context, r Request, kind, actor, detail string) {
-	ctx, cancel := detached(ctx)
+	ctx, cancel := diagnosis.Detached(ctx)
 	defer cancel()
 	if err := s.audit.AppendAudit(ctx, s.event(r, kind, actor, detail)); err != nil {
 		s.log.Error("append run audit", "request", r.ID, "kind", kind, "err", err)
@@ -96,9 +97,4 @@ func (s *Service) event(r Request, kind, actor, detail string) AuditEvent {
 // tell passes an update on; never call it with a lock held.
 func (s *Service) tell(ctx context.Context, u Update) {
 	s.notify.RunbookUpdate(context.WithoutCancel(ctx), u)
-}
-
-// detached keeps writes to the record going when the caller's context ends.
-func detached(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 }

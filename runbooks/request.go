@@ -146,7 +146,7 @@ func (r Request) Clone() Request {
 
 // bookkeeping are the variables that name a request rather than say what
 // it does; a digest leaves them out.
-var bookkeeping = []string{"run_id", "requested_by"}
+var bookkeeping = []string{VarRunID, VarRequestedBy}
 
 // Digest names a runbook with its parameters in 12 hex digits: the same
 // runbook with the same parameters for the same incident has the same

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/nightowl-sre/nightowl/diagnosis"
 )
 
 // start runs an approved request (already queued on the record) as soon as
@@ -197,7 +199,7 @@ func (s *Service) end(ctx context.Context, e *entry, rb Runbook, res *Result, du
 	s.mu.Unlock()
 	s.log.Info("run finished", "request", r.ID, "runbook", rb.ID, "state", r.State, "note", note)
 	if outcome := map[State]string{StateSucceeded: "fixed", StateFailed: "failed"}[r.State]; outcome != "" && r.Incident != "" && res != nil {
-		wctx, cancel := detached(ctx)
+		wctx, cancel := diagnosis.Detached(ctx)
 		if err := s.audit.SaveOutcome(wctx, r.Incident, rb.ID, outcome, s.cfg.Now()); err != nil {
 			s.log.Error("save outcome", "request", r.ID, "err", err)
 		}
@@ -230,7 +232,7 @@ func (s *Service) verify(ctx context.Context, e *entry, rb Runbook) {
 		verdict = "not verified: " + err.Error()
 	} else if query != "" && s.cfg.Verify != nil {
 		deadline := s.cfg.Now().Add(rb.Verify.Within)
-		verdict = fmt.Sprintf("not verified within %s", rb.Verify.Within)
+		verdict = fmt.Sprintf("not verified within %s", diagnosis.Precise(rb.Verify.Within))
 		for {
 			ok, err := s.cfg.Verify(ctx, query)
 			if err != nil {

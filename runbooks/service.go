@@ -62,9 +62,10 @@ type Update struct {
 	Note string
 }
 
-// Notifier tells people about requests; the bot implements it. It is
-// called from the goroutine that changed the request, never with a lock
-// held, and must not block for long.
+// Notifier tells people about requests; the bot's queue of runbook
+// updates (bot.RunbookUpdates) implements it. It is called from the
+// goroutine that changed the request, never with a lock held, and must
+// not block for long.
 type Notifier interface {
 	RunbookUpdate(ctx context.Context, u Update)
 }
@@ -470,3 +471,7 @@ func Secret(name string) bool { return diagnosis.SecretName(name) }
 // SecretWords are the words of secret-looking names, for adapters that
 // build their own patterns around them.
 const SecretWords = diagnosis.SecretWords
+
+// Truncate shortens s to at most n characters, marking the cut with "…"
+// (diagnosis.Truncate), for the adapters of runbooks.
+func Truncate(s string, n int) string { return diagnosis.Truncate(s, n) }

@@ -14,6 +14,10 @@ import (
 	"github.com/nightowl-sre/nightowl/runbooks"
 )
 
+// Why this file is long: the approval flow's tests (open, approve,
+// reject, cancel, expire, shut down, keep the record) share the in-memory
+// audit, fake runner and harness at the top; each test reads alone.
+
 // memAudit records like the store, in memory; fail makes every write fail.
 type memAudit struct {
 	mu       sync.Mutex

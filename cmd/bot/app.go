@@ -29,6 +29,8 @@ type App struct {
 	cfg      Config
 	log      *slog.Logger
 	DB       *store.DB
+	Live     *diagnosis.Live
+	Slack    *bot.WebAPI
 	Bot      *bot.Bot
 	Runbooks *runbooks.Service // nil without a runbook catalog
 	Runner   *playbooks.Runner
@@ -68,29 +70,25 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	api := slack.New(cfg.SlackBotToken, slack.OptionAppLevelToken(cfg.SlackAppToken), slack.OptionAPIURL(cfg.SlackAPIURL))
-	a.Bot, err = bot.New(bot.Config{
-		AlertsChannel: cfg.AlertsChannel, IncidentsChannel: cfg.IncidentsChannel,
-		AlertSources: cfg.AlertSources, AnySource: cfg.AnyAlertSource,
-		OnCall: cfg.OnCall, Escalation: cfg.Escalation, GroupWait: cfg.GroupWait,
-	}, bot.Deps{
-		API: api, Records: records{db}, Incidents: db, Archive: db, Diagnoser: engine, Decode: decoder(g), Graph: g, Resolve: cfg.Resolver().Node,
-		Taken: func(id string) bool {
-			ok, err := db.IncidentExists(context.Background(), id)
-			return err == nil && ok
-		},
-		Conversations: db, Costs: db, Votes: db, Corrections: db, Alerts: checker,
-		Logger: log,
+	// Built first, read by what comes after: the live incidents, Slack,
+	// and the queue that carries the runbook service's news to the bot.
+	a.Live = diagnosis.NewLive(diagnosis.LiveConfig{
+		Grouper: diagnosis.GrouperConfig{Wait: cfg.GroupWait, Graph: g, Resolve: cfg.Resolver().Node, Logger: log,
+			Taken: func(id string) bool {
+				ok, err := db.IncidentExists(context.Background(), id)
+				return err == nil && ok
+			}},
+		Diagnoser: engine, Archive: db, Logger: log,
 	})
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
+	a.Slack = bot.NewWebAPI(slack.New(cfg.SlackBotToken, slack.OptionAppLevelToken(cfg.SlackAppToken), slack.OptionAPIURL(cfg.SlackAPIURL)), log)
+	updates := bot.NewRunbookUpdates(log)
+	var command func(runbooks.Job) string
 	if catalog != nil {
-		if err := a.useRunbooks(ctx, catalog, metrics); err != nil {
+		if err := a.useRunbooks(ctx, catalog, metrics, updates); err != nil {
 			db.Close()
 			return nil, err
 		}
+		command = a.Runner.Command
 	}
 	var explainer diagnosis.Explainer
 	if cfg.LLMProvider != "none" {
@@ -107,17 +105,32 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		withhold = a.LLM.Withholds
 	}
 	words := commands.New(commands.Deps{
-		Incidents: a.Bot, Graph: g, Resolver: cfg.Resolver(), Metrics: metrics, PromQLAllow: cfg.PromQLAllow, Runbooks: a.Runbooks,
-		Explainer: explainer, Withhold: withhold, Link: a.Bot.Link, Names: a.Bot.DisplayName, Causes: a.Bot, Logger: log,
+		Incidents: a.Live, Graph: g, Resolver: cfg.Resolver(), Metrics: metrics, PromQLAllow: cfg.PromQLAllow, Runbooks: a.Runbooks,
+		Explainer: explainer, Withhold: withhold, Link: a.Slack.Permalink, Names: a.Slack.DisplayName, Causes: causes{db}, Logger: log,
 	})
-	a.Bot.UseCommands(words)
-	a.Bot.UseTalk(words, words)
+	a.Bot, err = bot.New(bot.Config{
+		AlertsChannel: cfg.AlertsChannel, IncidentsChannel: cfg.IncidentsChannel,
+		AlertSources: cfg.AlertSources, AnySource: cfg.AnyAlertSource,
+		OnCall: cfg.OnCall, Escalation: cfg.Escalation,
+	}, bot.Deps{
+		Slack: a.Slack, People: a.Slack, Responder: a.Slack, Conn: a.Slack,
+		Live: a.Live, Diagnoses: a.Live, Index: a.Live,
+		Commands: words, Answerer: words, Triager: words,
+		Runbooks: a.Runbooks, RunbookUpdates: updates, Command: command,
+		Records: records{db}, Incidents: db, Decode: decoder(g), Alerts: checker,
+		Conversations: db, Costs: db, Votes: db, Corrections: db,
+		Logger: log,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	active, err := db.ActiveIncidents(ctx, time.Now().Add(-15*time.Minute))
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("load open incidents: %w", err)
 	}
-	a.Bot.Restore(active)
+	a.Live.Restore(active...)
 	return a, nil
 }
 
@@ -183,10 +196,10 @@ func loadCatalog(cfg Config, log *slog.Logger) (*runbooks.Catalog, error) {
 	return cat, nil
 }
 
-// useRunbooks wires the approval flow: the go-ansible runner, the policy
+// useRunbooks builds the approval flow: the go-ansible runner, the policy
 // (APPROVERS, with user groups looked up in Slack), the store as audit log
-// and the bot as notifier.
-func (a *App) useRunbooks(ctx context.Context, catalog *runbooks.Catalog, metrics diagnosis.Metrics) error {
+// and notify, the queue the bot reads, as notifier.
+func (a *App) useRunbooks(ctx context.Context, catalog *runbooks.Catalog, metrics diagnosis.Metrics, notify runbooks.Notifier) error {
 	runner, err := playbooks.New(playbooks.Config{Dir: a.cfg.PlaybooksDir, Logger: a.log})
 	if err != nil {
 		return fmt.Errorf("playbooks: %w", err)
@@ -204,15 +217,14 @@ func (a *App) useRunbooks(ctx context.Context, catalog *runbooks.Catalog, metric
 		}
 	}
 	g := a.cfg.Graph()
-	policy := runbooks.NewPolicy(a.cfg.Approvers, a.Bot.Directory(), nil)
+	policy := runbooks.NewPolicy(a.cfg.Approvers, a.Slack, nil)
 	a.Runner = runner
 	a.Runbooks = runbooks.NewService(runbooks.Config{
 		PlaybooksDir: a.cfg.PlaybooksDir, MaxRuns: a.cfg.RunbookMaxRuns, Verify: verify, Logger: a.log,
 		RequestTTL: a.cfg.RunbookRequestTTL, StopGrace: a.cfg.RunbookStopGrace,
 		IsService:    func(s string) bool { _, ok := g.Lookup(s); return ok },
-		IncidentOpen: a.Bot.IncidentOpen,
-	}, catalog, policy, runner, a.DB, a.Bot)
-	a.Bot.UseRunbooks(a.Runbooks, runner.Command)
+		IncidentOpen: a.Live.IsOpen,
+	}, catalog, policy, runner, a.DB, notify)
 	return nil
 }
 
@@ -223,9 +235,24 @@ func (r records) RecordAlerts(ctx context.Context, channel, ts, source string, r
 	return r.DB.RecordAlerts(ctx, store.AlertReceipt{Channel: channel, MessageTS: ts, RelayedBy: source, Received: received, Alerts: alerts})
 }
 
+// causes adapts the store to the commands' Causes seam: a correction is
+// on the record before the answer says so.
+type causes struct{ db *store.DB }
+
+func (c causes) CorrectCause(ctx context.Context, incident, cause, by string) error {
+	ctx, cancel := diagnosis.Detached(ctx)
+	defer cancel()
+	if err := c.db.CorrectCause(ctx, diagnosis.Correction{Incident: incident, RootCause: cause, By: by, At: time.Now()}); err != nil {
+		return fmt.Errorf("keep the correction of %s: %w", incident, err)
+	}
+	return nil
+}
+
 var (
-	_ bot.Records      = records{}
-	_ bot.AlertChecker = (*alertmanager.Client)(nil)
+	_ commands.Incidents = (*diagnosis.Live)(nil)
+	_ commands.Causes    = causes{}
+	_ bot.Records        = records{}
+	_ bot.AlertChecker   = (*alertmanager.Client)(nil)
 )
 
 // alertChecker is Alertmanager's API behind the bot's AlertChecker seam, or

@@ -1,20 +1,41 @@
 package main
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
+
+const mod = "github.com/nightowl-sre/nightowl/"
+
+// mustImports lists, for every package of the module (by its path inside
+// the module), the packages it imports.
+func mustImports(tb testing.TB) map[string][]string {
+	tb.Helper()
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, mod+"...").Output()
+	if err != nil {
+		tb.Fatalf("go list: %v", err)
+	}
+	imports := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		imports[strings.TrimPrefix(fields[0], mod)] = fields[1:]
+	}
+	return imports
+}
 
 // TestImportsPointDown guards the layout of ../shared STYLE: each
 // third-party library lives in one package, domain packages import no
 // adapter, and only cmd/bot wires adapters together.
 func TestImportsPointDown(t *testing.T) {
-	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "github.com/nightowl-sre/nightowl/...").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	const mod = "github.com/nightowl-sre/nightowl/"
 	// library (prefix) → the packages allowed to import it
 	owners := map[string][]string{
 		"github.com/slack-go/slack":           {"bot", "bot/slackemu", "cmd/bot"},
@@ -38,10 +59,8 @@ func TestImportsPointDown(t *testing.T) {
 		mod + "commands/picture":              {"commands"},
 		"gonum.org/v1/plot":                   {"commands/picture"},
 	}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		fields := strings.Fields(line)
-		pkg := strings.TrimPrefix(fields[0], mod)
-		for _, imp := range fields[1:] {
+	for pkg, imports := range mustImports(t) {
+		for _, imp := range imports {
 			for lib, allowed := range owners {
 				exact := strings.HasSuffix(lib, "\x00")
 				lib := strings.TrimSuffix(lib, "\x00")
@@ -49,16 +68,170 @@ func TestImportsPointDown(t *testing.T) {
 				if !match || imp == mod+pkg {
 					continue
 				}
-				ok := false
-				for _, a := range allowed {
-					if pkg == a {
-						ok = true
-					}
-				}
-				if !ok {
+				if !slices.Contains(allowed, pkg) {
 					t.Errorf("%s imports %s; only %v may", pkg, imp, allowed)
 				}
 			}
 		}
+	}
+}
+
+// The layers, bottom first: bot → commands → runbooks → diagnosis →
+// diagnosis/graph. The first three are the domain.
+var (
+	layers = []string{"diagnosis/graph", "diagnosis", "runbooks", "commands", "bot"}
+	domain = layers[:3]
+	// adapters and the domain packages each serves.
+	adapters = map[string][]string{
+		"store":               {"diagnosis", "runbooks"},
+		"playbooks":           {"runbooks"},
+		"diagnosis/prom":      {"diagnosis"},
+		"diagnosis/llm":       {"diagnosis"},
+		"diagnosis/intake":    {"diagnosis"},
+		"deploy/alertmanager": {"diagnosis"},
+		"bot/slackemu":        {},
+		"commands/picture":    {},
+	}
+	// wiring builds programs out of everything; support feeds tests and
+	// the evaluation (scenarios, a real Alertmanager and Prometheus).
+	wiring  = []string{"cmd/bot", "cmd/evaluate"}
+	support = []string{"diagnosis/scenarios", "diagnosis/scenarios/bench", "diagnosis/scenarios/synth", "deploy/testbed"}
+)
+
+// TestEveryPackageHasAPlace makes a new package choose: a layer, an
+// adapter (and the domain it serves), wiring or test support.
+func TestEveryPackageHasAPlace(t *testing.T) {
+	for pkg := range mustImports(t) {
+		_, adapter := adapters[pkg]
+		if !adapter && !slices.Contains(layers, pkg) && !slices.Contains(wiring, pkg) && !slices.Contains(support, pkg) {
+			t.Errorf("package %s is in no layer, no adapter, no wiring and no support list of architecture_test.go", pkg)
+		}
+	}
+}
+
+// TestLayersImportOnlyLayersBelow: imports point down, and domain packages
+// import only the standard library, the YAML decoder (the files they own
+// are YAML) and lower domain packages.
+func TestLayersImportOnlyLayersBelow(t *testing.T) {
+	all := mustImports(t)
+	for rank, pkg := range layers {
+		for _, imp := range all[pkg] {
+			inner, ours := strings.CutPrefix(imp, mod)
+			switch below := slices.Index(layers, inner); {
+			case ours && below >= 0 && below >= rank:
+				t.Errorf("%s imports %s, which is not below it (%s)", pkg, inner, strings.Join(layers, " < "))
+			case ours && below < 0 && slices.Contains(domain, pkg):
+				t.Errorf("domain package %s imports %s, which is no domain package", pkg, inner)
+			case !ours && slices.Contains(domain, pkg) && !stdlib(imp) && imp != "gopkg.in/yaml.v3":
+				t.Errorf("domain package %s imports %s: the domain imports only the standard library and gopkg.in/yaml.v3", pkg, imp)
+			}
+		}
+	}
+}
+
+// TestAdaptersImportOnlyTheDomainTheyServe: an adapter imports the domain
+// packages it serves and never another adapter.
+func TestAdaptersImportOnlyTheDomainTheyServe(t *testing.T) {
+	all := mustImports(t)
+	for pkg, serves := range adapters {
+		for _, imp := range all[pkg] {
+			if inner, ours := strings.CutPrefix(imp, mod); ours && !slices.Contains(serves, inner) {
+				t.Errorf("adapter %s imports %s; it serves only %v", pkg, inner, serves)
+			}
+		}
+	}
+}
+
+// stdlib reports whether an import path belongs to the standard library:
+// its first element has no dot.
+func stdlib(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
+}
+
+// TestOnlyCmdBotImportsTheBot: the bot speaks Slack for nightowl and
+// nothing depends on it; cmd/bot builds it last, from what the others
+// built (tests included: no package's tests reach into the bot either).
+func TestOnlyCmdBotImportsTheBot(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f",
+		`{{.ImportPath}} {{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}`,
+		mod+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const bot = mod + "bot"
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := fields[0]
+		if pkg == bot || pkg == mod+"cmd/bot" {
+			continue
+		}
+		for _, imp := range fields[1:] {
+			if imp == bot {
+				t.Errorf("%s imports %s; only cmd/bot may", pkg, bot)
+			}
+		}
+	}
+}
+
+// TestNothingIsSetAfterConstruction: collaborators are constructor
+// dependencies, never plugged in later (no Use… setters), so that a type
+// is whole once New returns.
+func TestNothingIsSetAfterConstruction(t *testing.T) {
+	setter := regexp.MustCompile(`^Use[A-Z]`)
+	forEachGoFile(t, func(path string, f *ast.File, _ *token.FileSet, _ []byte) {
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if ok && fn.Recv != nil && setter.MatchString(fn.Name.Name) {
+				t.Errorf("%s: method %s plugs a collaborator in after construction; make it a constructor dependency", path, fn.Name.Name)
+			}
+		}
+	})
+}
+
+// TestLongFilesSayWhy: a file over 500 lines usually hides a second
+// responsibility (../shared STYLE); one that does not says why it is long
+// in a comment starting "Why this file is long:".
+func TestLongFilesSayWhy(t *testing.T) {
+	const most = 500
+	forEachGoFile(t, func(path string, _ *ast.File, _ *token.FileSet, src []byte) {
+		if n := strings.Count(string(src), "\n"); n > most && !strings.Contains(string(src), "// Why this file is long:") {
+			t.Errorf("%s has %d lines and no comment saying why (// Why this file is long: …)", path, n)
+		}
+	})
+}
+
+// forEachGoFile parses every Go file of the module, comments included.
+func forEachGoFile(t *testing.T, visit func(path string, f *ast.File, fset *token.FileSet, src []byte)) {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		f, err := parser.ParseFile(fset, path, src, parser.ParseComments|parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		visit(rel, f, fset, src)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

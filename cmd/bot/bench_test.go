@@ -116,7 +116,7 @@ func BenchmarkStormWebAPICalls(b *testing.B) {
 		}
 		testbed.WaitFor(b, 2*time.Minute, "every alert grouped", func() (struct{}, bool) {
 			total := 0
-			for _, in := range nightowl.App.Bot.Grouper().Live() {
+			for _, in := range nightowl.App.Live.Open() {
 				total += len(in.Alerts)
 			}
 			return struct{}{}, total == n
@@ -124,9 +124,9 @@ func BenchmarkStormWebAPICalls(b *testing.B) {
 		took := time.Since(start)
 		time.Sleep(3 * time.Second) // the last burst's GROUP_WAIT
 		b.StopTimer()
-		incidents := len(nightowl.App.Bot.Grouper().Live())
+		incidents := len(nightowl.App.Live.Open())
 		nightowl.stop()
-		calls, limited := nightowl.App.Bot.WebAPICalls()
+		calls, limited := nightowl.App.Slack.Calls()
 		b.ReportMetric(float64(calls), "webapi-calls")
 		b.ReportMetric(float64(limited), "rate-limited")
 		b.ReportMetric(float64(incidents), "incidents")

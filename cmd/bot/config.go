@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -59,75 +60,255 @@ type Config struct {
 	queries  diagnosis.Queries
 }
 
-// setting describes one configuration variable.
+// setting is one row of the configuration table: everything about one
+// variable is written here once. The flag is the variable's name in
+// lower-kebab case (flagName), the -h text is made from help, unset and
+// def, and the README's Configuration table is checked against the rows
+// (TestREADMEDocumentsEverySetting).
 type setting struct {
-	env, def, help string
-	secret         bool
-	dst            *string
+	env    string
+	def    string // the value when neither the environment nor a flag gives one
+	unset  string // what an empty value means, for -h and the README; "" when it means nothing
+	help   string
+	secret bool // -h never prints the environment's value
+	// read parses and checks the trimmed value into the Config; each
+	// problem is one sentence about the variable.
+	read func(v string, p problems)
 }
 
-func (c *Config) settings(raw map[string]*string) []setting {
-	s := func(env, def, help string) setting {
-		v := new(string)
-		raw[env] = v
-		return setting{env: env, def: def, help: help, dst: v}
-	}
-	secret := func(st setting) setting { st.secret = true; return st }
+// problems collects one sentence per problem with one setting; each begins
+// with the setting's name.
+type problems struct {
+	env  string
+	errs *[]error
+}
+
+// add reports "ENV <sentence>".
+func (p problems) add(format string, args ...any) {
+	*p.errs = append(*p.errs, fmt.Errorf("%s %s", p.env, fmt.Sprintf(format, args...)))
+}
+
+// wrap reports "ENV: <err>".
+func (p problems) wrap(err error) { *p.errs = append(*p.errs, fmt.Errorf("%s: %w", p.env, err)) }
+
+// settings is the configuration table, in the order problems are reported.
+// need says which settings the subcommand requires.
+func (c *Config) settings(need requirement) []setting {
 	return []setting{
-		secret(s("SLACK_APP_TOKEN", "", "app-level token (xapp-…) with connections:write, for Socket Mode")),
-		secret(s("SLACK_BOT_TOKEN", "", "bot token (xoxb-…) for the Web API")),
-		s("SLACK_API_URL", "https://slack.com/api/", "Slack Web API base URL (GovSlack: https://slack-gov.com/api/)"),
-		s("ALERTS_CHANNEL", "", "channel ID where Alertmanager relays alerts"),
-		s("INCIDENTS_CHANNEL", "", "channel ID for incident cards (default: ALERTS_CHANNEL)"),
-		s("ALERT_SOURCES", "", "comma list of bot IDs (B…) or app IDs (A…) trusted as alert sources, or any to trust every bot in ALERTS_CHANNEL (required)"),
-		s("ALERTMANAGER_URL", "", "Alertmanager base URL: a card offers a runbook only for alerts Alertmanager holds (optional)"),
-		s("APPROVERS", "", "comma list of user IDs (U…) and user-group IDs (S…) who may approve runbooks (default: nobody)"),
-		s("PROMETHEUS_URL", "", "Prometheus base URL for metric evidence (optional)"),
-		s("PROMQL_ALLOW", "", "regular expression of the metric names /graph query and the model may query (default: any)"),
-		s("METRIC_QUERIES", "", "YAML file of PromQL templates for metric evidence (default: built in; see docs/diagnosis.md)"),
-		s("DB_PATH", "./bot.db", "SQLite database file"),
-		s("RUNBOOKS_DIR", "./runbooks", "directory of runbook YAML files"),
-		s("PLAYBOOKS_DIR", "./playbooks", "directory of Ansible playbooks"),
-		s("SERVICE_GRAPH", "", "service dependency graph, YAML or JSON (default: the built-in example)"),
-		s("ONCALL", "", "user (U…) or user group (S…) each new incident card pages, once"),
-		s("ESCALATION", "", "user (U…) or user group (S…) the Escalate button pages"),
-		s("LLM_PROVIDER", "none", "none | openai | ollama"),
-		s("LLM_MODEL", "", "model name for the LLM provider"),
-		s("LLM_BASE_URL", "", "base URL of the LLM endpoint (OpenAI-compatible or Ollama)"),
-		secret(s("LLM_API_KEY", "", "API key for the LLM endpoint")),
-		s("LLM_TIMEOUT", "20s", "how long one model request may take before nightowl retries or falls back to its rules"),
-		s("LLM_TOKEN_BUDGET", "20000", "tokens the model may spend on one incident (triage and answers); -1 for no limit"),
-		s("REDACT_LABELS", "", "comma list of label and annotation names whose values never reach the model (secret-like names always are redacted)"),
-		s("GROUP_WAIT", "10s", "how long a new incident gathers alerts before its card"),
-		s("RUNBOOK_MAX_RUNS", "2", "runbook runs at once; more wait in a queue"),
-		s("LOG_LEVEL", "info", "debug | info | warn | error"),
-		s("RUNBOOK_REQUEST_TTL", "30m", "how long a runbook run request may wait for approval; it also expires when its incident resolves"),
-		s("RUNBOOK_STOP_GRACE", "60s", "on shutdown, how long running runbooks may finish before they are interrupted"),
+		{env: "SLACK_APP_TOKEN", secret: true, help: "app-level token (xapp-…) with connections:write, for Socket Mode",
+			read: func(v string, p problems) {
+				c.SlackAppToken = v
+				if need == needSlack {
+					checkToken(p, v, "xapp-", "the app-level token (Basic Information → App-Level Tokens, scope connections:write)")
+				}
+			}},
+		{env: "SLACK_BOT_TOKEN", secret: true, help: "bot token (xoxb-…) for the Web API",
+			read: func(v string, p problems) {
+				c.SlackBotToken = v
+				if need == needSlack {
+					checkToken(p, v, "xoxb-", "the bot token (OAuth & Permissions → Bot User OAuth Token)")
+				}
+			}},
+		{env: "SLACK_API_URL", def: "https://slack.com/api/", help: "Slack Web API base URL (GovSlack: https://slack-gov.com/api/)",
+			read: func(v string, p problems) {
+				c.SlackAPIURL = v
+				if !isHTTPURL(v) {
+					p.add("%q is not an http(s) URL", v)
+				} else if !strings.HasSuffix(v, "/") {
+					c.SlackAPIURL += "/" // slack-go appends method names
+				}
+			}},
+		{env: "ALERTS_CHANNEL", help: "channel ID where Alertmanager relays alerts",
+			read: func(v string, p problems) {
+				c.AlertsChannel = v
+				if need == needSlack && v == "" {
+					p.add("is not set: give the ID (C…) of the channel where Alertmanager posts alerts")
+				}
+				checkChannel(p, v)
+			}},
+		{env: "INCIDENTS_CHANNEL", unset: "ALERTS_CHANNEL", help: "channel ID for incident cards",
+			read: func(v string, p problems) {
+				checkChannel(p, v)
+				c.IncidentsChannel = cmp.Or(v, c.AlertsChannel) // ALERTS_CHANNEL is read first
+			}},
+		{env: "ALERT_SOURCES", help: "comma list of bot IDs (B…) or app IDs (A…) trusted as alert sources, or any to trust every bot in ALERTS_CHANNEL (required)",
+			read: func(v string, p problems) {
+				c.AlertSources = splitList(v)
+				switch {
+				case len(c.AlertSources) == 1 && strings.EqualFold(c.AlertSources[0], "any"):
+					c.AlertSources, c.AnyAlertSource = nil, true
+				case len(c.AlertSources) == 0 && need == needSlack:
+					p.add("is not set: give the bot ID (B…) of Alertmanager's Slack webhook, shown in one of its messages' details in the alerts channel or as bot_id in conversations.history (README, Install the Slack app, step 4), or ALERT_SOURCES=any to trust every bot there")
+				}
+				for _, s := range c.AlertSources {
+					if !sourceRe.MatchString(s) {
+						p.add("entry %q is neither a bot ID (B…) nor an app ID (A…), and any stands alone", s)
+					}
+				}
+			}},
+		{env: "ALERTMANAGER_URL", help: "Alertmanager base URL: a card offers a runbook only for alerts Alertmanager holds (optional)",
+			read: func(v string, p problems) {
+				c.AlertmanagerURL = strings.TrimRight(v, "/")
+				if c.AlertmanagerURL != "" && !isHTTPURL(c.AlertmanagerURL) {
+					p.add("is not an http(s) URL such as http://alertmanager:9093") // the value may hold a password
+				}
+			}},
+		{env: "APPROVERS", unset: "nobody", help: "comma list of user IDs (U…) and user-group IDs (S…) who may approve runbooks",
+			read: func(v string, p problems) {
+				c.Approvers = splitList(v)
+				for _, a := range c.Approvers {
+					if !isPerson(a) {
+						p.add("entry %q is neither a user ID (U…) nor a user-group ID (S…)", a)
+					}
+				}
+			}},
+		{env: "ONCALL", help: "user (U…) or user group (S…) each new incident card pages, once",
+			read: func(v string, p problems) { c.OnCall = v; checkPerson(p, v) }},
+		{env: "ESCALATION", help: "user (U…) or user group (S…) the Escalate button pages",
+			read: func(v string, p problems) { c.Escalation = v; checkPerson(p, v) }},
+		{env: "PROMETHEUS_URL", help: "Prometheus base URL for metric evidence (optional)",
+			read: func(v string, p problems) { c.PrometheusURL = v; checkURL(p, v) }},
+		{env: "PROMQL_ALLOW", unset: "any metric", help: "regular expression of the metric names /graph query and the model may query",
+			read: func(v string, p problems) {
+				if v == "" {
+					return
+				}
+				re, err := regexp.Compile(`^(?:` + v + `)$`)
+				if err != nil {
+					p.add("%q is not a regular expression: %v", v, err)
+				}
+				c.PromQLAllow = re
+			}},
+		{env: "METRIC_QUERIES", unset: "built in", help: "YAML file of PromQL templates for metric evidence, see docs/diagnosis.md",
+			read: func(v string, p problems) {
+				c.MetricQueries, c.queries = v, diagnosis.DefaultQueries()
+				if v != "" {
+					q, err := diagnosis.LoadQueries(v)
+					if err != nil {
+						p.wrap(err)
+					}
+					c.queries = q
+				}
+			}},
+		{env: "DB_PATH", def: "./bot.db", help: "SQLite database file", read: func(v string, _ problems) { c.DBPath = v }},
+		{env: "RUNBOOKS_DIR", def: "./runbooks", help: "directory of runbook YAML files", read: func(v string, _ problems) { c.RunbooksDir = v }},
+		{env: "PLAYBOOKS_DIR", def: "./playbooks", help: "directory of Ansible playbooks", read: func(v string, _ problems) { c.PlaybooksDir = v }},
+		{env: "SERVICE_GRAPH", unset: "the built-in example", help: "service dependency graph, YAML or JSON",
+			read: func(v string, p problems) {
+				c.ServiceGraph = v
+				if err := c.loadGraph(); err != nil {
+					p.wrap(err)
+				}
+			}},
+		{env: "LLM_PROVIDER", def: "none", help: "none | openai | ollama",
+			read: func(v string, p problems) {
+				c.LLMProvider = strings.ToLower(v)
+				switch c.LLMProvider {
+				case "none", "openai", "ollama":
+				default:
+					p.add("%q is not one of none, openai, ollama", c.LLMProvider)
+				}
+			}},
+		{env: "LLM_MODEL", help: "model name for the LLM provider", read: func(v string, _ problems) { c.LLMModel = v }},
+		{env: "LLM_BASE_URL", help: "base URL of the LLM endpoint (OpenAI-compatible or Ollama)",
+			read: func(v string, p problems) { c.LLMBaseURL = v; checkURL(p, v) }},
+		{env: "LLM_API_KEY", secret: true, help: "API key for the LLM endpoint", read: func(v string, _ problems) { c.LLMAPIKey = v }},
+		{env: "LLM_TIMEOUT", def: "20s", help: "how long one model request may take before nightowl retries or falls back to its rules",
+			read: func(v string, p problems) {
+				if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+					p.add("%q is not a positive duration such as 20s", v)
+				} else {
+					c.LLMTimeout = d
+				}
+			}},
+		{env: "LLM_TOKEN_BUDGET", def: "20000", help: "tokens the model may spend on one incident (triage and answers); -1 for no limit",
+			read: func(v string, p problems) {
+				if n, err := strconv.Atoi(v); err != nil || n == 0 || n < -1 {
+					p.add("%q is not a positive number of tokens (or -1 for no limit)", v)
+				} else {
+					c.LLMBudget = n
+				}
+			}},
+		{env: "REDACT_LABELS", help: "comma list of label and annotation names whose values never reach the model (secret-like names always are redacted)",
+			read: func(v string, _ problems) { c.RedactLabels = splitList(v) }},
+		{env: "GROUP_WAIT", def: "10s", help: "how long a new incident gathers alerts before its card",
+			read: func(v string, p problems) {
+				if d, err := time.ParseDuration(v); err != nil || d < 0 {
+					p.add("%q is not a duration such as 10s or 1m", v)
+				} else {
+					c.GroupWait = d
+				}
+			}},
+		{env: "RUNBOOK_MAX_RUNS", def: "2", help: "runbook runs at once; more wait in a queue",
+			read: func(v string, p problems) {
+				if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 20 {
+					p.add("%q is not a number from 1 to 20", v)
+				} else {
+					c.RunbookMaxRuns = n
+				}
+			}},
+		{env: "LOG_LEVEL", def: "info", help: "debug | info | warn | error",
+			read: func(v string, p problems) {
+				if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+					p.add("%q is not one of debug, info, warn, error", v)
+				}
+			}},
+		{env: "RUNBOOK_REQUEST_TTL", def: "30m", help: "how long a runbook run request may wait for approval; it also expires when its incident resolves",
+			read: func(v string, p problems) {
+				if d, err := time.ParseDuration(v); err != nil || d < time.Second || d > 7*24*time.Hour {
+					p.add("%q is not a duration from 1s to 168h, such as 30m", v)
+				} else {
+					c.RunbookRequestTTL = d
+				}
+			}},
+		{env: "RUNBOOK_STOP_GRACE", def: "60s", help: "on shutdown, how long running runbooks may finish before they are interrupted",
+			read: func(v string, p problems) {
+				if d, err := time.ParseDuration(v); err != nil || d < time.Second || d > time.Hour {
+					p.add("%q is not a duration from 1s to 1h, such as 60s", v)
+				} else {
+					c.RunbookStopGrace = d
+				}
+			}},
 	}
 }
 
+// flagName is a variable's flag: GROUP_WAIT → group-wait.
 func flagName(env string) string { return strings.ToLower(strings.ReplaceAll(env, "_", "-")) }
+
+// usage is a setting's -h text; flag adds the default when there is one.
+func (st setting) usage() string {
+	help := st.help
+	if st.unset != "" {
+		help += " (default: " + st.unset + ")"
+	}
+	return help + " [$" + st.env + "]"
+}
 
 // LoadConfig reads the environment, then flags. It returns every problem at
 // once, one sentence each; need says which parts this subcommand requires.
 func LoadConfig(name string, args []string, getenv func(string) string, stderr io.Writer, need requirement) (Config, []string, error) {
 	var c Config
-	raw := map[string]*string{}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	for _, st := range c.settings(raw) {
-		def := st.def
-		if v := getenv(st.env); v != "" {
-			def = v
+	table := c.settings(need)
+	raw := make([]string, len(table))
+	for i, st := range table {
+		v := cmp.Or(getenv(st.env), st.def)
+		if st.secret {
+			fs.StringVar(&raw[i], flagName(st.env), st.def, st.usage()) // -h shows the default, never the secret
+			raw[i] = v
+		} else {
+			fs.StringVar(&raw[i], flagName(st.env), v, st.usage())
 		}
-		*st.dst = def
-		help := st.help + " [$" + st.env + "]"
-		fs.StringVar(st.dst, flagName(st.env), def, help)
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, nil, err
 	}
-	return c, fs.Args(), c.fill(raw, need)
+	var errs []error
+	for i, st := range table {
+		st.read(strings.TrimSpace(raw[i]), problems{env: st.env, errs: &errs})
+	}
+	return c, fs.Args(), errors.Join(errs...)
 }
 
 // requirement says which settings a subcommand needs.
@@ -145,152 +326,46 @@ var (
 	sourceRe  = regexp.MustCompile(`^[AB][A-Z0-9]{2,}$`)
 )
 
-func (c *Config) fill(raw map[string]*string, need requirement) error {
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	get := func(k string) string { return strings.TrimSpace(*raw[k]) }
-
-	c.SlackAppToken, c.SlackBotToken = get("SLACK_APP_TOKEN"), get("SLACK_BOT_TOKEN")
-	if need == needSlack {
-		checkToken(bad, "SLACK_APP_TOKEN", c.SlackAppToken, "xapp-", "the app-level token (Basic Information → App-Level Tokens, scope connections:write)")
-		checkToken(bad, "SLACK_BOT_TOKEN", c.SlackBotToken, "xoxb-", "the bot token (OAuth & Permissions → Bot User OAuth Token)")
-	}
-	c.SlackAPIURL = get("SLACK_API_URL")
-	if u, err := url.Parse(c.SlackAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("SLACK_API_URL %q is not an http(s) URL", c.SlackAPIURL)
-	} else if !strings.HasSuffix(c.SlackAPIURL, "/") {
-		c.SlackAPIURL += "/" // slack-go appends method names
-	}
-	c.AlertsChannel, c.IncidentsChannel = get("ALERTS_CHANNEL"), get("INCIDENTS_CHANNEL")
-	if need == needSlack && c.AlertsChannel == "" {
-		bad("ALERTS_CHANNEL is not set: give the ID (C…) of the channel where Alertmanager posts alerts")
-	}
-	for _, ch := range []struct{ name, v string }{{"ALERTS_CHANNEL", c.AlertsChannel}, {"INCIDENTS_CHANNEL", c.IncidentsChannel}} {
-		if ch.v != "" && !channelRe.MatchString(ch.v) {
-			bad("%s %q is not a channel ID: use the ID (C…), not the #name (channel details → About)", ch.name, ch.v)
-		}
-	}
-	if c.IncidentsChannel == "" {
-		c.IncidentsChannel = c.AlertsChannel
-	}
-	c.AlertSources = splitList(get("ALERT_SOURCES"))
-	switch {
-	case len(c.AlertSources) == 1 && strings.EqualFold(c.AlertSources[0], "any"):
-		c.AlertSources, c.AnyAlertSource = nil, true
-	case len(c.AlertSources) == 0 && need == needSlack:
-		bad("ALERT_SOURCES is not set: give the bot ID (B…) of Alertmanager's Slack webhook, shown in one of its messages' details in the alerts channel or as bot_id in conversations.history (README, Install the Slack app, step 4), or ALERT_SOURCES=any to trust every bot there")
-	}
-	for _, s := range c.AlertSources {
-		if !sourceRe.MatchString(s) {
-			bad("ALERT_SOURCES entry %q is neither a bot ID (B…) nor an app ID (A…), and any stands alone", s)
-		}
-	}
-	c.AlertmanagerURL = strings.TrimRight(get("ALERTMANAGER_URL"), "/")
-	if c.AlertmanagerURL != "" {
-		if u, err := url.Parse(c.AlertmanagerURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad("ALERTMANAGER_URL is not an http(s) URL such as http://alertmanager:9093") // the value may hold a password
-		}
-	}
-	c.Approvers = splitList(get("APPROVERS"))
-	for _, a := range c.Approvers {
-		if !userRe.MatchString(a) && !groupRe.MatchString(a) {
-			bad("APPROVERS entry %q is neither a user ID (U…) nor a user-group ID (S…)", a)
-		}
-	}
-	c.OnCall, c.Escalation = get("ONCALL"), get("ESCALATION")
-	for _, p := range []struct{ name, v string }{{"ONCALL", c.OnCall}, {"ESCALATION", c.Escalation}} {
-		if p.v != "" && !userRe.MatchString(p.v) && !groupRe.MatchString(p.v) {
-			bad("%s %q is neither a user ID (U…) nor a user-group ID (S…)", p.name, p.v)
-		}
-	}
-	c.PrometheusURL = get("PROMETHEUS_URL")
-	if c.PrometheusURL != "" {
-		if u, err := url.Parse(c.PrometheusURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad("PROMETHEUS_URL %q is not an http(s) URL", c.PrometheusURL)
-		}
-	}
-	if allow := get("PROMQL_ALLOW"); allow != "" {
-		re, err := regexp.Compile(`^(?:` + allow + `)$`)
-		if err != nil {
-			bad("PROMQL_ALLOW %q is not a regular expression: %v", allow, err)
-		}
-		c.PromQLAllow = re
-	}
-	c.MetricQueries = get("METRIC_QUERIES")
-	c.queries = diagnosis.DefaultQueries()
-	if c.MetricQueries != "" {
-		q, err := diagnosis.LoadQueries(c.MetricQueries)
-		if err != nil {
-			bad("METRIC_QUERIES: %v", err)
-		}
-		c.queries = q
-	}
-	c.DBPath, c.RunbooksDir, c.PlaybooksDir = get("DB_PATH"), get("RUNBOOKS_DIR"), get("PLAYBOOKS_DIR")
-	c.ServiceGraph = get("SERVICE_GRAPH")
-	if err := c.loadGraph(); err != nil {
-		bad("SERVICE_GRAPH: %v", err)
-	}
-	c.LLMProvider = strings.ToLower(get("LLM_PROVIDER"))
-	switch c.LLMProvider {
-	case "none", "openai", "ollama":
-	default:
-		bad("LLM_PROVIDER %q is not one of none, openai, ollama", c.LLMProvider)
-	}
-	c.LLMModel, c.LLMBaseURL, c.LLMAPIKey = get("LLM_MODEL"), get("LLM_BASE_URL"), get("LLM_API_KEY")
-	if c.LLMBaseURL != "" {
-		if u, err := url.Parse(c.LLMBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad("LLM_BASE_URL %q is not an http(s) URL", c.LLMBaseURL)
-		}
-	}
-	if d, err := time.ParseDuration(get("LLM_TIMEOUT")); err != nil || d <= 0 {
-		bad("LLM_TIMEOUT %q is not a positive duration such as 20s", get("LLM_TIMEOUT"))
-	} else {
-		c.LLMTimeout = d
-	}
-	if n, err := strconv.Atoi(get("LLM_TOKEN_BUDGET")); err != nil || n == 0 || n < -1 {
-		bad("LLM_TOKEN_BUDGET %q is not a positive number of tokens (or -1 for no limit)", get("LLM_TOKEN_BUDGET"))
-	} else {
-		c.LLMBudget = n
-	}
-	c.RedactLabels = splitList(get("REDACT_LABELS"))
-	if d, err := time.ParseDuration(get("GROUP_WAIT")); err != nil || d < 0 {
-		bad("GROUP_WAIT %q is not a duration such as 10s or 1m", get("GROUP_WAIT"))
-	} else {
-		c.GroupWait = d
-	}
-	if n, err := strconv.Atoi(get("RUNBOOK_MAX_RUNS")); err != nil || n < 1 || n > 20 {
-		bad("RUNBOOK_MAX_RUNS %q is not a number from 1 to 20", get("RUNBOOK_MAX_RUNS"))
-	} else {
-		c.RunbookMaxRuns = n
-	}
-	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL"))); err != nil {
-		bad("LOG_LEVEL %q is not one of debug, info, warn, error", get("LOG_LEVEL"))
-	}
-	if d, err := time.ParseDuration(get("RUNBOOK_REQUEST_TTL")); err != nil || d < time.Second || d > 7*24*time.Hour {
-		bad("RUNBOOK_REQUEST_TTL %q is not a duration from 1s to 168h, such as 30m", get("RUNBOOK_REQUEST_TTL"))
-	} else {
-		c.RunbookRequestTTL = d
-	}
-	if d, err := time.ParseDuration(get("RUNBOOK_STOP_GRACE")); err != nil || d < time.Second || d > time.Hour {
-		bad("RUNBOOK_STOP_GRACE %q is not a duration from 1s to 1h, such as 60s", get("RUNBOOK_STOP_GRACE"))
-	} else {
-		c.RunbookStopGrace = d
-	}
-	return errors.Join(errs...)
+// isHTTPURL reports whether v is an absolute http or https URL.
+func isHTTPURL(v string) bool {
+	u, err := url.Parse(v)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
-func checkToken(bad func(string, ...any), name, v, prefix, what string) {
+// checkURL reports a value that is set but no http(s) URL.
+func checkURL(p problems, v string) {
+	if v != "" && !isHTTPURL(v) {
+		p.add("%q is not an http(s) URL", v)
+	}
+}
+
+func checkChannel(p problems, v string) {
+	if v != "" && !channelRe.MatchString(v) {
+		p.add("%q is not a channel ID: use the ID (C…), not the #name (channel details → About)", v)
+	}
+}
+
+// isPerson reports whether v is a user ID or a user-group ID.
+func isPerson(v string) bool { return userRe.MatchString(v) || groupRe.MatchString(v) }
+
+func checkPerson(p problems, v string) {
+	if v != "" && !isPerson(v) {
+		p.add("%q is neither a user ID (U…) nor a user-group ID (S…)", v)
+	}
+}
+
+func checkToken(p problems, v, prefix, what string) {
 	switch {
 	case v == "":
-		bad("%s is not set: it must hold %s, starting %s", name, what, prefix)
+		p.add("is not set: it must hold %s, starting %s", what, prefix)
 	case strings.HasPrefix(v, "xapp-") && prefix != "xapp-":
-		bad("%s holds an app-level token (xapp-…) but must hold %s", name, what)
+		p.add("holds an app-level token (xapp-…) but must hold %s", what)
 	case strings.HasPrefix(v, "xoxb-") && prefix != "xoxb-":
-		bad("%s holds a bot token (xoxb-…) but must hold %s", name, what)
+		p.add("holds a bot token (xoxb-…) but must hold %s", what)
 	case strings.HasPrefix(v, "xoxp-"):
-		bad("%s holds a user token (xoxp-…) but must hold %s", name, what)
+		p.add("holds a user token (xoxp-…) but must hold %s", what)
 	case !strings.HasPrefix(v, prefix):
-		bad("%s does not look like %s (it should start %s)", name, what, prefix)
+		p.add("does not look like %s (it should start %s)", what, prefix)
 	}
 }
 

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"io"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -110,6 +114,88 @@ func TestPromQLAllowMatchesWholeMetricNames(t *testing.T) {
 		if got := cfg.PromQLAllow.MatchString(name); got != want {
 			t.Errorf("PROMQL_ALLOW=http_.*|up allows %s: %v, want %v", name, got, want)
 		}
+	}
+}
+
+func TestHelpNeverShowsASecretFromTheEnvironment(t *testing.T) {
+	env := validEnv()
+	env["SLACK_APP_TOKEN"], env["SLACK_BOT_TOKEN"], env["LLM_API_KEY"] = "xapp-SECRET-A", "xoxb-SECRET-B", "sk-SECRET-C"
+	env["DB_PATH"] = "/var/lib/nightowl/bot.db"
+	var help strings.Builder
+	_, _, err := LoadConfig("run", []string{"-h"}, envOf(env), &help, needSlack)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: %v, want flag.ErrHelp", err)
+	}
+	if strings.Contains(help.String(), "SECRET") {
+		t.Errorf("-h prints a secret from the environment:\n%s", help.String())
+	}
+	if !strings.Contains(help.String(), `(default "/var/lib/nightowl/bot.db")`) {
+		t.Errorf("-h does not show DB_PATH from the environment as its default:\n%s", help.String())
+	}
+	cfg, _, err := LoadConfig("run", nil, envOf(env), io.Discard, needSlack)
+	if err != nil || cfg.SlackBotToken != "xoxb-SECRET-B" || cfg.LLMAPIKey != "sk-SECRET-C" {
+		t.Errorf("secrets from the environment: bot token %q, API key %q, err %v", cfg.SlackBotToken, cfg.LLMAPIKey, err)
+	}
+}
+
+func TestEveryURLSettingWantsHTTP(t *testing.T) {
+	for _, name := range []string{"SLACK_API_URL", "ALERTMANAGER_URL", "PROMETHEUS_URL", "LLM_BASE_URL"} {
+		for v, ok := range map[string]bool{"http://host:9090": true, "https://host/api/": true, "host:9090": false, "ftp://host": false, "http://": false} {
+			env := validEnv()
+			env[name] = v
+			_, _, err := LoadConfig("run", nil, envOf(env), io.Discard, needSlack)
+			if got := err == nil; got != ok {
+				t.Errorf("%s=%s: accepted %v, want %v (%v)", name, v, got, ok, err)
+			}
+			if err != nil && !strings.HasPrefix(err.Error(), name+" ") {
+				t.Errorf("%s=%s: %q does not begin with the setting's name", name, v, err)
+			}
+		}
+	}
+}
+
+// TestREADMEDocumentsEverySetting holds the README's Configuration table to
+// the settings: each is documented with its default (a value in code, what
+// an empty value means in words, or — for nothing), and nothing else is.
+func TestREADMEDocumentsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]string{} // variable → its Default cell
+	_, table, _ := strings.Cut(string(readme), "\n## Configuration\n")
+	table, _, _ = strings.Cut(table, "\n## ")
+	name := regexp.MustCompile("`([A-Z][A-Z0-9_]*)`")
+	for _, row := range strings.Split(table, "\n") {
+		cells := strings.SplitN(row, "|", 4)
+		if len(cells) < 4 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
+			continue
+		}
+		for _, m := range name.FindAllStringSubmatch(cells[1], -1) {
+			if _, twice := documented[m[1]]; twice {
+				t.Errorf("README documents %s twice", m[1])
+			}
+			documented[m[1]] = strings.TrimSpace(cells[2])
+		}
+	}
+	for _, st := range (&Config{}).settings(needNothing) {
+		cell, ok := documented[st.env]
+		if !ok {
+			t.Errorf("README's Configuration table does not document %s", st.env)
+			continue
+		}
+		delete(documented, st.env)
+		switch {
+		case st.def != "" && cell != "`"+st.def+"`":
+			t.Errorf("README says %s defaults to %s, want `%s`", st.env, cell, st.def)
+		case st.def == "" && st.unset != "" && strings.ReplaceAll(cell, "`", "") != st.unset:
+			t.Errorf("README says %s defaults to %s, want %s (what -h says)", st.env, cell, st.unset)
+		case st.def == "" && st.unset == "" && !strings.HasPrefix(cell, "—"):
+			t.Errorf("README says %s defaults to %s, want —", st.env, cell)
+		}
+	}
+	for env := range documented {
+		t.Errorf("README documents %s, which is no setting", env)
 	}
 }
 

@@ -345,7 +345,7 @@ func printTranscript(w io.Writer, emu *slackemu.Server, took time.Duration) {
 	}
 	fmt.Fprintf(w, "Summary: 31 alerts → %d card (%d thread replies, card updated in place %d×); %d Web API calls (%d chat.postMessage, %d chat.update); pages: %d. Took %s.\n",
 		len(cards), replies, editsOf(cards), webAPICalls(emu),
-		emu.Calls("chat.postMessage"), emu.Calls("chat.update"), pagesOf(emu), took.Round(100*time.Millisecond))
+		emu.Calls("chat.postMessage"), emu.Calls("chat.update"), pagesOf(emu), diagnosis.Precise(took))
 }
 
 // webAPICalls counts the bot's Web API calls (not webhooks or uploads by others).

@@ -21,6 +21,10 @@ import (
 	"github.com/nightowl-sre/nightowl/store"
 )
 
+// Why this file is long: the approval flow end to end, one test per
+// promise, each driving the real App through the emulator and the real
+// ansible-playbook with the testbed helpers at the top.
+
 // The end-to-end proofs of docs/security.md: each test plays one attack on
 // the approval flow, or one fault, through the Slack emulator and a real
 // ansible-playbook.
@@ -523,7 +527,7 @@ func TestDryRunsNeverDelayAnApprovedRun(t *testing.T) {
 	})
 	testbed.WaitFor(t, 30*time.Second, "a dry run holding the runner", func() (struct{}, bool) { return struct{}{}, bed.leftover() })
 	queued := 0
-	for _, in := range nightowl.App.Bot.Open() {
+	for _, in := range nightowl.App.Live.Open() {
 		for _, r := range nightowl.App.Runbooks.ForIncident(in.ID) {
 			if r.State == runbooks.StatePending && r.DryRun == nil {
 				queued++

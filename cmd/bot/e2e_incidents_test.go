@@ -257,7 +257,7 @@ func TestAnIncidentStillGatheringSurvivesARestart(t *testing.T) {
 	nightowl := MustRunNightowl(t, emu, db, slow)
 	MustRelay(t, hook, []string{"namespace"}, []diagnosis.Alert{alertOn("ErrorRateHigh", "payment-service", "warning", time.Now())})
 	testbed.WaitFor(t, 10*time.Second, "the alert to be read", func() (struct{}, bool) {
-		return struct{}{}, len(nightowl.App.Bot.Grouper().Live()) == 1
+		return struct{}{}, len(nightowl.App.Live.Open()) == 1
 	})
 	nightowl.stop()
 	if n := len(emu.Messages(chIncidents)); n != 0 {

@@ -252,7 +252,9 @@ type attachment struct {
 	MrkdwnIn   []string `json:"mrkdwn_in,omitempty"`
 }
 
-// maxTitleRunes is where the notifier truncates the title.
+// maxTitleRunes is where the notifier truncates the title. The cut below
+// is the notifier's own, not nightowl's diagnosis.Truncate: it must stay
+// what Alertmanager sends, whatever nightowl's rule becomes.
 const maxTitleRunes = 1024
 
 // SlackPayload is the exact JSON body Alertmanager 0.25 POSTs to a Slack

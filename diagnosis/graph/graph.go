@@ -322,6 +322,42 @@ func (g *Graph) Related(a, b string) bool {
 	return ok1 && ok2 && g.rel[i].has(j)
 }
 
+// Around lists the nodes within hops of name, following calls both ways
+// (what it calls and what calls it), name included and at most limit of
+// them, sorted. Nearer nodes come first when the limit bites; among nodes
+// at the same distance, the search visits each node's dependencies, then
+// its dependents, in name order. An unknown name has no surroundings.
+func (g *Graph) Around(name string, hops, limit int) []string {
+	start, ok := g.index[name]
+	if !ok || limit < 1 {
+		return nil
+	}
+	seen := newBitset(len(g.nodes))
+	seen.set(start)
+	kept, frontier := 1, []int{start}
+	for hop := 0; hop < hops && len(frontier) > 0; hop++ {
+		var next []int
+		for _, n := range frontier {
+			for _, m := range append(g.byName(g.deps[n]), g.byName(g.users[n])...) {
+				if !seen.has(m) && kept < limit {
+					seen.set(m)
+					kept++
+					next = append(next, m)
+				}
+			}
+		}
+		frontier = next
+	}
+	return g.members(seen)
+}
+
+// byName is a copy of nodes sorted by name.
+func (g *Graph) byName(nodes []int) []int {
+	out := slices.Clone(nodes)
+	slices.SortFunc(out, func(a, b int) int { return strings.Compare(g.nodes[a].Name, g.nodes[b].Name) })
+	return out
+}
+
 // Neighbourhood is the set of nodes Related to any of names.
 type Neighbourhood struct {
 	g    *Graph

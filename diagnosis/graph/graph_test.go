@@ -56,6 +56,38 @@ func TestRelated(t *testing.T) {
 	}
 }
 
+func TestAroundWalksCallsBothWaysWithinHopsAndLimit(t *testing.T) {
+	// e calls a calls b calls c calls d; f calls b too.
+	g, err := graph.New([]graph.Node{
+		{Name: "a", DependsOn: []string{"b"}}, {Name: "b", DependsOn: []string{"c"}}, {Name: "c", DependsOn: []string{"d"}},
+		{Name: "d"}, {Name: "e", DependsOn: []string{"a"}}, {Name: "f", DependsOn: []string{"b"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name        string
+		node        string
+		hops, limit int
+		want        []string
+	}{
+		{"one hop is what it calls and what calls it", "b", 1, 10, []string{"a", "b", "c", "f"}},
+		{"two hops reach the callers' callers and the callee's callees", "b", 2, 10, []string{"a", "b", "c", "d", "e", "f"}},
+		{"no hops is the node alone", "b", 0, 10, []string{"b"}},
+		{"the limit keeps the node and what it calls before what calls it", "b", 2, 3, []string{"a", "b", "c"}},
+		{"the limit keeps nearer nodes before farther ones", "b", 2, 4, []string{"a", "b", "c", "f"}},
+		{"a limit of one is the node alone", "b", 2, 1, []string{"b"}},
+		{"an unknown node has no surroundings", "legacy", 2, 10, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := g.Around(tc.node, tc.hops, tc.limit); !slices.Equal(got, tc.want) {
+				t.Errorf("Around(%s, %d, %d) = %v, want %v", tc.node, tc.hops, tc.limit, got, tc.want)
+			}
+		})
+	}
+}
+
 func TestNeighbourhoodGrowsWithItsNodes(t *testing.T) {
 	g := graph.Example()
 	n := g.NewNeighbourhood()

@@ -166,10 +166,5 @@ func located(err error, data []byte) error {
 	return fmt.Errorf("line %d, column %d: %w", line, col, err)
 }
 
-// head is the start of data, for messages.
-func head(data []byte) string {
-	if len(data) > 40 {
-		return string(data[:40]) + "…"
-	}
-	return string(data)
-}
+// head is the start of data, for messages: 40 characters and "…".
+func head(data []byte) string { return diagnosis.Truncate(string(data), 41) }

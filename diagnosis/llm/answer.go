@@ -88,7 +88,7 @@ func (e *Explainer) conversation(q diagnosis.Question) []llms.MessageContent {
 		history = history[len(history)-maxHistory:]
 	}
 	for _, t := range history {
-		text := clip(strings.TrimSpace(e.redactor.data(t.Text)), maxTurn)
+		text := diagnosis.Truncate(strings.TrimSpace(e.redactor.data(t.Text)), maxTurn)
 		if text == "" {
 			continue
 		}
@@ -101,7 +101,7 @@ func (e *Explainer) conversation(q diagnosis.Question) []llms.MessageContent {
 		}
 		msgs = append(msgs, llms.TextParts(llms.ChatMessageTypeHuman, text))
 	}
-	return append(msgs, llms.TextParts(llms.ChatMessageTypeHuman, clip(e.redactor.data(q.Text), maxTurn)))
+	return append(msgs, llms.TextParts(llms.ChatMessageTypeHuman, diagnosis.Truncate(e.redactor.data(q.Text), maxTurn)))
 }
 
 // runTools runs the tool calls of choice and returns the assistant message
@@ -133,7 +133,7 @@ func (e *Explainer) runTools(ctx context.Context, incident string, choice *llms.
 			e.log.DebugContext(ctx, "llm tool call", keyIncident, incident, "tool", tc.FunctionCall.Name, "arguments", tc.FunctionCall.Arguments)
 			content = call(ctx, diagnosis.ToolCall{ID: tc.ID, Name: tc.FunctionCall.Name, Arguments: arguments(tc.FunctionCall.Arguments)}).Content
 		}
-		content = clip(strings.TrimSpace(e.redactor.data(content)), maxToolResult)
+		content = diagnosis.Truncate(strings.TrimSpace(e.redactor.data(content)), maxToolResult)
 		if content == "" {
 			content = "(no result)"
 		}

@@ -117,7 +117,7 @@ func (e *Explainer) explain(parent, bounded context.Context, x *exchange, err er
 	case parent.Err() != nil:
 		return &Error{msg: fmt.Sprintf("no time was left to wait for the LLM at %s", where), errs: []error{context.DeadlineExceeded}}
 	case bounded.Err() != nil:
-		return &Error{msg: fmt.Sprintf("the LLM at %s did not answer within %s", where, e.timeout), errs: []error{context.DeadlineExceeded}, retry: true}
+		return &Error{msg: fmt.Sprintf("the LLM at %s did not answer within %s", where, diagnosis.Precise(e.timeout)), errs: []error{context.DeadlineExceeded}, retry: true}
 	case x.err != nil:
 		return explainTransport(where, x.err)
 	case x.status != 0 && x.status != http.StatusOK:
@@ -125,7 +125,7 @@ func (e *Explainer) explain(parent, bounded context.Context, x *exchange, err er
 	case errors.Is(err, openai.ErrEmptyResponse) || err.Error() == "empty response": // the latter from openaiclient, internal
 		return &Error{msg: fmt.Sprintf("LLM endpoint at %s answered with no choices", where), errs: []error{err}}
 	}
-	return &Error{msg: fmt.Sprintf("LLM endpoint at %s sent an answer nightowl cannot read: %s", where, clip(e.redactor.text(err.Error()), 200)), errs: []error{err}}
+	return &Error{msg: fmt.Sprintf("LLM endpoint at %s sent an answer nightowl cannot read: %s", where, diagnosis.Truncate(e.redactor.text(err.Error()), 200)), errs: []error{err}}
 }
 
 // explainStatus explains a non-200 answer; langchaingo's error reads
@@ -134,7 +134,7 @@ func (e *Explainer) explainStatus(code int, err error) *Error {
 	detail := ""
 	if _, rest, ok := strings.Cut(err.Error(), "status code: "); ok {
 		if _, msg, ok := strings.Cut(rest, ": "); ok {
-			detail = ": " + clip(e.redactor.text(msg), 200)
+			detail = ": " + diagnosis.Truncate(e.redactor.text(msg), 200)
 		}
 	}
 	switch {

@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
 )
@@ -244,14 +243,5 @@ func plain(s string, limit int) string {
 		}
 		out = append(out, l)
 	}
-	return clip(strings.TrimSpace(strings.Join(out, "\n")), limit)
-}
-
-// clip cuts s to at most n characters, ending with "…" when it cut.
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return strings.TrimRightFunc(string(r[:n-1]), unicode.IsSpace) + "…"
+	return diagnosis.Truncate(strings.TrimSpace(strings.Join(out, "\n")), limit)
 }

@@ -89,15 +89,6 @@ func TestPlainDisarmsSlackControlSequences(t *testing.T) {
 	}
 }
 
-func TestClipCutsAtCharactersNotBytes(t *testing.T) {
-	if got := clip("ééééé", 3); got != "éé…" {
-		t.Errorf("clip = %q, want éé…", got)
-	}
-	if got := clip("abc", 3); got != "abc" {
-		t.Errorf("clip = %q, want abc", got)
-	}
-}
-
 // mustFake returns an Explainer whose model is langchaingo's fake, which
 // answers from a list and reports no token usage. The fake is not
 // goroutine-safe: one call at a time.

@@ -76,7 +76,7 @@ func (e *Explainer) Triage(ctx context.Context, incident, incidentContext string
 		}
 		invalid = err
 		msgs = append(msgs,
-			llms.TextParts(llms.ChatMessageTypeAI, clip(e.redactor.text(choice.Content), 2000)),
+			llms.TextParts(llms.ChatMessageTypeAI, diagnosis.Truncate(e.redactor.text(choice.Content), 2000)),
 			llms.TextParts(llms.ChatMessageTypeHuman, fmt.Sprintf(
 				"Your reply was not valid JSON with the keys %s (%s). Reply again with only that JSON object.",
 				strings.Join(triageKeys, ", "), err)))

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+
+	"github.com/nightowl-sre/nightowl/diagnosis"
 )
 
 // ErrBadQuery is wrapped by the errors of queries Prometheus cannot parse or
@@ -44,7 +46,7 @@ func (c *Client) explain(ctx context.Context, budget time.Duration, err error) e
 		if budget <= 0 {
 			return &Error{msg: fmt.Sprintf("no time was left to ask Prometheus at %s", c.where), errs: []error{err, context.DeadlineExceeded}}
 		}
-		return &Error{msg: fmt.Sprintf("Prometheus at %s did not answer within %s", c.where, roundDuration(budget)), errs: []error{err, context.DeadlineExceeded}}
+		return &Error{msg: fmt.Sprintf("Prometheus at %s did not answer within %s", c.where, diagnosis.Precise(budget)), errs: []error{err, context.DeadlineExceeded}}
 	}
 	var apiErr *v1.Error
 	if errors.As(err, &apiErr) {
@@ -69,7 +71,7 @@ func (c *Client) explainAPI(e *v1.Error, budget time.Duration) error {
 	case v1.ErrExec:
 		return wrap("Prometheus could not evaluate the query: %s", e.Msg)
 	case v1.ErrTimeout:
-		err := wrap("Prometheus at %s gave up on the query after %s: %s", c.where, roundDuration(budget), e.Msg)
+		err := wrap("Prometheus at %s gave up on the query after %s: %s", c.where, diagnosis.Precise(budget), e.Msg)
 		err.errs = append(err.errs, context.DeadlineExceeded)
 		return err
 	case v1.ErrCanceled:
@@ -141,12 +143,4 @@ func (c *Client) explainTransport(err error) error {
 		cause = uerr.Err
 	}
 	return wrap("could not reach Prometheus at %s: %v", c.where, cause)
-}
-
-// roundDuration prints d as people read timeouts: "3s", "2.5s", "750ms".
-func roundDuration(d time.Duration) time.Duration {
-	if d >= time.Second {
-		return d.Round(100 * time.Millisecond)
-	}
-	return d.Round(time.Millisecond)
 }
