@@ -2,8 +2,6 @@ package bot
 
 import (
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,12 +10,11 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/nightowl-sre/nightowl/bot/slackemu"
+	"github.com/nightowl-sre/nightowl/deploy/golden"
 	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
 	"github.com/nightowl-sre/nightowl/diagnosis/scenarios"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var at = time.Date(2024, 11, 29, 23, 56, 0, 0, time.UTC)
 
@@ -41,14 +38,14 @@ func diagnose(tb testing.TB, in diagnosis.Incident) diagnosis.Diagnosis {
 	return e.Diagnose(tb.Context(), in)
 }
 
-// mustGolden compares blocks with testdata/name.json (-update rewrites it)
-// and checks that Slack would accept them.
+// mustGolden compares a message's text and blocks with testdata/name.json
+// (go test -update rewrites it) and checks that Slack would accept them.
 func mustGolden(tb testing.TB, name string, m Message) {
 	tb.Helper()
-	got, err := json.MarshalIndent(struct {
+	got, err := json.Marshal(struct {
 		Text   string        `json:"text"`
 		Blocks []slack.Block `json:"blocks"`
-	}{m.Text, m.Blocks}, "", "  ")
+	}{m.Text, m.Blocks})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -56,19 +53,7 @@ func mustGolden(tb testing.TB, name string, m Message) {
 	if err := slackemu.Validate(blocks); err != nil {
 		tb.Errorf("Slack would reject %s: %v", name, err)
 	}
-	path := filepath.Join("testdata", name+".json")
-	if *update {
-		if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("%v (run with -update to create it)", err)
-	}
-	if strings.TrimSpace(string(got)) != strings.TrimSpace(string(want)) {
-		tb.Errorf("%s differs from %s (run with -update after checking):\n%s", name, path, got)
-	}
+	golden.AssertJSON(tb, filepath.Join("testdata", name+".json"), got)
 }
 
 func TestCardGolden(t *testing.T) {

@@ -2,8 +2,6 @@ package slackemu_test
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -12,9 +10,8 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/nightowl-sre/nightowl/bot/slackemu"
+	"github.com/nightowl-sre/nightowl/deploy/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // clock is a settable clock: ts values come from it, so the transcript is stable.
 type clock struct {
@@ -102,7 +99,7 @@ func TestTranscriptRendersTheWorkspaceReadably(t *testing.T) {
 
 	tests := []struct {
 		name   string
-		golden string
+		file   string
 		render func() string
 	}{
 		{"the channels as everyone sees them", "transcript.golden", func() string { return srv.Transcript() }},
@@ -110,7 +107,7 @@ func TestTranscriptRendersTheWorkspaceReadably(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkGolden(t, tt.golden, tt.render())
+			golden.Assert(t, filepath.Join("testdata", tt.file), []byte(tt.render()))
 		})
 	}
 	t.Run("one message", func(t *testing.T) {
@@ -123,24 +120,4 @@ func TestTranscriptRendersTheWorkspaceReadably(t *testing.T) {
 			t.Errorf("a missing message renders as %q", got)
 		}
 	})
-}
-
-func checkGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (run with -update to accept)\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
 }

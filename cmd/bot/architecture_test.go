@@ -53,6 +53,7 @@ func TestImportsPointDown(t *testing.T) {
 		mod + "bot/slackemu":                  {"cmd/bot"},
 		mod + "deploy/alertmanager":           {"cmd/bot"},
 		mod + "deploy/testbed":                {},
+		mod + "deploy/golden":                 {},
 		mod + "diagnosis/scenarios/bench":     {"cmd/evaluate"},
 		mod + "bot\x00":                       {"cmd/bot"}, // the bot package itself (exact match)
 		mod + "commands\x00":                  {"bot", "cmd/bot"},
@@ -93,9 +94,10 @@ var (
 		"commands/picture":    {},
 	}
 	// wiring builds programs out of everything; support feeds tests and
-	// the evaluation (scenarios, a real Alertmanager and Prometheus).
+	// the evaluation (scenarios, a real Alertmanager and Prometheus, golden
+	// files).
 	wiring  = []string{"cmd/bot", "cmd/evaluate"}
-	support = []string{"diagnosis/scenarios", "diagnosis/scenarios/bench", "diagnosis/scenarios/synth", "deploy/testbed"}
+	support = []string{"diagnosis/scenarios", "diagnosis/scenarios/bench", "diagnosis/scenarios/synth", "deploy/testbed", "deploy/golden"}
 )
 
 // TestEveryPackageHasAPlace makes a new package choose: a layer, an
@@ -198,6 +200,54 @@ func TestLongFilesSayWhy(t *testing.T) {
 		if n := strings.Count(string(src), "\n"); n > most && !strings.Contains(string(src), "// Why this file is long:") {
 			t.Errorf("%s has %d lines and no comment saying why (// Why this file is long: …)", path, n)
 		}
+	})
+}
+
+// TestGoldenFilesHaveOneUpdateFlag: every golden file is compared by
+// deploy/golden, whose -update rewrites them all; no test declares its own.
+func TestGoldenFilesHaveOneUpdateFlag(t *testing.T) {
+	forEachCall(t, func(path string, pkg, fn string, call *ast.CallExpr) {
+		if pkg != "flag" || !strings.HasPrefix(fn, "Bool") || path == filepath.Join("deploy", "golden", "golden.go") {
+			return
+		}
+		for _, arg := range call.Args {
+			if lit, ok := arg.(*ast.BasicLit); ok && lit.Value == `"update"` {
+				t.Errorf("%s declares its own -update flag; compare golden files with deploy/golden", path)
+			}
+		}
+	})
+}
+
+// TestTestsFindRealToolsThroughTestbed: a test that needs a real program
+// (alertmanager, prometheus, promtool, ansible-playbook, sqlite3) finds it
+// with testbed.MustFindBinary, which skips without it but fails under
+// NIGHTOWL_E2E=1 (./scripts/test), so that no end-to-end test is skipped
+// silently where it should run.
+func TestTestsFindRealToolsThroughTestbed(t *testing.T) {
+	forEachCall(t, func(path string, pkg, fn string, _ *ast.CallExpr) {
+		if pkg == "exec" && fn == "LookPath" && strings.HasSuffix(path, "_test.go") {
+			t.Errorf("%s looks a program up with exec.LookPath; use testbed.MustFindBinary", path)
+		}
+	})
+}
+
+// forEachCall visits every call of a package-level function (pkg.Fn) in
+// the module's Go files.
+func forEachCall(t *testing.T, visit func(path string, pkg, fn string, call *ast.CallExpr)) {
+	t.Helper()
+	forEachGoFile(t, func(path string, f *ast.File, _ *token.FileSet, _ []byte) {
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			if sel, ok := call.Fun.(*ast.SelectorExpr); ok {
+				if x, ok := sel.X.(*ast.Ident); ok {
+					visit(path, x.Name, sel.Sel.Name, call)
+				}
+			}
+			return true
+		})
 	})
 }
 

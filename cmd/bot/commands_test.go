@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/nightowl-sre/nightowl/deploy/golden"
 	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/diagnosis/scenarios"
 )
@@ -31,12 +34,32 @@ func TestDiagnoseNamesOrderServiceForTheBlackFridayStorm(t *testing.T) {
 			t.Errorf("JSON lacks the documented key %q", key)
 		}
 	}
+	golden.AssertJSON(t, filepath.Join("testdata", "diagnose-black-friday.json"), withoutGeneratedAt(t, out.String()))
 
 	out.Reset()
 	code = Main(t.Context(), []string{"diagnose", "--format", "text", "-"}, envOf(nil), strings.NewReader(string(scenarios.BlackFriday)), &out, &errs)
 	if code != 0 || !strings.HasPrefix(out.String(), "DatabaseConnectionPoolExhausted on order-service") || !strings.Contains(out.String(), "1. order-service") {
 		t.Errorf("text format (exit %d):\n%s", code, out.String())
 	}
+	golden.Assert(t, filepath.Join("testdata", "diagnose-black-friday.txt"), []byte(out.String()))
+}
+
+var generatedAt = regexp.MustCompile(`"generated_at": "([^"]*)"`)
+
+// withoutGeneratedAt checks that the diagnosis says when it was made (just
+// now) and puts a placeholder there: the only time in `bot diagnose`'s JSON
+// that is not the file's own.
+func withoutGeneratedAt(t *testing.T, out string) []byte {
+	t.Helper()
+	found := generatedAt.FindAllStringSubmatch(out, -1)
+	if len(found) != 1 {
+		t.Fatalf("the JSON has %d generated_at keys, want 1:\n%s", len(found), out)
+	}
+	at, err := time.Parse(time.RFC3339Nano, found[0][1])
+	if err != nil || time.Since(at).Abs() > time.Minute {
+		t.Errorf("generated_at is %q (%v), want the time of the run", found[0][1], err)
+	}
+	return []byte(generatedAt.ReplaceAllLiteralString(out, `"generated_at": "(the time of the run)"`))
 }
 
 func TestDiagnoseRejectsJunkInOneSentence(t *testing.T) {
@@ -45,56 +68,4 @@ func TestDiagnoseRejectsJunkInOneSentence(t *testing.T) {
 	if code != 1 || strings.Count(strings.TrimSpace(errs.String()), "\n") != 0 || out.Len() != 0 {
 		t.Errorf("exit %d stderr %q stdout %q: want exit 1 and one line", code, errs.String(), out.String())
 	}
-}
-
-// TestDemoReplaysTheStormIntoOneResolvedCard runs `bot demo` as a user would.
-func TestDemoReplaysTheStormIntoOneResolvedCard(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the demo takes about 12s")
-	}
-	var out, errs strings.Builder
-	if code := Main(t.Context(), []string{"demo"}, envOf(nil), nil, &out, &errs); code != 0 {
-		t.Fatalf("demo exited %d: %s", code, errs.String())
-	}
-	transcript := out.String()
-	if strings.TrimSpace(errs.String()) != "" {
-		t.Errorf("the demo logged problems:\n%s", errs.String())
-	}
-	checks := []struct{ what, pattern string }{
-		{"one card that names the root cause, resolved", `✅ INC-[0-9A-F]+ · DatabaseConnectionPoolExhausted on order-service · resolved`},
-		{"the storm counted on the card", `31 alerts → 1 page`},
-		{"the acknowledgement on the card", `Acknowledged by priya`},
-		{"the first burst in the thread", `alerts grouped into INC-`},
-		{"a closing reply with the duration", `resolved after \d+m \d+s\. 31 alerts`},
-		{"the summary line", `Summary: 31 alerts → 1 card .*pages: 1\.`},
-		{"the triage on the firing card", `\*Do now:\* .*RB-DB-001`},
-		{"an answer to a follow-up question", `You asked about postgres-rds \(database\): it is candidate`},
-		{"a picture in the thread", `\[file: graph-order-service\.png\]`},
-		{"the refused approval, shown to dana only", `only visible to @dana\)\n\s+You cannot approve this run`},
-		{"the approved run's result", `RB-DEMO-001 \(RUN-[0-9A-F]+\) succeeded`},
-		{"who approved", `\*Approved by:\* marcus`},
-	}
-	for _, c := range checks {
-		if !regexp.MustCompile(c.pattern).MatchString(transcript) {
-			t.Errorf("transcript lacks %s (/%s/):\n%s", c.what, c.pattern, transcript)
-		}
-	}
-	scen, _ := diagnosisAlerts(t)
-	for name := range scen {
-		if !strings.Contains(transcript, name) {
-			t.Errorf("alert %s is not in the thread", name)
-		}
-	}
-}
-
-func diagnosisAlerts(t *testing.T) (map[string]bool, int) {
-	var msg struct{ Alerts []diagnosis.Alert }
-	if err := json.Unmarshal(scenarios.BlackFriday, &msg); err != nil {
-		t.Fatal(err)
-	}
-	names := map[string]bool{}
-	for _, a := range msg.Alerts {
-		names[a.Name()] = true
-	}
-	return names, len(msg.Alerts)
 }

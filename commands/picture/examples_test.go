@@ -10,10 +10,9 @@ import (
 	"time"
 )
 
-var (
-	update   = flag.Bool("update", false, "rewrite the golden files in testdata/")
-	examples = flag.Bool("examples", false, "write the example pictures to docs/")
-)
+// examples writes the pictures the docs show; they are examples, not
+// golden files (golden files are compared, and rewritten with -update).
+var examples = flag.Bool("examples", false, "write the example pictures to docs/")
 
 // blackFriday is the incident the docs tell: order-service ran out of database
 // connections and everything that calls it caught fire.

@@ -9,10 +9,11 @@ import (
 	"image/color"
 	"image/png"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nightowl-sre/nightowl/deploy/golden"
 )
 
 func TestDrawGraphRejectsBadSpecs(t *testing.T) {
@@ -255,20 +256,7 @@ func TestDrawGraphLayoutIsGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "black-friday.layout.json")
-	got := mustJSON(t, lay)
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("layout differs from %s (run with -update if the change is intended):\n%s", golden, got)
-	}
+	golden.AssertJSON(t, filepath.Join("testdata", "black-friday.layout.json"), []byte(mustJSON(t, lay)))
 }
 
 // layeredSpec builds a graph of n nodes on the given number of layers, each

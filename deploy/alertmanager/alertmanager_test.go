@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -16,11 +13,10 @@ import (
 	"time"
 
 	"github.com/nightowl-sre/nightowl/deploy/alertmanager"
+	"github.com/nightowl-sre/nightowl/deploy/golden"
 	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/diagnosis/scenarios"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files (and, with the end-to-end test, the captured payloads in diagnosis/intake/testdata)")
 
 // MustLoadStorm returns the 31 alerts of the Black Friday scenario.
 func MustLoadStorm(tb testing.TB) []diagnosis.Alert {
@@ -76,46 +72,6 @@ func MustDecode(tb testing.TB, body []byte) payload {
 	return p
 }
 
-// MustMatchGolden compares got with testdata/name, or rewrites it with -update.
-func MustMatchGolden(tb testing.TB, name string, got []byte) {
-	tb.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			tb.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		tb.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", name, lineDiff(string(want), string(got)))
-	}
-}
-
-// lineDiff shows the first lines where want and got differ.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	shown := 0
-	for i := 0; i < max(len(w), len(g)) && shown < 8; i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			fmt.Fprintf(&b, "line %d:\n  want %q\n  got  %q\n", i+1, wl, gl)
-			shown++
-		}
-	}
-	return b.String()
-}
-
 func TestSlackPayloadRendersTheBlackFridayStorm(t *testing.T) {
 	storm := MustLoadStorm(t)
 	tests := []struct {
@@ -130,14 +86,10 @@ func TestSlackPayloadRendersTheBlackFridayStorm(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			g := alertmanager.NewGroup("nightowl", []string{"cluster", "namespace"}, storm, "http://alertmanager.monitoring:9093")
 			body := MustPayload(t, g, tt.format)
-			var pretty bytes.Buffer
-			if err := json.Indent(&pretty, body, "", "  "); err != nil {
-				t.Fatal(err)
-			}
-			MustMatchGolden(t, tt.golden+".golden.json", pretty.Bytes())
+			golden.AssertJSON(t, filepath.Join("testdata", tt.golden+".golden.json"), body)
 			p := MustDecode(t, body)
 			if text := p.Attachments[0].Text; text != "" {
-				MustMatchGolden(t, tt.golden+".text.golden", []byte(text)) // the same, readable
+				golden.Assert(t, filepath.Join("testdata", tt.golden+".text.golden"), []byte(text)) // the same, readable
 			}
 			if n := len(p.Attachments[0].Text); n > 40000 {
 				t.Errorf("text is %d characters; Slack cuts it after 40,000", n)

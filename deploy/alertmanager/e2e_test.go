@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/nightowl-sre/nightowl/deploy/alertmanager"
+	"github.com/nightowl-sre/nightowl/deploy/golden"
 	"github.com/nightowl-sre/nightowl/deploy/testbed"
 	"github.com/nightowl-sre/nightowl/diagnosis"
 )
@@ -204,7 +205,7 @@ func mustReceive(t *testing.T, webhook *capture, exps []expectation) {
 			if ct, ua := got.Header.Get("Content-Type"), got.Header.Get("User-Agent"); ct != "application/json" || ua != "Alertmanager/0.25.0" {
 				t.Errorf("got Content-Type %q User-Agent %q", ct, ua)
 			}
-			if *update {
+			if golden.Updating() {
 				MustSaveCapture(t, tt.file, got.Body)
 			}
 		})
@@ -243,7 +244,7 @@ func reportClosest(t *testing.T, webhook *capture, exps []expectation) {
 				continue
 			}
 			t.Logf("%s: Alertmanager sent a different body with the same title:\n text: %s\n fallback: %s\n body: %s\n want: %s",
-				e.name, lineDiff(want.Text, got.Text), lineDiff(want.Fallback, got.Fallback), p.Body, e.want)
+				e.name, golden.Diff(want.Text, got.Text), golden.Diff(want.Fallback, got.Fallback), p.Body, e.want)
 		}
 	}
 }

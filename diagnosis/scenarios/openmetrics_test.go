@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nightowl-sre/nightowl/deploy/testbed"
 	"github.com/nightowl-sre/nightowl/diagnosis/scenarios"
 )
 
@@ -184,13 +185,7 @@ func TestOpenMetricsOfTheCorpus(t *testing.T) {
 // TestOpenMetricsImportsIntoPrometheus feeds every scenario's metrics to the
 // real promtool, as the end-to-end tests do before starting Prometheus.
 func TestOpenMetricsImportsIntoPrometheus(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("NIGHTOWL_E2E") == "1" {
-			t.Fatal("NIGHTOWL_E2E=1 but promtool is not installed")
-		}
-		t.Skip("promtool is not installed (set NIGHTOWL_E2E=1 to require it)")
-	}
+	promtool := testbed.MustFindBinary(t, "apt-get install prometheus", "promtool")
 	for _, s := range scenarios.MustCorpus(t) {
 		if len(s.Metrics) == 0 {
 			continue
