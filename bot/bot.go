@@ -37,8 +37,11 @@ type Config struct {
 	AnySource    bool
 	// OnCall is paged by each new card, once; Escalation by the Escalate button.
 	OnCall, Escalation string
-	// Workers bounds concurrent slash command and button work. Default 8.
+	// Workers bounds, in each lane of its own, the clicks, the slash
+	// commands and the questions handled at once (lanes.go). Default 4.
 	Workers int
+	// TriageWorkers bounds the model triages written at once. Default 2.
+	TriageWorkers int
 }
 
 // Records is what the bot keeps on the record; the store implements it.
@@ -51,6 +54,9 @@ type Records interface {
 	// source of its first firing report ("" when recorded before sources
 	// were kept).
 	AlertOrigins(ctx context.Context, fingerprints []string) (map[string]string, error)
+	// LinkAlerts marks logged alerts as an incident's: those it summarises
+	// rather than holds one by one (diagnosis.Outcome.Summarised).
+	LinkAlerts(ctx context.Context, incident string, fingerprints []string) error
 	Append(ctx context.Context, e diagnosis.Event) error
 }
 
@@ -60,6 +66,9 @@ type Incidents interface {
 	SaveIncident(ctx context.Context, in diagnosis.Incident) error
 	SaveDiagnosis(ctx context.Context, d diagnosis.Diagnosis) error
 	SaveOutcome(ctx context.Context, incident, runbook, outcome string, at time.Time) error
+	// RetireIncident notes that a firing incident left memory, and why: it
+	// is not taken back after a restart.
+	RetireIncident(ctx context.Context, id string, at time.Time, why string) error
 }
 
 // Relayed is a message from the alerts channel, in neutral form.
@@ -145,17 +154,18 @@ type Bot struct {
 	triager   Triager
 	triage    *triageState
 
-	// life is Run's context; bg holds the background work it owns (model
-	// triage), waited for when Run returns.
+	// life is Run's context; bg holds the background work it owns,
+	// waited for when Run returns.
 	life context.Context
 	bg   sync.WaitGroup
 
-	intake chan relayedMsg // alert messages, processed in order
-	tasks  chan func(context.Context)
-	routes routes
-	cards  cardLocks // one per incident: renders and updates of its card
-	rb     *runbookState
-	verify *verifyState
+	intake  chan relayedMsg  // alert messages, processed in order
+	lanes   map[string]*lane // bounded work by kind (lanes.go)
+	triages *triageQueue
+	routes  routes
+	cards   cardLocks // one per incident: renders and updates of its card
+	rb      *runbookState
+	verify  *verifyState
 }
 
 // New builds a bot; Run starts it.
@@ -173,7 +183,10 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 		cfg.IncidentsChannel = cfg.AlertsChannel
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 8
+		cfg.Workers = 4
+	}
+	if cfg.TriageWorkers <= 0 {
+		cfg.TriageWorkers = 2
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
@@ -186,15 +199,19 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 	}
 	b := &Bot{
 		cfg: cfg, deps: deps, log: deps.Logger.With("component", "bot"),
-		intake: make(chan relayedMsg, 1024),
-		tasks:  make(chan func(context.Context), 256),
-		rb:     newRunbookState(deps.RunbookUpdates),
-		verify: newVerifyState(),
-		triage: newTriageState(),
-		life:   context.Background(),
-		slack:  deps.Slack, people: deps.People, responder: deps.Responder, conn: deps.Conn,
+		intake:  make(chan relayedMsg, 1024),
+		lanes:   map[string]*lane{},
+		triages: newTriageQueue(),
+		rb:      newRunbookState(deps.RunbookUpdates),
+		verify:  newVerifyState(),
+		triage:  newTriageState(),
+		life:    context.Background(),
+		slack:   deps.Slack, people: deps.People, responder: deps.Responder, conn: deps.Conn,
 		live: deps.Live, diagnoses: deps.Diagnoses, index: deps.Index,
 		commander: deps.Commands, answerer: deps.Answerer, triager: deps.Triager,
+	}
+	for _, s := range laneSpecs(cfg.Workers) {
+		b.lanes[s.name] = newLane(s)
 	}
 	b.routes = b.newRoutes()
 	return b, nil
@@ -203,6 +220,10 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 // sink is the Grouper's: the card and its thread first, then the
 // incident's run requests (a resolved incident's pending ones expire).
 func (b *Bot) sink(ctx context.Context, u diagnosis.Update) {
+	if u.Kind == diagnosis.Retired {
+		b.retire(ctx, u)
+		return
+	}
 	b.publish(ctx, u)
 	b.closeRuns(ctx, u)
 }
@@ -222,8 +243,13 @@ func (b *Bot) Run(ctx context.Context) error {
 	g.Go(func() error { return b.live.Run(ctx, diagnosis.SinkFunc(b.sink)) })
 	g.Go(func() error { return b.runIntake(ctx) })
 	g.Go(func() error { return b.runUpdates(ctx) })
-	for range b.cfg.Workers {
-		g.Go(func() error { return b.runWorker(ctx) })
+	for _, l := range b.lanes {
+		for range l.workers {
+			g.Go(func() error { return l.work(ctx) })
+		}
+	}
+	for range b.cfg.TriageWorkers {
+		g.Go(func() error { return b.triages.work(ctx, b.writeTriage) })
 	}
 	g.Go(func() error { return b.conn.Listen(ctx, b.dispatch) })
 	err = g.Wait()
@@ -238,30 +264,10 @@ func (b *Bot) Run(ctx context.Context) error {
 	return err
 }
 
-func (b *Bot) runWorker(ctx context.Context) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case task := <-b.tasks:
-			task(ctx)
-		}
-	}
-}
-
-// background runs slow work that must not hold up cards or envelopes (a
-// model's triage); it stops with Run.
+// background runs rare work that must not hold up cards or envelopes
+// (recommending a card's runbook again); it stops with Run.
 func (b *Bot) background(task func(ctx context.Context)) {
 	b.bg.Go(func() { task(b.life) })
-}
-
-// spawn queues work for the bounded worker pool; it blocks when the pool is
-// saturated, which slows the envelope reader instead of dropping work.
-func (b *Bot) spawn(ctx context.Context, task func(context.Context)) {
-	select {
-	case b.tasks <- task:
-	case <-ctx.Done():
-	}
 }
 
 // record appends to the incident's event log; failures are logged, not fatal.

@@ -303,6 +303,11 @@ func renderBurst(u diagnosis.Update) Message {
 			refired += n
 		}
 	}
+	// Changes beyond what an update lists are counted, not listed.
+	news += u.Unlisted.New
+	resolvedN += u.Unlisted.Resolved
+	refired += u.Unlisted.Refired
+	unlisted := u.Unlisted.New + u.Unlisted.Resolved + u.Unlisted.Refired
 	var head []string
 	if news > 0 {
 		head = append(head, plural(news, "new alert", "new alerts"))
@@ -329,7 +334,7 @@ func renderBurst(u diagnosis.Update) Message {
 		lines = append(lines, alertLine(c, distinct[i]))
 	}
 	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn("*"+escape(title)+"*"), nil, nil)}
-	blocks = append(blocks, lineSections(lines, maxBlocks-2)...)
+	blocks = append(blocks, lineSections(lines, unlisted, maxBlocks-2)...)
 	return Message{Text: escape(fmt.Sprintf("%s: %s", u.Incident.ID, title)), Blocks: blocks}
 }
 
@@ -398,8 +403,8 @@ func alertLine(c diagnosis.Change, distinct string) string {
 }
 
 // lineSections packs lines into plain-text sections within Slack's limits,
-// counting what does not fit.
-func lineSections(lines []string, maxSections int) []slack.Block {
+// counting what does not fit, and the unlisted lines it was never given.
+func lineSections(lines []string, unlisted, maxSections int) []slack.Block {
 	var (
 		blocks []slack.Block
 		cur    strings.Builder
@@ -425,7 +430,7 @@ func lineSections(lines []string, maxSections int) []slack.Block {
 		shown++
 	}
 	flush()
-	if rest := len(lines) - shown; rest > 0 {
+	if rest := len(lines) - shown + unlisted; rest > 0 {
 		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(fmt.Sprintf("… and %d more, all recorded (`bot audit`)", rest))))
 	}
 	return blocks

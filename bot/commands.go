@@ -152,7 +152,10 @@ func (b *Bot) onMention(ctx context.Context, ev slackevents.EventsAPIEvent) {
 		return
 	}
 	req := commands.Request{Command: command, Text: rest, User: me.User, Channel: me.Channel, Incident: incident}
-	b.spawn(ctx, func(ctx context.Context) {
+	busy := func(ctx context.Context) {
+		b.replyIn(ctx, question{channel: me.Channel, thread: thread, user: me.User}, busyText)
+	}
+	b.submit(laneCommands, "command "+command+" in a thread", func(ctx context.Context) {
 		b.answer(ctx, req, func(m Message, public bool) error {
 			if !public {
 				return b.slack.Ephemeral(ctx, me.Channel, me.User, Message{Text: m.Text, Blocks: m.Blocks, ThreadTS: thread})
@@ -161,5 +164,5 @@ func (b *Bot) onMention(ctx context.Context, ev slackevents.EventsAPIEvent) {
 			_, err := b.slack.Post(ctx, m)
 			return err
 		}, me.Channel, thread)
-	})
+	}, busy)
 }

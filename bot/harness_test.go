@@ -45,11 +45,13 @@ type memStore struct {
 	causes   map[string]string         // incident → the cause voted on
 	requests map[string]runbooks.Request
 	audit    []runbooks.AuditEvent
+	linked   map[string][]string // incident → fingerprints linked to it
+	retired  map[string]string   // incident → why it was retired
 }
 
 func newMemStore() *memStore {
 	return &memStore{seen: map[string]bool{}, saved: map[string]diagnosis.Incident{}, votes: map[string]map[string]int{},
-		causes: map[string]string{}, requests: map[string]runbooks.Request{}}
+		causes: map[string]string{}, requests: map[string]runbooks.Request{}, linked: map[string][]string{}, retired: map[string]string{}}
 }
 
 var (
@@ -73,6 +75,20 @@ func (m *memStore) RecordAlerts(context.Context, string, string, string, time.Ti
 
 func (m *memStore) AlertOrigins(context.Context, []string) (map[string]string, error) {
 	return map[string]string{}, nil
+}
+
+func (m *memStore) LinkAlerts(_ context.Context, incident string, fingerprints []string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.linked[incident] = append(m.linked[incident], fingerprints...)
+	return nil
+}
+
+func (m *memStore) RetireIncident(_ context.Context, id string, _ time.Time, why string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.retired[id] = why
+	return nil
 }
 
 func (m *memStore) Append(_ context.Context, e diagnosis.Event) error {
@@ -147,6 +163,7 @@ func (m *memStore) kinds() []diagnosis.EventKind {
 // botUnderTest is a running Bot wired to fakes; the incidents are real
 // (diagnosis.Live over the example graph and the Engine).
 type botUnderTest struct {
+	bot   *Bot
 	slack *fakeSlack
 	live  *diagnosis.Live
 	store *memStore
@@ -156,8 +173,18 @@ type botUnderTest struct {
 // botOptions say how a test's bot differs from the plain one.
 type botOptions struct {
 	cfg Config
-	// commands answers slash commands (nil: none).
+	// commands answers slash commands (nil: none); answerer questions in
+	// threads and triager the card's triage (nil: none).
 	commands Commander
+	answerer Answerer
+	triager  Triager
+	// grouper adjusts the Grouper's configuration (bounds).
+	grouper func(*diagnosis.GrouperConfig)
+	// decode reads relayed messages (nil: a JSON array of alerts).
+	decode Decoder
+	// slack wraps the fake the bot calls (nil: the fake itself), to make
+	// some calls slow.
+	slack func(*fakeSlack) Slack
 	// runbooks builds a runbook service for the bot, run with it (and
 	// stopped first, as cmd/bot does).
 	runbooks func(live *diagnosis.Live, updates *RunbookUpdates) *runbooks.Service
@@ -169,8 +196,12 @@ func mustRunBot(t *testing.T, opt botOptions) *botUnderTest {
 	f := newFakeSlack([]string{tAlerts, tIncidents}, map[string]string{tOnCall: "oncall", tPriya: "priya", tMarcus: "marcus"})
 	st := newMemStore()
 	g := graph.Example()
+	gc := diagnosis.GrouperConfig{Wait: tGroupWait, Graph: g}
+	if opt.grouper != nil {
+		opt.grouper(&gc)
+	}
 	live := diagnosis.NewLive(diagnosis.LiveConfig{
-		Grouper:   diagnosis.GrouperConfig{Wait: tGroupWait, Graph: g},
+		Grouper:   gc,
 		Diagnoser: diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g}),
 	})
 	cfg := opt.cfg
@@ -191,6 +222,14 @@ func mustRunBot(t *testing.T, opt botOptions) *botUnderTest {
 		},
 		RunbookUpdates: NewRunbookUpdates(nil),
 		Commands:       opt.commands,
+		Answerer:       opt.answerer,
+		Triager:        opt.triager,
+	}
+	if opt.decode != nil {
+		deps.Decode = opt.decode
+	}
+	if opt.slack != nil {
+		deps.Slack = opt.slack(f)
 	}
 	if opt.runbooks != nil {
 		deps.Runbooks = opt.runbooks(live, deps.RunbookUpdates)
@@ -221,7 +260,7 @@ func mustRunBot(t *testing.T, opt botOptions) *botUnderTest {
 		}
 	})
 	synctest.Wait()
-	return &botUnderTest{slack: f, live: live, store: st}
+	return &botUnderTest{bot: b, slack: f, live: live, store: st}
 }
 
 func alertOn(name, service string, extra ...string) diagnosis.Alert {

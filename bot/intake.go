@@ -112,7 +112,7 @@ func (b *Bot) take(ctx context.Context, m relayedMsg) {
 	}
 	if len(problems) > 0 {
 		b.log.Warn("alert message partly unreadable", keyChannel, m.channel, keyTS, m.ts, "alerts", len(alerts), "problems", problems)
-		b.explainUnreadable(ctx, m, len(alerts), problems)
+		b.explainUnreadableLater(m, len(alerts), problems)
 	}
 	if alerts = b.ownResolutions(ctx, m, alerts); len(alerts) == 0 {
 		return
@@ -123,7 +123,9 @@ func (b *Bot) take(ctx context.Context, m relayedMsg) {
 	if err != nil {
 		b.log.Error("record alerts", keyChannel, m.channel, keyTS, m.ts, "err", err)
 	}
-	for i, out := range b.live.Add(alerts...) {
+	outs := b.live.Add(alerts...)
+	b.linkSummarised(ctx, alerts, outs)
+	for i, out := range outs {
 		switch {
 		case out.Ignored != "":
 			b.log.Info("alert not grouped", "alertname", alerts[i].Name(), "fingerprint", alerts[i].Fingerprint, "why", out.Ignored)

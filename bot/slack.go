@@ -3,12 +3,12 @@ package bot
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -70,19 +70,44 @@ type Connection interface {
 	Listen(ctx context.Context, handle func(ctx context.Context, evt socketmode.Event)) error
 }
 
+// WebAPIConfig says how to reach Slack; zero durations take the defaults.
+type WebAPIConfig struct {
+	// BotToken (xoxb-) makes Web API calls; AppToken (xapp-) opens Socket Mode.
+	BotToken, AppToken string
+	// APIURL is the Web API base, default slack-go's (https://slack.com/api/).
+	APIURL string
+	// CallTimeout bounds one call, its rate-limit waits included. Default 30s.
+	CallTimeout time.Duration
+	// RequestTimeout bounds each HTTP request (http.Client.Timeout). Default 15s.
+	RequestTimeout time.Duration
+	// Retries is how often a call Slack rate-limits (429) is tried again,
+	// after its Retry-After plus up to a second of jitter. Default 5.
+	Retries int
+	Logger  *slog.Logger
+}
+
+// Defaults of WebAPIConfig.
+const (
+	DefaultCallTimeout    = 30 * time.Second
+	DefaultRequestTimeout = 15 * time.Second
+	DefaultRetries        = 5
+)
+
 // WebAPI is the slack-go implementation of Slack, People, Responder and
-// Connection, and of runbooks.Directory. It retries calls that Slack
-// rate-limits, honouring Retry-After, and caches user names.
+// Connection, and of runbooks.Directory. slack-go retries the calls Slack
+// rate-limits, honouring Retry-After with jitter (OptionRetryConfig); every
+// call has a deadline and every HTTP request a timeout. It counts its
+// calls and caches user names.
 type WebAPI struct {
-	api     *slack.Client
-	log     *slog.Logger
-	retries int
-	maxWait time.Duration
-	mu      sync.Mutex
-	names   map[string]string
-	calls   int
-	limited int
-	url     string // the workspace's, from auth.test
+	api         *slack.Client
+	hooks       *http.Client // for response_urls
+	log         *slog.Logger
+	callTimeout time.Duration
+	calls       atomic.Int64 // HTTP requests of the counted calls, retries included
+	limited     atomic.Int64 // of them, answered 429
+	mu          sync.Mutex
+	names       map[string]string
+	url         string // the workspace's, from auth.test
 }
 
 var (
@@ -93,18 +118,80 @@ var (
 	_ runbooks.Directory = (*WebAPI)(nil)
 )
 
-// NewWebAPI wraps a slack-go client (bot token, app token, API URL).
-func NewWebAPI(api *slack.Client, logger *slog.Logger) *WebAPI {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+// NewWebAPI builds the slack-go client: its HTTP requests time out, and a
+// 429 is retried by slack-go itself.
+func NewWebAPI(cfg WebAPIConfig) *WebAPI {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &WebAPI{api: api, log: logger.With("component", "slack"), retries: 5, maxWait: 30 * time.Second, names: map[string]string{}}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = DefaultCallTimeout
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.Retries == 0 {
+		cfg.Retries = DefaultRetries
+	}
+	w := &WebAPI{log: cfg.Logger.With("component", "slack"), callTimeout: cfg.CallTimeout, names: map[string]string{}}
+	hc := &http.Client{Timeout: cfg.RequestTimeout, Transport: counter{next: http.DefaultTransport, w: w}}
+	w.hooks = hc
+	retry := slack.DefaultRetryConfig()
+	retry.MaxRetries = max(cfg.Retries, 0)
+	retry.RetryAfterDuration = 5 * time.Second // when Slack sends no Retry-After
+	retry.RetryAfterJitter = time.Second
+	// 429 only: a post that timed out or lost its connection may have
+	// landed, and posting it again could page twice.
+	retry.Handlers = slack.DefaultRetryHandlers(retry)
+	opts := []slack.Option{slack.OptionHTTPClient(hc), slack.OptionRetryConfig(retry)} // the retries wrap the client
+	if cfg.AppToken != "" {
+		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
+	}
+	if cfg.APIURL != "" {
+		opts = append(opts, slack.OptionAPIURL(cfg.APIURL))
+	}
+	w.api = slack.New(cfg.BotToken, opts...)
+	return w
+}
+
+// countedKey marks the context of a call Calls counts.
+type countedKey struct{}
+
+// counter counts the HTTP requests of counted calls, each retry included,
+// and those Slack answered 429.
+type counter struct {
+	next http.RoundTripper
+	w    *WebAPI
+}
+
+func (c counter) RoundTrip(req *http.Request) (*http.Response, error) {
+	counted := req.Context().Value(countedKey{}) != nil
+	if counted {
+		c.w.calls.Add(1)
+	}
+	resp, err := c.next.RoundTrip(req)
+	if counted && err == nil && resp.StatusCode == http.StatusTooManyRequests {
+		c.w.limited.Add(1)
+		c.w.log.Debug("rate limited by Slack", "retry_after", resp.Header.Get("Retry-After"))
+	}
+	return resp, err
+}
+
+// bound is the context of one call: its deadline, and counted when it
+// is one of the calls Calls reports.
+func (w *WebAPI) bound(ctx context.Context, counted bool) (context.Context, context.CancelFunc) {
+	if counted {
+		ctx = context.WithValue(ctx, countedKey{}, true)
+	}
+	return context.WithTimeout(ctx, w.callTimeout)
 }
 
 // Identify asks Slack who the bot is (auth.test) and remembers the
 // workspace's address for Permalink.
 func (w *WebAPI) Identify(ctx context.Context) (Identity, error) {
-	auth, err := w.api.AuthTestContext(ctx) // once at start: neither retried nor counted
+	ctx, cancel := w.bound(ctx, false) // once at start: not counted
+	defer cancel()
+	auth, err := w.api.AuthTestContext(ctx)
 	if err != nil {
 		return Identity{}, fmt.Errorf("auth.test: %w", err)
 	}
@@ -160,34 +247,11 @@ func (p slogPrinter) Output(_ int, s string) error {
 	return nil
 }
 
-// call runs f, retrying while Slack answers 429.
-func (w *WebAPI) call(ctx context.Context, f func() error) error {
-	for attempt := 0; ; attempt++ {
-		w.mu.Lock()
-		w.calls++
-		w.mu.Unlock()
-		err := f()
-		var rl *slack.RateLimitedError
-		if !errors.As(err, &rl) || attempt >= w.retries {
-			return err
-		}
-		w.mu.Lock()
-		w.limited++
-		w.mu.Unlock()
-		wait := min(max(rl.RetryAfter, 100*time.Millisecond), w.maxWait)
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (gave up waiting: %w)", err, ctx.Err())
-		case <-time.After(wait):
-		}
-	}
-}
-
-// Calls reports Web API calls made and how many were rate-limited.
+// Calls reports the HTTP requests of the bot's Web API calls (posts,
+// updates, ephemerals, user and group look-ups, response_urls; each retry
+// counts, uploads and Socket Mode do not) and how many Slack rate-limited.
 func (w *WebAPI) Calls() (calls, rateLimited int) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.calls, w.limited
+	return int(w.calls.Load()), int(w.limited.Load())
 }
 
 func options(m Message) []slack.MsgOption {
@@ -200,11 +264,9 @@ func options(m Message) []slack.MsgOption {
 
 // Post sends a message (a thread reply when ThreadTS is set).
 func (w *WebAPI) Post(ctx context.Context, m Message) (string, error) {
-	var ts string
-	err := w.call(ctx, func() (err error) {
-		_, ts, err = w.api.PostMessageContext(ctx, m.Channel, options(m)...)
-		return err
-	})
+	ctx, cancel := w.bound(ctx, true)
+	defer cancel()
+	_, ts, err := w.api.PostMessageContext(ctx, m.Channel, options(m)...)
 	if err != nil {
 		return "", fmt.Errorf("chat.postMessage to %s: %w", m.Channel, err)
 	}
@@ -213,12 +275,10 @@ func (w *WebAPI) Post(ctx context.Context, m Message) (string, error) {
 
 // Update replaces a message the bot posted.
 func (w *WebAPI) Update(ctx context.Context, channel, ts string, m Message) error {
+	ctx, cancel := w.bound(ctx, true)
+	defer cancel()
 	opts := []slack.MsgOption{slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...)}
-	err := w.call(ctx, func() error {
-		_, _, _, err := w.api.UpdateMessageContext(ctx, channel, ts, opts...)
-		return err
-	})
-	if err != nil {
+	if _, _, _, err := w.api.UpdateMessageContext(ctx, channel, ts, opts...); err != nil {
 		return fmt.Errorf("chat.update %s/%s: %w", channel, ts, err)
 	}
 	return nil
@@ -226,11 +286,9 @@ func (w *WebAPI) Update(ctx context.Context, channel, ts string, m Message) erro
 
 // Ephemeral shows a message to one user only.
 func (w *WebAPI) Ephemeral(ctx context.Context, channel, user string, m Message) error {
-	err := w.call(ctx, func() error {
-		_, err := w.api.PostEphemeralContext(ctx, channel, user, options(m)...)
-		return err
-	})
-	if err != nil {
+	ctx, cancel := w.bound(ctx, true)
+	defer cancel()
+	if _, err := w.api.PostEphemeralContext(ctx, channel, user, options(m)...); err != nil {
 		return fmt.Errorf("chat.postEphemeral to %s in %s: %w", user, channel, err)
 	}
 	return nil
@@ -238,11 +296,9 @@ func (w *WebAPI) Ephemeral(ctx context.Context, channel, user string, m Message)
 
 // GroupMembers lists a user group's members.
 func (w *WebAPI) GroupMembers(ctx context.Context, groupID string) ([]string, error) {
-	var users []string
-	err := w.call(ctx, func() (err error) {
-		users, err = w.api.GetUserGroupMembersContext(ctx, groupID)
-		return err
-	})
+	ctx, cancel := w.bound(ctx, true)
+	defer cancel()
+	users, err := w.api.GetUserGroupMembersContext(ctx, groupID)
 	if err != nil {
 		return nil, fmt.Errorf("usergroups.users.list %s: %w", groupID, err)
 	}
@@ -264,11 +320,9 @@ func (w *WebAPI) DisplayName(ctx context.Context, userID string) string {
 	if ok {
 		return name
 	}
-	var u *slack.User
-	err := w.call(ctx, func() (err error) {
-		u, err = w.api.GetUserInfoContext(ctx, userID)
-		return err
-	})
+	ctx, cancel := w.bound(ctx, true)
+	defer cancel()
+	u, err := w.api.GetUserInfoContext(ctx, userID)
 	if err != nil || u == nil {
 		return userID
 	}
@@ -293,7 +347,8 @@ type Upload struct {
 }
 
 // Respond posts to a slash command's or button's response_url: ephemeral
-// unless public.
+// unless public. It is not retried (slack-go's retries serve its Web API
+// client, and Slack takes at most five answers to one response_url).
 func (w *WebAPI) Respond(ctx context.Context, responseURL string, m Message, public bool) error {
 	kind := slack.ResponseTypeEphemeral
 	if public {
@@ -301,8 +356,9 @@ func (w *WebAPI) Respond(ctx context.Context, responseURL string, m Message, pub
 	}
 	blocks := slack.Blocks{BlockSet: m.Blocks}
 	msg := &slack.WebhookMessage{Text: m.Text, Blocks: &blocks, ResponseType: kind, ThreadTimestamp: m.ThreadTS}
-	err := w.call(ctx, func() error { return slack.PostWebhookCustomHTTPContext(ctx, responseURL, w.httpClient(), msg) })
-	if err != nil {
+	ctx, cancel := w.bound(ctx, true)
+	defer cancel()
+	if err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, w.hooks, msg); err != nil {
 		return fmt.Errorf("respond through response_url: %w", err)
 	}
 	return nil
@@ -311,12 +367,12 @@ func (w *WebAPI) Respond(ctx context.Context, responseURL string, m Message, pub
 // Upload shares a file in a channel (in a thread when ThreadTS is set)
 // with the files upload v2 flow.
 func (w *WebAPI) Upload(ctx context.Context, f Upload) error {
+	ctx, cancel := w.bound(ctx, false)
+	defer cancel()
 	p := slack.UploadFileParameters{Filename: f.Name, Title: f.Title, AltTxt: f.Alt, FileSize: len(f.Data),
 		Reader: bytes.NewReader(f.Data), Channel: f.Channel, ThreadTimestamp: f.ThreadTS}
-	if _, err := w.api.UploadFileContext(ctx, p); err != nil { // multipart uploads are not retried
+	if _, err := w.api.UploadFileContext(ctx, p); err != nil { // the file's own upload is not retried
 		return fmt.Errorf("upload %s to %s: %w", f.Name, f.Channel, err)
 	}
 	return nil
 }
-
-func (w *WebAPI) httpClient() *http.Client { return http.DefaultClient }

@@ -86,7 +86,7 @@ func mustEmulatedSlack(t *testing.T) slackUnderTest {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { emu.Close() })
-	web := NewWebAPI(slack.New("xoxb-emulator", slack.OptionAppLevelToken("xapp-emulator"), slack.OptionAPIURL(emu.APIURL())), nil)
+	web := NewWebAPI(WebAPIConfig{BotToken: "xoxb-emulator", AppToken: "xapp-emulator", APIURL: emu.APIURL()})
 	read := func(ms []slackemu.Message, top bool) []seen {
 		var out []seen
 		for _, m := range ms {

@@ -60,7 +60,7 @@ func (b *Bot) newRoutes() routes {
 const dedupBudget = 300 * time.Millisecond
 
 // dispatch routes an envelope the connection has acked: messages at
-// once, commands and clicks to the worker pool.
+// once, commands and clicks to their lanes (lanes.go), never waiting.
 func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
 	switch evt.Type {
 	case socketmode.EventTypeConnecting, socketmode.EventTypeConnected, socketmode.EventTypeHello:
@@ -101,7 +101,7 @@ func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
 		if !ok {
 			h = b.onUnknownCommand
 		}
-		b.spawn(ctx, func(ctx context.Context) { h(ctx, cmd) })
+		b.spawnCommand(cmd, func(ctx context.Context) { h(ctx, cmd) })
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slack.InteractionCallback)
 		if !ok || cb.Type != slack.InteractionTypeBlockActions {
@@ -113,7 +113,7 @@ func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
 				b.log.Warn("button without handler", "action_id", act.ActionID, keyUser, cb.User.ID)
 				continue
 			}
-			b.spawn(ctx, func(ctx context.Context) { h(ctx, cb, act) })
+			b.spawnClick(cb, func(ctx context.Context) { h(ctx, cb, act) })
 		}
 	}
 }

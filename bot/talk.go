@@ -42,10 +42,16 @@ var (
 	modeSwitch = regexp.MustCompile(`(?i)^\s*(conversation|conversation mode|chat|talk)\s+(on|off)\s*[.!]?\s*$`)
 )
 
-// onQuestion answers a mention that is not a command.
-func (b *Bot) onQuestion(ctx context.Context, me *slackevents.AppMentionEvent, incident, thread, text string) {
-	q := question{channel: me.Channel, thread: thread, user: me.User, text: text, incident: incident}
-	b.spawn(ctx, func(ctx context.Context) { b.ask(ctx, q) })
+// onQuestion answers a mention that is not a command, in the answers lane.
+func (b *Bot) onQuestion(_ context.Context, me *slackevents.AppMentionEvent, incident, thread, text string) {
+	b.spawnQuestion(question{channel: me.Channel, thread: thread, user: me.User, text: text, incident: incident})
+}
+
+// spawnQuestion queues a question in the answers lane, where a model may
+// take minutes without holding up clicks or commands.
+func (b *Bot) spawnQuestion(q question) {
+	b.submit(laneAnswers, "question", func(ctx context.Context) { b.ask(ctx, q) },
+		func(ctx context.Context) { b.replyIn(ctx, q, busyText) })
 }
 
 // onThreadReply answers any human reply in an incident thread that is in
@@ -66,7 +72,9 @@ func (b *Bot) onThreadReply(ctx context.Context, me *slackevents.MessageEvent) {
 	if id == "" {
 		return
 	}
-	on, err := b.deps.Conversations.Conversation(ctx, id)
+	cctx, cancel := context.WithTimeout(ctx, lookupBudget)
+	on, err := b.deps.Conversations.Conversation(cctx, id)
+	cancel()
 	if err != nil {
 		b.log.Warn("conversation mode", keyIncident, id, "err", err)
 		return
@@ -74,12 +82,19 @@ func (b *Bot) onThreadReply(ctx context.Context, me *slackevents.MessageEvent) {
 	if !on {
 		return
 	}
-	q := question{channel: me.Channel, thread: me.ThreadTimeStamp, user: msg.User, text: msg.Text, incident: id}
-	b.spawn(ctx, func(ctx context.Context) { b.ask(ctx, q) })
+	b.spawnQuestion(question{channel: me.Channel, thread: me.ThreadTimeStamp, user: msg.User, text: msg.Text, incident: id})
 }
 
-// incidentOfThread finds the incident whose card starts a thread, "" when none.
+// lookupBudget bounds a look-up the socket loop makes (which incident a
+// thread is, whether it is in conversation mode): the store may be slow.
+const lookupBudget = 300 * time.Millisecond
+
+// incidentOfThread finds the incident whose card starts a thread, "" when
+// none; live incidents are found by map, others in the store within
+// lookupBudget.
 func (b *Bot) incidentOfThread(ctx context.Context, t diagnosis.Thread) string {
+	ctx, cancel := context.WithTimeout(ctx, lookupBudget)
+	defer cancel()
 	id, _ := b.index.ByThread(ctx, t)
 	return id
 }

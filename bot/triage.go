@@ -106,7 +106,8 @@ func (b *Bot) cardTriage(ctx context.Context, in diagnosis.Incident, d diagnosis
 }
 
 // modelTriage asks the model for the card's triage in the background, once
-// per root cause and runbook, then updates the card. The card never waits.
+// per root cause and runbook, then updates the card. The card never waits;
+// the triage waits in the triage queue for one of TriageWorkers.
 func (b *Bot) modelTriage(in diagnosis.Incident, d diagnosis.Diagnosis) {
 	if b.triager == nil || b.triager.Model() == "" || in.Status == diagnosis.Resolved {
 		return
@@ -121,38 +122,126 @@ func (b *Bot) modelTriage(in diagnosis.Incident, d diagnosis.Diagnosis) {
 	st.key, st.t, st.failed, st.pending = key, diagnosis.Triage{}, "", true
 	b.triage.mu.Unlock()
 
-	b.background(func(ctx context.Context) {
-		tctx, cancel := context.WithTimeout(ctx, triageTimeout)
-		t, u, err := b.triager.ModelTriage(tctx, in, d)
-		cancel()
-		log := b.log.With(keyIncident, in.ID, "model", u.Model, "tokens", u.Tokens(), "calls", u.Calls, "took", u.Latency.Round(time.Millisecond))
-		b.recordCost(ctx, in.ID, "triage", u, err)
-		b.triage.mu.Lock()
-		if st.key != key { // a newer diagnosis asked for another triage meanwhile
-			b.triage.mu.Unlock()
-			return
-		}
-		st.pending = false
-		st.usage = st.usage.Add(u)
-		if err != nil {
-			st.failed = "the model did not help: " + oneSentence(err)
-			log.Warn("model triage failed; the rules' triage stays on the card", "err", err)
-		} else {
-			st.t = t
-			log.Info("model triage written")
-		}
+	b.triages.push(triageJob{in: in, d: d, key: key, st: st})
+}
+
+// writeTriage has the model write one triage, keeps it and updates the
+// card; a newer diagnosis that asked for another meanwhile wins.
+func (b *Bot) writeTriage(ctx context.Context, job triageJob) {
+	in, d, key, st := job.in, job.d, job.key, job.st
+	tctx, cancel := context.WithTimeout(ctx, triageTimeout)
+	t, u, err := b.triager.ModelTriage(tctx, in, d)
+	cancel()
+	log := b.log.With(keyIncident, in.ID, "model", u.Model, "tokens", u.Tokens(), "calls", u.Calls, "took", u.Latency.Round(time.Millisecond))
+	b.recordCost(ctx, in.ID, "triage", u, err)
+	b.triage.mu.Lock()
+	if st.key != key { // a newer diagnosis asked for another triage meanwhile
 		b.triage.mu.Unlock()
-		if err == nil && b.deps.Costs != nil {
-			sctx, cancel := diagnosis.Detached(ctx)
-			if err := b.deps.Costs.SaveTriage(sctx, in.ID, key, t, b.deps.Now()); err != nil {
-				b.log.Error("save triage", keyIncident, in.ID, "err", err)
+		return
+	}
+	st.pending = false
+	st.usage = st.usage.Add(u)
+	if err != nil {
+		st.failed = "the model did not help: " + oneSentence(err)
+		log.Warn("model triage failed; the rules' triage stays on the card", "err", err)
+	} else {
+		st.t = t
+		log.Info("model triage written")
+	}
+	b.triage.mu.Unlock()
+	if err == nil && b.deps.Costs != nil {
+		sctx, cancel := diagnosis.Detached(ctx)
+		if err := b.deps.Costs.SaveTriage(sctx, in.ID, key, t, b.deps.Now()); err != nil {
+			b.log.Error("save triage", keyIncident, in.ID, "err", err)
+		}
+		cancel()
+	}
+	if ctx.Err() == nil {
+		b.refreshCard(ctx, in.ID)
+	}
+}
+
+// triageJob is one triage to write: the incident and the diagnosis it is
+// for, and the state it fills in.
+type triageJob struct {
+	in  diagnosis.Incident
+	d   diagnosis.Diagnosis
+	key string
+	st  *modelTriage
+}
+
+// triageQueue holds at most one triage to write per incident, oldest
+// first: a newer diagnosis replaces its incident's waiting request in
+// place. It is never longer than the incidents in memory, and nothing
+// waits per incident (one goroutine per incident, as before, had no cap).
+type triageQueue struct {
+	mu    sync.Mutex
+	jobs  map[string]triageJob
+	order []string
+	wake  chan struct{}
+}
+
+func newTriageQueue() *triageQueue {
+	return &triageQueue{jobs: map[string]triageJob{}, wake: make(chan struct{}, 1)}
+}
+
+func (q *triageQueue) push(j triageJob) {
+	q.mu.Lock()
+	if _, queued := q.jobs[j.in.ID]; !queued {
+		q.order = append(q.order, j.in.ID)
+	}
+	q.jobs[j.in.ID] = j
+	q.mu.Unlock()
+	q.signal()
+}
+
+func (q *triageQueue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *triageQueue) pop() (triageJob, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.order) == 0 {
+		return triageJob{}, false
+	}
+	id := q.order[0]
+	q.order = q.order[1:]
+	j := q.jobs[id]
+	delete(q.jobs, id)
+	if len(q.order) > 0 {
+		q.signal() // another worker may take the next
+	}
+	return j, true
+}
+
+// len is how many triages wait.
+func (q *triageQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.order)
+}
+
+// work writes queued triages until ctx ends.
+func (q *triageQueue) work(ctx context.Context, write func(context.Context, triageJob)) error {
+	for {
+		j, ok := q.pop()
+		if !ok {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-q.wake:
 			}
-			cancel()
+			continue
 		}
-		if ctx.Err() == nil {
-			b.refreshCard(ctx, in.ID)
+		write(ctx, j)
+		if ctx.Err() != nil {
+			return nil
 		}
-	})
+	}
 }
 
 // recordCost keeps a model call on the record.

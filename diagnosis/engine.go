@@ -345,7 +345,12 @@ func (e *Engine) byNode(in Incident, d *Diagnosis) (map[string][]AlertState, map
 			d.Alerts.Resolved++
 		}
 	}
-	d.Alerts.Received = max(in.Received, len(in.Alerts))
+	// The alerts the incident summarises count, and name the services
+	// they are on, but are not read one by one (GrouperConfig.MaxAlerts).
+	d.Alerts.Distinct += in.More.Alerts
+	d.Alerts.Firing += in.More.Firing
+	d.Alerts.Resolved += in.More.Alerts - in.More.Firing
+	d.Alerts.Received = max(in.Received, in.AlertCount())
 	if !in.Thread.IsZero() {
 		d.Alerts.Pages = 1
 	}
@@ -354,6 +359,11 @@ func (e *Engine) byNode(in Incident, d *Diagnosis) (map[string][]AlertState, map
 		d.AffectedServices = append(d.AffectedServices, n)
 		if !e.cfg.Graph.Has(n) {
 			d.NotInGraph = append(d.NotInGraph, n)
+		}
+	}
+	for n := range in.More.Nodes {
+		if _, seen := byNode[n]; !seen && n != TallyOther && e.cfg.Graph.Has(n) {
+			d.AffectedServices = append(d.AffectedServices, n)
 		}
 	}
 	sort.Strings(d.AffectedServices)

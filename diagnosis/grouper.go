@@ -35,6 +35,10 @@ const (
 	IncidentResolved UpdateKind = "resolved"
 	// Settled: the incident resolved before its card was due; nobody is paged.
 	Settled UpdateKind = "settled"
+	// Retired: the incident leaves memory while still firing (nobody heard
+	// from it for StaleAfter, or MaxIncidents was reached); Note says why.
+	// It stays in the store; a later alert opens a new incident.
+	Retired UpdateKind = "retired"
 )
 
 // ChangeKind says what happened to one alert within a burst.
@@ -64,8 +68,13 @@ type Update struct {
 	Kind     UpdateKind
 	Incident Incident
 	Changes  []Change
+	// Unlisted counts the changes beyond the first maxListedChanges, which
+	// Changes does not list.
+	Unlisted ChangeTally
 	// Repeats counts notifications for alerts already known, unchanged.
 	Repeats int
+	// Note says why, for Retired.
+	Note string
 }
 
 // Sink receives the Grouper's updates, one at a time, in order per incident.
@@ -96,6 +105,15 @@ type GrouperConfig struct {
 	// Resolve names the graph node an alert is about; default: a Resolver
 	// with the default rules.
 	Resolve func(Alert) string
+	// MaxAlerts bounds the alerts an incident keeps one by one in memory;
+	// later ones are summarised (Incident.More). Default DefaultMaxAlerts.
+	MaxAlerts int
+	// MaxIncidents bounds the incidents in memory (bound). Default
+	// DefaultMaxIncidents.
+	MaxIncidents int
+	// StaleAfter retires a firing incident with a card that has had no
+	// alert notification for this long. Default DefaultStaleAfter.
+	StaleAfter time.Duration
 	// Taken reports whether an incident ID is already used (by the store).
 	Taken  func(id string) bool
 	Now    func() time.Time
@@ -114,7 +132,8 @@ type Grouper struct {
 
 	mu    sync.Mutex
 	live  map[string]*tracked // open and recently resolved incidents, by ID
-	byFP  map[string]*tracked // fingerprint → the incident that holds it
+	byFP  map[string]*tracked // fingerprint → the incident that keeps it
+	extra map[uint64]*tracked // fpKey → the incident that summarises it
 	order []*tracked          // live incidents, oldest first
 }
 
@@ -134,6 +153,10 @@ type tracked struct {
 	lastAt     time.Time            // latest alert start
 	published  bool                 // its card exists
 	pending    []Change
+	unlisted   ChangeTally     // changes beyond maxListedChanges
+	extra      map[uint64]bool // fpKey of each alert it summarises → firing
+	heard      time.Time       // its latest alert notification, by the Grouper's clock
+	retire     string          // why it must leave memory at the next publish
 	repeats    int
 	reopened   bool
 	dueAt      time.Time // zero: nothing to publish
@@ -151,6 +174,15 @@ func NewGrouper(cfg GrouperConfig, sink Sink) *Grouper {
 	if cfg.MaxGap <= 0 {
 		cfg.MaxGap = 30 * time.Minute
 	}
+	if cfg.MaxAlerts <= 0 {
+		cfg.MaxAlerts = DefaultMaxAlerts
+	}
+	if cfg.MaxIncidents <= 0 {
+		cfg.MaxIncidents = DefaultMaxIncidents
+	}
+	if cfg.StaleAfter <= 0 {
+		cfg.StaleAfter = DefaultStaleAfter
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -167,7 +199,7 @@ func NewGrouper(cfg GrouperConfig, sink Sink) *Grouper {
 	return &Grouper{
 		cfg: cfg, sink: sink, log: cfg.Logger.With("component", "grouper"),
 		kick: make(chan struct{}, 1),
-		live: map[string]*tracked{}, byFP: map[string]*tracked{},
+		live: map[string]*tracked{}, byFP: map[string]*tracked{}, extra: map[uint64]*tracked{},
 	}
 }
 
@@ -176,6 +208,9 @@ type Outcome struct {
 	Incident string // "" when ignored
 	Repeat   bool   // already known, unchanged
 	Ignored  string // why the alert was not grouped, if it was not
+	// Summarised: the incident counts the alert but does not keep it one by
+	// one in memory (MaxAlerts); the store's alert log holds it.
+	Summarised bool
 }
 
 // Add takes alerts into their incidents. It never blocks on publishing.
@@ -211,6 +246,10 @@ func (g *Grouper) add(a Alert, now time.Time) Outcome {
 	if t, ok := g.byFP[a.Fingerprint]; ok {
 		return g.update(t, a, now)
 	}
+	key := fpKey(a.Fingerprint)
+	if t, ok := g.extra[key]; ok {
+		return g.updateSummarised(t, key, a, now)
+	}
 	if a.Status == Resolved {
 		return Outcome{Ignored: "resolved alert that never fired here"}
 	}
@@ -220,10 +259,7 @@ func (g *Grouper) add(a Alert, now time.Time) Outcome {
 	if t == nil {
 		t = g.open(a, now)
 	}
-	st := AlertState{Alert: a, Node: node, FirstSeen: now, LastSeen: now, Received: 1}
-	t.idx[a.Fingerprint] = len(t.inc.Alerts)
-	t.inc.Alerts = append(t.inc.Alerts, st)
-	t.inc.Received++
+	t.heard = now
 	g.note(t, a, f)
 	if t.firstAt.IsZero() || f.start.Before(t.firstAt) {
 		t.firstAt = f.start
@@ -231,8 +267,15 @@ func (g *Grouper) add(a Alert, now time.Time) Outcome {
 	if f.start.After(t.lastAt) {
 		t.lastAt = f.start
 	}
+	if len(t.inc.Alerts) >= g.cfg.MaxAlerts {
+		return g.summarise(t, key, a, node, now)
+	}
+	st := AlertState{Alert: a, Node: node, FirstSeen: now, LastSeen: now, Received: 1}
+	t.idx[a.Fingerprint] = len(t.inc.Alerts)
+	t.inc.Alerts = append(t.inc.Alerts, st)
+	t.inc.Received++
 	g.byFP[a.Fingerprint] = t
-	t.pending = append(t.pending, Change{Kind: ChangeNew, Alert: st})
+	g.pend(t, Change{Kind: ChangeNew, Alert: st})
 	g.schedule(t, now, !t.published && a.Severity() == SeverityCritical && a.RootCauseCandidate())
 	return Outcome{Incident: t.inc.ID}
 }
@@ -244,6 +287,7 @@ func (g *Grouper) update(t *tracked, a Alert, now time.Time) Outcome {
 	st.LastSeen = now
 	st.Received++
 	t.inc.Received++
+	t.heard = now
 	if a.Annotations != nil {
 		st.Annotations = a.Annotations
 	}
@@ -251,7 +295,7 @@ func (g *Grouper) update(t *tracked, a Alert, now time.Time) Outcome {
 	case st.Status == a.Status && a.Count != st.Count && a.Status == Firing:
 		was := st.Count
 		st.Count, st.Labels = a.Count, a.Labels
-		t.pending = append(t.pending, Change{Kind: ChangeCount, Alert: *st, Was: was})
+		g.pend(t, Change{Kind: ChangeCount, Alert: *st, Was: was})
 	case st.Status == a.Status:
 		t.repeats++
 		return Outcome{Incident: t.inc.ID, Repeat: true}
@@ -260,8 +304,8 @@ func (g *Grouper) update(t *tracked, a Alert, now time.Time) Outcome {
 		if st.EndsAt.IsZero() {
 			st.EndsAt = now
 		}
-		t.pending = append(t.pending, Change{Kind: ChangeResolved, Alert: *st})
-		if len(t.inc.Firing()) == 0 {
+		g.pend(t, Change{Kind: ChangeResolved, Alert: *st})
+		if !t.inc.firing() {
 			t.inc.Status, t.inc.ResolvedAt, t.settledAt = Resolved, st.EndsAt, now
 		}
 	default: // fired again after resolving: a flap
@@ -269,7 +313,7 @@ func (g *Grouper) update(t *tracked, a Alert, now time.Time) Outcome {
 		if !a.StartsAt.IsZero() {
 			st.StartsAt = a.StartsAt
 		}
-		t.pending = append(t.pending, Change{Kind: ChangeRefired, Alert: *st})
+		g.pend(t, Change{Kind: ChangeRefired, Alert: *st})
 		if t.inc.Status == Resolved {
 			t.inc.Status, t.inc.ResolvedAt, t.settledAt = Firing, time.Time{}, time.Time{}
 			t.inc.Reopened++
@@ -292,9 +336,19 @@ func (g *Grouper) schedule(t *tracked, now time.Time, immediate bool) {
 // merge moves every alert of from, whose card is not out yet, into into.
 func (g *Grouper) merge(into, from *tracked) {
 	for _, a := range from.inc.Alerts {
-		into.idx[a.Fingerprint] = len(into.inc.Alerts)
-		into.inc.Alerts = append(into.inc.Alerts, a)
-		g.byFP[a.Fingerprint] = into
+		g.keepOrSummarise(into, a, from)
+	}
+	for key, firing := range from.extra {
+		if into.extra == nil {
+			into.extra = map[uint64]bool{}
+		}
+		into.extra[key] = firing
+		g.extra[key] = into
+	}
+	into.inc.More.merge(from.inc.More)
+	into.unlisted.merge(from.unlisted)
+	if from.heard.After(into.heard) {
+		into.heard = from.heard
 	}
 	for node, nss := range from.nodes {
 		g.noteNode(into, node, "")
@@ -313,7 +367,9 @@ func (g *Grouper) merge(into, from *tracked) {
 	}
 	into.placed = into.placed || from.placed
 	into.inc.Received += from.inc.Received
-	into.pending = append(into.pending, from.pending...)
+	for _, c := range from.pending {
+		g.pend(into, c)
+	}
 	into.repeats += from.repeats
 	if !from.firstAt.IsZero() && (into.firstAt.IsZero() || from.firstAt.Before(into.firstAt)) {
 		into.firstAt = from.firstAt
@@ -339,6 +395,7 @@ func (g *Grouper) open(a Alert, now time.Time) *tracked {
 	}
 	g.live[t.inc.ID] = t
 	g.order = append(g.order, t)
+	g.bound(t)
 	return t
 }
 
@@ -374,10 +431,14 @@ func (g *Grouper) Restore(incidents ...Incident) {
 		if len(t.inc.Alerts) > 0 {
 			t.inc.Scope = Scope{} // recounted from its alerts
 		}
-		for i, a := range t.inc.Alerts {
-			t.idx[a.Fingerprint] = i
+		alerts := t.inc.Alerts
+		t.inc.Alerts = make([]AlertState, 0, min(len(alerts), g.cfg.MaxAlerts))
+		for _, a := range alerts {
+			g.keepOrSummarise(t, a, nil) // it may have been saved with more alerts than are kept now
 			g.note(t, a.Alert, g.factsOf(a.Alert, a.NodeOrService(), now))
-			g.byFP[a.Fingerprint] = t
+			if a.LastSeen.After(t.heard) {
+				t.heard = a.LastSeen
+			}
 			if s := a.StartsAt; !s.IsZero() {
 				if t.firstAt.IsZero() || s.Before(t.firstAt) {
 					t.firstAt = s
@@ -390,11 +451,17 @@ func (g *Grouper) Restore(incidents ...Incident) {
 		if in.Status == Resolved {
 			t.settledAt = now
 		}
+		if t.heard.IsZero() || t.heard.After(now) {
+			t.heard = now
+		}
 		if !t.published && in.Status == Firing {
 			t.dueAt = now
 		}
 		g.live[in.ID] = t
 		g.order = append(g.order, t)
+	}
+	for range len(g.live) - g.cfg.MaxIncidents {
+		g.bound(nil)
 	}
 	g.mu.Unlock()
 	g.wake()
@@ -491,6 +558,11 @@ func (g *Grouper) due(now time.Time) ([]Update, time.Time) {
 		keep    = g.order[:0]
 	)
 	for _, t := range g.order {
+		if why := g.retireWhy(t, now); why != "" {
+			updates = append(updates, g.retired(t, why))
+			g.evict(t)
+			continue
+		}
 		if !t.dueAt.IsZero() && !t.dueAt.After(now) {
 			if u, ok := g.take(t); ok {
 				updates = append(updates, u)
@@ -509,6 +581,9 @@ func (g *Grouper) due(now time.Time) ([]Update, time.Time) {
 				next = ev
 			}
 		}
+		if st := g.staleAt(t); !st.IsZero() && (next.IsZero() || st.Before(next)) {
+			next = st
+		}
 	}
 	clear(g.order[len(keep):])
 	g.order = keep
@@ -517,8 +592,8 @@ func (g *Grouper) due(now time.Time) ([]Update, time.Time) {
 
 // take turns an incident's pending changes into one update.
 func (g *Grouper) take(t *tracked) (Update, bool) {
-	u := Update{Changes: t.pending, Repeats: t.repeats}
-	t.pending, t.repeats, t.dueAt = nil, 0, time.Time{}
+	u := Update{Changes: t.pending, Unlisted: t.unlisted, Repeats: t.repeats}
+	t.pending, t.unlisted, t.repeats, t.dueAt = nil, ChangeTally{}, 0, time.Time{}
 	sort.SliceStable(u.Changes, func(i, j int) bool { return u.Changes[i].Alert.StartsAt.Before(u.Changes[j].Alert.StartsAt) })
 	resolved := t.inc.Status == Resolved
 	switch {
@@ -531,7 +606,7 @@ func (g *Grouper) take(t *tracked) (Update, bool) {
 		u.Kind = IncidentResolved
 	case t.reopened:
 		u.Kind = Reopened
-	case len(u.Changes) == 0:
+	case len(u.Changes) == 0 && u.Unlisted.IsZero():
 		return Update{}, false
 	default:
 		u.Kind = Burst
@@ -549,6 +624,11 @@ func (g *Grouper) evict(t *tracked) {
 	for fp := range t.idx {
 		if g.byFP[fp] == t {
 			delete(g.byFP, fp)
+		}
+	}
+	for key := range t.extra {
+		if g.extra[key] == t {
+			delete(g.extra, key)
 		}
 	}
 	g.log.Debug("incident leaves memory", "incident", t.inc.ID)

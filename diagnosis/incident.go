@@ -18,8 +18,10 @@ type Incident struct {
 	OpenedAt time.Time `json:"opened_at"`
 	// ResolvedAt is when the last alert resolved (zero while firing).
 	ResolvedAt time.Time `json:"resolved_at,omitzero"`
-	// Alerts holds the latest state of each distinct alert, by first start.
+	// Alerts holds the latest state of each distinct alert, by first start:
+	// at most the Grouper's MaxAlerts of them; More summarises the rest.
 	Alerts []AlertState `json:"alerts"`
+	More   AlertTally   `json:"more,omitzero"`
 	// Received counts every alert notification, repeats included.
 	Received int `json:"received"`
 	// Reopened counts how often the incident re-fired after resolving.
@@ -156,6 +158,7 @@ func (in *Incident) Clone() Incident {
 		a.Annotations = cloneMap(a.Annotations)
 		c.Alerts[i] = a
 	}
+	c.More = in.More.clone()
 	return c
 }
 
@@ -193,4 +196,7 @@ const (
 	EventResolved      EventKind = "resolved"
 	EventReopened      EventKind = "reopened"
 	EventRefused       EventKind = "refused"
+	// EventRetired: the incident left memory while firing (no alert news,
+	// or too many incidents); it stays on the record.
+	EventRetired EventKind = "retired"
 )

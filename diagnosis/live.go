@@ -97,6 +97,12 @@ func (l *Live) Restore(incidents ...Incident) {
 	}
 }
 
+// RestoreSummarised gives a restored incident back the states of the
+// alerts it summarises (Grouper.RestoreSummarised).
+func (l *Live) RestoreSummarised(id string, alerts map[string]Status) {
+	l.grouper.RestoreSummarised(id, alerts)
+}
+
 // Incident returns a snapshot of a live incident.
 func (l *Live) Incident(id string) (Incident, bool) { return l.grouper.Incident(id) }
 
@@ -179,7 +185,7 @@ func (l *Live) ByThread(ctx context.Context, t Thread) (string, bool) {
 	id, ok := l.threads[t]
 	l.mu.Unlock()
 	if ok {
-		if in, live := l.grouper.Incident(id); live && in.Thread == t {
+		if cur, live := l.grouper.ThreadOf(id); live && cur == t {
 			return id, true
 		}
 	}
@@ -206,8 +212,9 @@ func (l *Live) index(t Thread, id string) {
 // sweep forgets the threads and diagnoses of incidents that have left
 // the Grouper's memory. It runs when either map has doubled since the
 // last sweep, so its cost is spread over the entries it looks at. An
-// entry is dropped only when its incident is missing from a list taken
-// after the entry was seen: an incident that left never comes back.
+// entry is dropped only when the Grouper, asked after the entry was seen,
+// no longer holds its incident: an incident that left never comes back.
+// No incident is copied.
 func (l *Live) sweep() {
 	l.mu.Lock()
 	seen := make(map[string]bool, len(l.threads)+len(l.latest))
@@ -218,18 +225,16 @@ func (l *Live) sweep() {
 		seen[id] = true
 	}
 	l.mu.Unlock()
-	for _, in := range l.grouper.Live() {
-		delete(seen, in.ID)
-	}
+	l.grouper.holds(seen) // seen[id] now says whether id is live
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for t, id := range l.threads {
-		if seen[id] {
+		if live, looked := seen[id]; looked && !live {
 			delete(l.threads, t)
 		}
 	}
 	for id := range l.latest {
-		if seen[id] {
+		if live, looked := seen[id]; looked && !live {
 			delete(l.latest, id)
 		}
 	}

@@ -12,8 +12,11 @@ import (
 )
 
 // SaveIncident writes the incident's latest state, all or nothing: the
-// incident row, its incident_alerts rows (replaced), and the incident id on
-// logged alerts with its fingerprints that belong to no incident yet.
+// incident row (with the summary of the alerts it does not hold one by
+// one), its incident_alerts rows that changed since the last save (keyed
+// by fingerprint: a save costs what changed, not what the incident holds),
+// and the incident id on logged alerts with its fingerprints that belong
+// to no incident yet.
 func (db *DB) SaveIncident(ctx context.Context, in diagnosis.Incident) error {
 	if in.ID == "" {
 		return errors.New("save incident: empty id")
@@ -36,11 +39,18 @@ func saveIncident(ctx context.Context, tx *sql.Tx, in diagnosis.Incident, now ti
 	if err != nil {
 		return err
 	}
+	more, err := json.Marshal(in.More)
+	if err != nil {
+		return fmt.Errorf("encode summarised alerts: %w", err)
+	}
+	if in.More.IsZero() {
+		more = []byte("null")
+	}
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO incidents (id, scope_cluster, scope_namespace, status, opened_at, resolved_at,
 			received, reopened, thread_channel, thread_ts, ack_by, ack_at, escalation_by, escalation_at,
-			alerts, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			alerts, more, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET
 			scope_cluster = excluded.scope_cluster, scope_namespace = excluded.scope_namespace,
 			status = excluded.status, opened_at = excluded.opened_at, resolved_at = excluded.resolved_at,
@@ -48,23 +58,30 @@ func saveIncident(ctx context.Context, tx *sql.Tx, in diagnosis.Incident, now ti
 			thread_channel = excluded.thread_channel, thread_ts = excluded.thread_ts,
 			ack_by = excluded.ack_by, ack_at = excluded.ack_at,
 			escalation_by = excluded.escalation_by, escalation_at = excluded.escalation_at,
-			alerts = excluded.alerts, updated_at = excluded.updated_at`,
+			alerts = excluded.alerts, more = excluded.more, updated_at = excluded.updated_at`,
 		in.ID, in.Scope.Cluster, in.Scope.Namespace, string(in.Status), openedAt, resolvedAt,
 		in.Received, in.Reopened, in.Thread.Channel, in.Thread.TS, in.Ack.By, ackAt, in.Escalation.By, escalationAt,
-		states, updatedAt,
+		states, string(more), updatedAt,
 	); err != nil {
 		return fmt.Errorf("upsert: %w", err)
 	}
 
-	if _, err := tx.ExecContext(ctx, `DELETE FROM incident_alerts WHERE incident_id = ?`, in.ID); err != nil {
-		return fmt.Errorf("clear alerts: %w", err)
-	}
+	// A row is written only when it is new or its alert changed: every
+	// notification moves last_seen, and nothing else changes without one.
 	stmt, err := tx.PrepareContext(ctx, `
 		INSERT INTO incident_alerts (incident_id, position, fingerprint, alertname, service, node, severity,
 			status, starts_at, ends_at, first_seen, last_seen, received, flaps)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (incident_id, fingerprint) DO UPDATE SET
+			position = excluded.position, alertname = excluded.alertname, service = excluded.service,
+			node = excluded.node, severity = excluded.severity, status = excluded.status,
+			starts_at = excluded.starts_at, ends_at = excluded.ends_at, first_seen = excluded.first_seen,
+			last_seen = excluded.last_seen, received = excluded.received, flaps = excluded.flaps
+		WHERE incident_alerts.last_seen IS NOT excluded.last_seen OR incident_alerts.status IS NOT excluded.status
+			OR incident_alerts.received IS NOT excluded.received OR incident_alerts.node IS NOT excluded.node
+			OR incident_alerts.starts_at IS NOT excluded.starts_at OR incident_alerts.ends_at IS NOT excluded.ends_at`)
 	if err != nil {
-		return fmt.Errorf("insert alerts: %w", err)
+		return fmt.Errorf("write alerts: %w", err)
 	}
 	defer stmt.Close()
 	fingerprints := make([]string, 0, len(in.Alerts))
@@ -79,13 +96,20 @@ func saveIncident(ctx context.Context, tx *sql.Tx, in diagnosis.Incident, now ti
 		if _, err := stmt.ExecContext(ctx, in.ID, i, a.Fingerprint, a.Name(), a.Service(), a.Node,
 			a.Severity().String(), string(a.Status), startsAt, endsAt, firstSeen, lastSeen, a.Received, a.Flaps,
 		); err != nil {
-			return fmt.Errorf("insert alert %s: %w", a.Fingerprint, err)
+			return fmt.Errorf("write alert %s: %w", a.Fingerprint, err)
 		}
 	}
 
 	fps, err := json.Marshal(fingerprints)
 	if err != nil {
 		return fmt.Errorf("link alert log: %w", err)
+	}
+	// An alert the incident no longer holds one by one (now summarised)
+	// loses its row; the alert log keeps it.
+	if _, err := tx.ExecContext(ctx, `
+		DELETE FROM incident_alerts
+		WHERE incident_id = ? AND fingerprint NOT IN (SELECT value FROM json_each(?))`, in.ID, string(fps)); err != nil {
+		return fmt.Errorf("drop alerts no longer held: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `
 		UPDATE alerts SET incident_id = ?
@@ -98,22 +122,25 @@ func saveIncident(ctx context.Context, tx *sql.Tx, in diagnosis.Incident, now ti
 
 // incidentColumns are read by scanIncident, in its order.
 const incidentColumns = `id, scope_cluster, scope_namespace, status, opened_at, resolved_at,
-	received, reopened, thread_channel, thread_ts, ack_by, ack_at, escalation_by, escalation_at, alerts`
+	received, reopened, thread_channel, thread_ts, ack_by, ack_at, escalation_by, escalation_at, alerts, more`
 
 func scanIncident(row interface{ Scan(...any) error }) (diagnosis.Incident, error) {
 	var (
-		in     diagnosis.Incident
-		states []byte
+		in           diagnosis.Incident
+		states, more []byte
 	)
 	err := row.Scan(&in.ID, &in.Scope.Cluster, &in.Scope.Namespace, &in.Status,
 		timeCol{&in.OpenedAt}, timeCol{&in.ResolvedAt}, &in.Received, &in.Reopened,
 		&in.Thread.Channel, &in.Thread.TS, &in.Ack.By, timeCol{&in.Ack.At},
-		&in.Escalation.By, timeCol{&in.Escalation.At}, &states)
+		&in.Escalation.By, timeCol{&in.Escalation.At}, &states, &more)
 	if err != nil {
 		return diagnosis.Incident{}, err
 	}
 	if in.Alerts, err = decodeStates(states); err != nil {
 		return diagnosis.Incident{}, fmt.Errorf("incident %s: %w", in.ID, err)
+	}
+	if err := json.Unmarshal(more, &in.More); err != nil {
+		return diagnosis.Incident{}, fmt.Errorf("incident %s: summarised alerts: %w", in.ID, err)
 	}
 	return in, nil
 }
@@ -162,8 +189,9 @@ func (db *DB) IncidentExists(ctx context.Context, id string) (bool, error) {
 }
 
 // ActiveIncidents lists the incidents to carry on with after a restart, oldest
-// first: every one not resolved, and those resolved at or after resolvedSince
-// (a resolved incident with no resolve time counts as resolved at the zero time).
+// first: every one not resolved and not retired (RetireIncident), and those
+// resolved at or after resolvedSince (a resolved incident with no resolve
+// time counts as resolved at the zero time).
 func (db *DB) ActiveIncidents(ctx context.Context, resolvedSince time.Time) ([]diagnosis.Incident, error) {
 	since, err := encodeTime(resolvedSince)
 	if err != nil {
@@ -172,8 +200,8 @@ func (db *DB) ActiveIncidents(ctx context.Context, resolvedSince time.Time) ([]d
 	zero, _ := encodeTime(time.Time{})
 	ins, err := db.queryIncidents(ctx, `
 		SELECT `+incidentColumns+` FROM incidents
-		WHERE status <> ? OR ifnull(resolved_at, ?) >= ?
-		ORDER BY opened_at, rowid`, string(diagnosis.Resolved), zero, since)
+		WHERE (status <> ? AND retired_at IS NULL) OR (status = ? AND ifnull(resolved_at, ?) >= ?)
+		ORDER BY opened_at, rowid`, string(diagnosis.Resolved), string(diagnosis.Resolved), zero, since)
 	if err != nil {
 		return nil, fmt.Errorf("active incidents: %w", err)
 	}

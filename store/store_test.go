@@ -138,6 +138,8 @@ func fullIncident(id string, loc *time.Location) diagnosis.Incident {
 				Flaps:     1,
 			},
 		},
+		More: diagnosis.AlertTally{Alerts: 3, Firing: 1, Names: map[string]int{"KubePodCrashLooping": 3},
+			Nodes: map[string]int{"checkout-svc": 2, diagnosis.TallyOther: 1}},
 		Received:   8,
 		Reopened:   1,
 		Thread:     diagnosis.Thread{Channel: "C0INCIDENTS", TS: "1710383400.000100"},

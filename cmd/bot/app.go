@@ -10,8 +10,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/slack-go/slack"
-
 	"github.com/nightowl-sre/nightowl/bot"
 	"github.com/nightowl-sre/nightowl/commands"
 	"github.com/nightowl-sre/nightowl/deploy/alertmanager"
@@ -74,13 +72,14 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	// and the queue that carries the runbook service's news to the bot.
 	a.Live = diagnosis.NewLive(diagnosis.LiveConfig{
 		Grouper: diagnosis.GrouperConfig{Wait: cfg.GroupWait, Graph: g, Resolve: cfg.Resolver().Node, Logger: log,
+			MaxAlerts: cfg.IncidentMaxAlerts, MaxIncidents: cfg.MaxIncidents, StaleAfter: cfg.IncidentStaleAfter,
 			Taken: func(id string) bool {
 				ok, err := db.IncidentExists(context.Background(), id)
 				return err == nil && ok
 			}},
 		Diagnoser: engine, Archive: db, Logger: log,
 	})
-	a.Slack = bot.NewWebAPI(slack.New(cfg.SlackBotToken, slack.OptionAppLevelToken(cfg.SlackAppToken), slack.OptionAPIURL(cfg.SlackAPIURL)), log)
+	a.Slack = bot.NewWebAPI(bot.WebAPIConfig{BotToken: cfg.SlackBotToken, AppToken: cfg.SlackAppToken, APIURL: cfg.SlackAPIURL, Logger: log})
 	updates := bot.NewRunbookUpdates(log)
 	var command func(runbooks.Job) string
 	if catalog != nil {
@@ -93,7 +92,8 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	var explainer diagnosis.Explainer
 	if cfg.LLMProvider != "none" {
 		a.LLM, err = llm.New(llm.Config{Provider: cfg.LLMProvider, Model: cfg.LLMModel, BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMAPIKey,
-			Timeout: cfg.LLMTimeout, Budget: cfg.LLMBudget, Redact: cfg.RedactLabels, Logger: log})
+			Timeout: cfg.LLMTimeout, Budget: cfg.LLMBudget, HourlyBudget: cfg.LLMHourlyBudget, MaxInFlight: cfg.LLMConcurrency,
+			Redact: cfg.RedactLabels, Logger: log})
 		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("LLM_PROVIDER %s: %w", cfg.LLMProvider, err)
@@ -131,7 +131,27 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, fmt.Errorf("load open incidents: %w", err)
 	}
 	a.Live.Restore(active...)
+	if err := restoreSummarised(ctx, db, a.Live, active); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return a, nil
+}
+
+// restoreSummarised gives each restored incident back, from the alert log,
+// the states of the alerts it summarises rather than holds one by one.
+func restoreSummarised(ctx context.Context, db *store.DB, live *diagnosis.Live, active []diagnosis.Incident) error {
+	for _, in := range active {
+		if in.More.IsZero() {
+			continue
+		}
+		alerts, err := db.SummarisedAlerts(ctx, in.ID)
+		if err != nil {
+			return fmt.Errorf("load open incidents: %w", err)
+		}
+		live.RestoreSummarised(in.ID, alerts)
+	}
+	return nil
 }
 
 // Run serves Slack (and runs runbooks) until ctx ends, then closes the store.
@@ -166,6 +186,8 @@ func (a *App) Run(ctx context.Context) error {
 	if a.LLM != nil {
 		g.Go(func() error { a.pingLLM(ctx); return nil })
 	}
+	retention := store.NewRetention(a.DB, store.RetentionConfig{Keep: a.cfg.Retention, Logger: a.log})
+	g.Go(func() error { return retention.Run(ctx) })
 	return g.Wait()
 }
 

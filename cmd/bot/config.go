@@ -54,6 +54,16 @@ type Config struct {
 	// RunbookStopGrace how long a shutdown lets running runbooks finish.
 	RunbookRequestTTL time.Duration
 	RunbookStopGrace  time.Duration
+	// Bounds on what nightowl keeps (docs/reliability.md): alerts an
+	// incident holds one by one, incidents in memory, how long a silent
+	// firing incident stays, the model's tokens in any hour and requests
+	// at once, and how long the raw alert log is kept (0: for good).
+	IncidentMaxAlerts  int
+	MaxIncidents       int
+	IncidentStaleAfter time.Duration
+	LLMHourlyBudget    int
+	LLMConcurrency     int
+	Retention          time.Duration
 
 	graph    *graph.Graph // loaded from ServiceGraph, or the built-in example
 	resolver *diagnosis.Resolver
@@ -269,7 +279,62 @@ func (c *Config) settings(need requirement) []setting {
 					c.RunbookStopGrace = d
 				}
 			}},
+		{env: "INCIDENT_MAX_ALERTS", def: "500", help: "alerts an incident keeps one by one in memory; the rest are counted on its card and kept in the database",
+			read: func(v string, p problems) { c.IncidentMaxAlerts = readCount(p, v, 10, 100000) }},
+		{env: "MAX_INCIDENTS", def: "200", help: "incidents kept in memory; past it, the firing incident heard from least recently leaves memory, not the database",
+			read: func(v string, p problems) { c.MaxIncidents = readCount(p, v, 1, 100000) }},
+		{env: "INCIDENT_STALE_AFTER", def: "24h", help: "a firing incident with no alert notification for this long leaves memory, not the database, and says so in its thread",
+			read: func(v string, p problems) {
+				if d, err := time.ParseDuration(v); err != nil || d < time.Minute {
+					p.add("%q is not a duration of a minute or more, such as 24h", v)
+				} else {
+					c.IncidentStaleAfter = d
+				}
+			}},
+		{env: "LLM_TOKEN_BUDGET_HOURLY", def: "200000", help: "tokens the model may spend in any hour, over every incident; -1 for no limit",
+			read: func(v string, p problems) {
+				if n, err := strconv.Atoi(v); err != nil || n == 0 || n < -1 {
+					p.add("%q is not a positive number of tokens (or -1 for no limit)", v)
+				} else {
+					c.LLMHourlyBudget = n
+				}
+			}},
+		{env: "LLM_CONCURRENCY", def: "4", help: "requests to the model at once; more wait for their turn",
+			read: func(v string, p problems) { c.LLMConcurrency = readCount(p, v, 1, 64) }},
+		{env: "RETENTION", def: "90d", help: "how long the raw alert log and card-update events are kept; incidents, their timeline and audit stay for good; 0 keeps everything",
+			read: func(v string, p problems) {
+				d, err := parseDays(v)
+				if err != nil || (d != 0 && d < 24*time.Hour) {
+					p.add("%q is not a number of days such as 90d (at least 1d), a duration such as 2160h, or 0 to keep everything", v)
+					return
+				}
+				c.Retention = d
+			}},
 	}
+}
+
+// readCount reads a whole number from lo to hi.
+func readCount(p problems, v string, lo, hi int) int {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		p.add("%q is not a number from %d to %d", v, lo, hi)
+	}
+	return n
+}
+
+// parseDays reads "90d" as 90 days, or a Go duration.
+func parseDays(v string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("%q is not a number of days", v)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	if v == "0" {
+		return 0, nil
+	}
+	return time.ParseDuration(v)
 }
 
 // flagName is a variable's flag: GROUP_WAIT → group-wait.

@@ -6,6 +6,7 @@
 //	bot diagnose FILE|-  diagnose an Alertmanager webhook JSON file
 //	bot runbooks lint    check the runbook catalog and its playbooks
 //	bot audit            print the record of runbook runs
+//	bot backup FILE      copy the database into a new file, while it runs
 //	bot version          print the version
 package main
 
@@ -53,6 +54,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdin 
 		err = runbooksCmd(ctx, args, getenv, stdout, stderr)
 	case "audit":
 		err = auditCmd(ctx, args, getenv, stdout, stderr)
+	case "backup":
+		err = backupCmd(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "nightowl", version)
 	case "help", "-h", "--help":
@@ -84,6 +87,7 @@ commands:
   diagnose FILE|-  diagnose an Alertmanager webhook JSON file (--format json|text)
   runbooks lint    check the runbook catalog and that every playbook parses
   audit            print the record: runbook requests, approvals, refusals, runs (--incident INC-…)
+  backup FILE      copy the database (DB_PATH) into a new file, safely while nightowl runs
   version          print the version
 
 Every setting is an environment variable and a flag: see "bot run -h".`

@@ -87,8 +87,18 @@ func (e *Explainer) generate(ctx context.Context, r request) (*llms.ContentChoic
 	}
 }
 
-// attempt sends one request, bounded by the per-call timeout.
+// attempt sends one request, bounded by the per-call timeout, once one of
+// the MaxInFlight slots is free.
 func (e *Explainer) attempt(ctx context.Context, r request, opts []llms.CallOption) (*llms.ContentChoice, diagnosis.Usage, error) {
+	select {
+	case e.slots <- struct{}{}:
+		defer func() { <-e.slots }()
+	case <-ctx.Done():
+		return nil, diagnosis.Usage{Model: e.name}, &Error{
+			msg:  fmt.Sprintf("the LLM was busy with %d other calls until no time was left", cap(e.slots)),
+			errs: []error{ctx.Err()},
+		}
+	}
 	actx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	x := &exchange{}
@@ -300,38 +310,69 @@ func observed(hc *http.Client) *http.Client {
 	return c
 }
 
-// ledger keeps the tokens each incident has used. The check is soft: calls
-// already under way when the budget runs out still finish.
+// ledger keeps the tokens each incident has used, and every call's in the
+// last hour. The check is soft: calls already under way when a budget runs
+// out still finish.
 type ledger struct {
-	mu    sync.Mutex
-	limit int // negative: no limit
-	used  map[string]int
-	order []string // oldest first, to forget long-gone incidents
+	mu     sync.Mutex
+	limit  int // per incident; negative: no limit
+	used   map[string]int
+	order  []string // oldest first, to forget long-gone incidents
+	hourly int      // every call's tokens in any hour; negative: no limit
+	// minutes are the last hour's tokens, one bucket a minute: bucket
+	// i holds minute at[i] (Unix minutes).
+	minutes [60]int
+	at      [60]int64
+	now     func() time.Time
 }
 
 // maxIncidents bounds the ledger; the oldest incident is forgotten first.
 const maxIncidents = 4096
 
-func newLedger(limit int) *ledger { return &ledger{limit: limit, used: map[string]int{}} }
+func newLedger(limit, hourly int) *ledger {
+	return &ledger{limit: limit, hourly: hourly, used: map[string]int{}, now: time.Now}
+}
 
 func (l *ledger) check(incident string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if spent := l.lastHour(); l.hourly >= 0 && spent >= l.hourly {
+		return &Error{msg: fmt.Sprintf("nightowl's LLM calls have used %d of the %d tokens they may use in an hour", spent, l.hourly),
+			errs: []error{ErrBudget, ErrHourlyBudget}}
+	}
 	if l.limit < 0 || incident == "" {
 		return nil
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	if used := l.used[incident]; used >= l.limit {
 		return &Error{msg: fmt.Sprintf("incident %s has used %d of its %d LLM tokens", incident, used, l.limit), errs: []error{ErrBudget}}
 	}
 	return nil
 }
 
+// lastHour is the tokens spent in the last 60 minutes; call with mu held.
+func (l *ledger) lastHour() int {
+	now := l.now().Unix() / 60
+	total := 0
+	for i, m := range l.at {
+		if now-m < 60 {
+			total += l.minutes[i]
+		}
+	}
+	return total
+}
+
 func (l *ledger) charge(incident string, n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	minute := l.now().Unix() / 60
+	if i := minute % 60; l.at[i] != minute {
+		l.at[i], l.minutes[i] = minute, n
+	} else {
+		l.minutes[i] += n
+	}
 	if incident == "" {
 		return
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	if _, ok := l.used[incident]; !ok {
 		l.order = append(l.order, incident)
 		if len(l.order) > maxIncidents {

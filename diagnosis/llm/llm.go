@@ -38,6 +38,8 @@ const (
 	DefaultRetries       = 2
 	DefaultMaxTokens     = 800
 	DefaultBudget        = 20000
+	DefaultHourlyBudget  = 200000
+	DefaultMaxInFlight   = 4
 )
 
 // dummyKey is sent when Config.APIKey is empty: langchaingo's openai client
@@ -63,6 +65,11 @@ const (
 // has used up its token budget (Config.Budget).
 var ErrBudget = errors.New("LLM token budget for this incident is used up")
 
+// ErrHourlyBudget is wrapped, beside ErrBudget, by the errors of calls
+// refused because every call of the last hour together has used up
+// Config.HourlyBudget.
+var ErrHourlyBudget = errors.New("LLM token budget for this hour is used up")
+
 // Config says which model to ask and how.
 type Config struct {
 	Provider string // "openai" or "ollama"; the caller does not build this package for "none"
@@ -83,6 +90,13 @@ type Config struct {
 	// Budget is the tokens (prompt+completion) one incident may use, default
 	// 20000, negative for no limit; beyond it calls fail with ErrBudget.
 	Budget int
+	// HourlyBudget is the tokens every call together may use in any hour,
+	// default 200000, negative for no limit; beyond it calls fail with
+	// ErrHourlyBudget (and ErrBudget).
+	HourlyBudget int
+	// MaxInFlight bounds the requests to the model at once, default 4;
+	// more wait for a slot (within their context).
+	MaxInFlight int
 	// Redact names labels/annotations whose values never reach the model,
 	// besides password/token/secret/api-key/credential-like names.
 	Redact []string
@@ -108,6 +122,7 @@ type Explainer struct {
 	maxTokens int
 	legacy    bool
 	budget    *ledger
+	slots     chan struct{} // one per request in flight
 	redactor  *redactor
 	log       *slog.Logger
 }
@@ -152,6 +167,12 @@ func New(cfg Config) (*Explainer, error) {
 	if cfg.Budget == 0 {
 		cfg.Budget = DefaultBudget
 	}
+	if cfg.HourlyBudget == 0 {
+		cfg.HourlyBudget = DefaultHourlyBudget
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
 	key := cfg.APIKey
 	if key == "" {
 		key = dummyKey
@@ -183,7 +204,8 @@ func New(cfg Config) (*Explainer, error) {
 		retries:   cfg.Retries,
 		maxTokens: cfg.MaxTokens,
 		legacy:    cfg.LegacyMaxTokens,
-		budget:    newLedger(cfg.Budget),
+		budget:    newLedger(cfg.Budget, cfg.HourlyBudget),
+		slots:     make(chan struct{}, cfg.MaxInFlight),
 		redactor:  newRedactor(cfg.Redact, cfg.APIKey),
 		log:       logger.With(keyComponent, "llm", keyModel, cfg.Model),
 	}, nil
