@@ -48,8 +48,15 @@ type Config struct {
 type Records interface {
 	FirstSeen(ctx context.Context, key string, at time.Time) (bool, error)
 	// RecordAlerts keeps the alerts of one message and the bot (source)
-	// that relayed it.
+	// that relayed it, and marks the message seen, in one step: ErrSeen
+	// when it was seen before (nothing is recorded then).
 	RecordAlerts(ctx context.Context, channel, ts, source string, received time.Time, alerts []diagnosis.Alert) error
+	// Ungrouped lists the alerts received since then that no saved
+	// incident holds, oldest first: after a crash, those to group again.
+	Ungrouped(ctx context.Context, since time.Time) ([]diagnosis.Alert, error)
+	// LastMessage is the latest message of a channel whose alerts are on
+	// record, "" when none: where reading its history resumes.
+	LastMessage(ctx context.Context, channel string) (string, error)
 	// AlertOrigins names, for each fingerprint ever recorded firing, the
 	// source of its first firing report ("" when recorded before sources
 	// were kept).
@@ -159,11 +166,14 @@ type Bot struct {
 	life context.Context
 	bg   sync.WaitGroup
 
-	intake  chan relayedMsg  // alert messages, processed in order
+	intake  chan relayedMsg  // recorded alert messages, grouped in order
+	catchup chan struct{}    // read the alerts channel's history again (catchup.go)
 	lanes   map[string]*lane // bounded work by kind (lanes.go)
 	triages *triageQueue
+	outbox  *outbox // card updates and replies to try again (delivery.go)
 	routes  routes
 	cards   cardLocks // one per incident: renders and updates of its card
+	saving  cardLocks // one per incident: its saves, in turn
 	rb      *runbookState
 	verify  *verifyState
 }
@@ -200,8 +210,10 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 	b := &Bot{
 		cfg: cfg, deps: deps, log: deps.Logger.With("component", "bot"),
 		intake:  make(chan relayedMsg, 1024),
+		catchup: make(chan struct{}, 1),
 		lanes:   map[string]*lane{},
 		triages: newTriageQueue(),
+		outbox:  newOutbox(),
 		rb:      newRunbookState(deps.RunbookUpdates),
 		verify:  newVerifyState(),
 		triage:  newTriageState(),
@@ -237,12 +249,15 @@ func (b *Bot) Run(ctx context.Context) error {
 	b.self = me
 	b.log.Info("connected to Slack", "team", me.Team, "bot_user", me.UserID, "bot_id", me.BotID)
 
+	b.regroup(ctx)
 	g, ctx := errgroup.WithContext(ctx)
 	b.life = ctx
 	defer b.bg.Wait()
 	g.Go(func() error { return b.live.Run(ctx, diagnosis.SinkFunc(b.sink)) })
 	g.Go(func() error { return b.runIntake(ctx) })
 	g.Go(func() error { return b.runUpdates(ctx) })
+	g.Go(func() error { return b.runOutbox(ctx) })
+	g.Go(func() error { return b.runCatchUp(ctx) })
 	for _, l := range b.lanes {
 		for range l.workers {
 			g.Go(func() error { return l.work(ctx) })
@@ -280,7 +295,27 @@ func (b *Bot) record(ctx context.Context, incident string, kind diagnosis.EventK
 	}
 }
 
+// save writes an incident's latest state: its live state when it is in
+// memory (which may have moved on since in was taken), else in. The saves
+// of one incident take turns, each taking the state of its own turn, so a
+// slow save never overwrites a newer one (a card's thread included).
 func (b *Bot) save(ctx context.Context, in diagnosis.Incident) {
+	defer b.saving.lock(in.ID)()
+	if cur, ok := b.live.Incident(in.ID); ok {
+		in = cur
+	}
+	b.write(ctx, in)
+}
+
+// saveLive saves an incident's live state, if it is still in memory.
+func (b *Bot) saveLive(ctx context.Context, id string) {
+	defer b.saving.lock(id)()
+	if in, ok := b.live.Incident(id); ok {
+		b.write(ctx, in)
+	}
+}
+
+func (b *Bot) write(ctx context.Context, in diagnosis.Incident) {
 	ctx, cancel := diagnosis.Detached(ctx)
 	defer cancel()
 	if err := b.deps.Incidents.SaveIncident(ctx, in); err != nil {

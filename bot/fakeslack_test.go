@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/nightowl-sre/nightowl/bot/slackemu"
@@ -30,6 +31,7 @@ type fakeSlack struct {
 	me        Identity
 	lastTS    int
 	events    chan socketmode.Event
+	faults    []*fault
 }
 
 // call is one call the bot made, as it made it.
@@ -41,10 +43,12 @@ type call struct {
 	User     string // the ephemeral's reader, or the user looked up
 	Msg      Message
 	Public   bool // a response_url answer seen by the channel
+	Failed   bool // refused by an injected fault
 }
 
 type fakeMessage struct {
 	channel, ts, threadTS, user string
+	botID                       string // the bot that posted it, for relayed alerts
 	msg                         Message
 	files                       []string
 	edits                       int
@@ -68,10 +72,47 @@ var (
 	_ Connection = (*fakeSlack)(nil)
 )
 
-// slackError is how the fake refuses a call: with Slack's error code.
-type slackError string
+// slackError is how the fake refuses a call: with Slack's error code, as
+// slack-go reports it.
+func slackError(code string) error { return slack.SlackErrorResponse{Err: code} }
 
-func (e slackError) Error() string { return string(e) }
+// fault makes the next n calls of method that match fail with err, before
+// the fake does anything: a Slack that is down, or rate limits for longer
+// than the client waits.
+type fault struct {
+	method string
+	n      int
+	err    error
+	match  func(c call) bool // nil: every call of method
+}
+
+// failNext injects a fault; calls take the faults in the order given.
+func (f *fakeSlack) failNext(ft fault) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults = append(f.faults, &ft)
+}
+
+// clearFaults ends every injected fault: Slack is back.
+func (f *fakeSlack) clearFaults() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults = nil
+}
+
+// faulty uses up a fault that matches the call, if any; the refused call
+// is recorded with Failed set.
+func (f *fakeSlack) faulty(c call) error {
+	for _, ft := range f.faults {
+		if ft.n > 0 && ft.method == c.Method && (ft.match == nil || ft.match(c)) {
+			ft.n--
+			c.Failed = true
+			f.calls = append(f.calls, c)
+			return ft.err
+		}
+	}
+	return nil
+}
 
 func (f *fakeSlack) nextTS() string {
 	f.lastTS++
@@ -112,6 +153,9 @@ func (f *fakeSlack) parent(channel, ts string) *fakeMessage {
 func (f *fakeSlack) Post(_ context.Context, m Message) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.faulty(call{Method: "chat.postMessage", Channel: m.Channel, ThreadTS: m.ThreadTS, Msg: m}); err != nil {
+		return "", fmt.Errorf("chat.postMessage to %s: %w", m.Channel, err)
+	}
 	if err := f.check(m.Channel, m); err != nil {
 		return "", fmt.Errorf("chat.postMessage to %s: %w", m.Channel, err)
 	}
@@ -127,6 +171,9 @@ func (f *fakeSlack) Post(_ context.Context, m Message) (string, error) {
 func (f *fakeSlack) Update(_ context.Context, channel, ts string, m Message) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.faulty(call{Method: "chat.update", Channel: channel, TS: ts, Msg: m}); err != nil {
+		return fmt.Errorf("chat.update %s/%s: %w", channel, ts, err)
+	}
 	if err := f.check(channel, m); err != nil {
 		return fmt.Errorf("chat.update %s/%s: %w", channel, ts, err)
 	}
@@ -311,4 +358,32 @@ var htmlUnescaper = strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, 
 // mentions counts the mentions of id in a message.
 func mentions(m Message, id string) int {
 	return strings.Count(words(m), mention(id))
+}
+
+// History lists a channel's top-level messages after ts, oldest first.
+func (f *fakeSlack) History(_ context.Context, channel, after string) ([]slack.Message, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call{Method: "conversations.history", Channel: channel, TS: after})
+	if !slices.Contains(f.channels, channel) {
+		return nil, fmt.Errorf("conversations.history %s: %w", channel, slackError("channel_not_found"))
+	}
+	var out []slack.Message
+	for _, m := range f.messages {
+		if m.channel == channel && m.threadTS == "" && (after == "" || m.ts > after) {
+			out = append(out, slack.Message{Msg: slack.Msg{Type: "message", Timestamp: m.ts, Text: m.msg.Text, User: m.user, BotID: m.botID}})
+		}
+	}
+	return out, nil
+}
+
+// postAsBot posts a message as another bot (Alertmanager's webhook)
+// without any event reaching the bot: what Slack keeps while nightowl is
+// away. It returns the message's ts.
+func (f *fakeSlack) postAsBot(channel, botID, text string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ts := f.nextTS()
+	f.messages = append(f.messages, &fakeMessage{channel: channel, ts: ts, botID: botID, msg: Message{Channel: channel, Text: text}})
+	return ts
 }

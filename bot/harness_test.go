@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -45,6 +46,7 @@ type memStore struct {
 	causes   map[string]string         // incident → the cause voted on
 	requests map[string]runbooks.Request
 	audit    []runbooks.AuditEvent
+	alerts   []recordedAlert
 	linked   map[string][]string // incident → fingerprints linked to it
 	retired  map[string]string   // incident → why it was retired
 }
@@ -69,8 +71,57 @@ func (m *memStore) FirstSeen(_ context.Context, key string, _ time.Time) (bool, 
 	return first, nil
 }
 
-func (m *memStore) RecordAlerts(context.Context, string, string, string, time.Time, []diagnosis.Alert) error {
+// RecordAlerts keeps the alerts and marks the message seen, as the
+// store does; they stay "ungrouped" until an incident saved holds them.
+func (m *memStore) RecordAlerts(_ context.Context, channel, ts, _ string, _ time.Time, alerts []diagnosis.Alert) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	key := "msg:" + channel + ":" + ts
+	if m.seen[key] {
+		return ErrSeen
+	}
+	m.seen[key] = true
+	for _, a := range alerts {
+		m.alerts = append(m.alerts, recordedAlert{channel: channel, ts: ts, alert: a})
+	}
 	return nil
+}
+
+// recordedAlert is one alert of the alert log.
+type recordedAlert struct {
+	channel, ts string
+	alert       diagnosis.Alert
+}
+
+func (m *memStore) Ungrouped(context.Context, time.Time) ([]diagnosis.Alert, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []diagnosis.Alert
+	for _, r := range m.alerts {
+		held := false
+		for _, in := range m.saved {
+			if slices.ContainsFunc(in.Alerts, func(s diagnosis.AlertState) bool { return s.Fingerprint == r.alert.Fingerprint }) {
+				held = true
+				break
+			}
+		}
+		if !held {
+			out = append(out, r.alert)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) LastMessage(_ context.Context, channel string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	last := ""
+	for _, r := range m.alerts {
+		if r.channel == channel && r.ts > last {
+			last = r.ts
+		}
+	}
+	return last, nil
 }
 
 func (m *memStore) AlertOrigins(context.Context, []string) (map[string]string, error) {
@@ -188,13 +239,23 @@ type botOptions struct {
 	// runbooks builds a runbook service for the bot, run with it (and
 	// stopped first, as cmd/bot does).
 	runbooks func(live *diagnosis.Live, updates *RunbookUpdates) *runbooks.Service
+	// store is the record the bot starts with (nil: an empty one), and
+	// away what Slack holds before it starts (messages it never heard of).
+	store *memStore
+	away  func(f *fakeSlack)
 }
 
 // mustRunBot runs a bot in the current synctest bubble until the test ends.
 func mustRunBot(t *testing.T, opt botOptions) *botUnderTest {
 	t.Helper()
 	f := newFakeSlack([]string{tAlerts, tIncidents}, map[string]string{tOnCall: "oncall", tPriya: "priya", tMarcus: "marcus"})
-	st := newMemStore()
+	st := opt.store
+	if st == nil {
+		st = newMemStore()
+	}
+	if opt.away != nil {
+		opt.away(f)
+	}
 	g := graph.Example()
 	gc := diagnosis.GrouperConfig{Wait: tGroupWait, Graph: g}
 	if opt.grouper != nil {
@@ -344,11 +405,12 @@ func hasButton(m fakeMessage, actionID string) bool {
 	return false
 }
 
-// pages counts the messages posted (not edits) that mention who.
+// pages counts the messages posted (not edits, nor posts Slack refused)
+// that mention who.
 func (bt *botUnderTest) pages(who string) int {
 	n := 0
 	for _, c := range bt.slack.recorded("chat.postMessage") {
-		if mentions(c.Msg, who) > 0 {
+		if !c.Failed && mentions(c.Msg, who) > 0 {
 			n++
 		}
 	}

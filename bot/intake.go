@@ -14,12 +14,13 @@ import (
 	"github.com/nightowl-sre/nightowl/diagnosis"
 )
 
-// relayedMsg is an alert-channel message waiting for the intake goroutine;
-// source is the bot (B…) that posted it.
+// relayedMsg is an alert-channel message, and once recorded its alerts,
+// waiting for the intake goroutine; source is the bot (B…) that posted it.
 type relayedMsg struct {
 	channel, ts, source string
 	msg                 Relayed
 	received            time.Time
+	alerts              []diagnosis.Alert
 }
 
 // onMessage takes message events: trusted bot posts in the alerts channel go
@@ -47,11 +48,51 @@ func (b *Bot) onMessage(ctx context.Context, ev slackevents.EventsAPIEvent) {
 			Title: a.Title, TitleLink: a.TitleLink, Text: a.Text, Fallback: a.Fallback, Pretext: a.Pretext, Color: a.Color,
 		})
 	}
+	b.accept(ctx, m)
+}
+
+// accept reads an alert message and commits its alerts to the record
+// before its envelope is acked (the connection acks when dispatch
+// returns), then hands them to intake to group. A message on record is
+// never taken twice, whether Slack redelivers it or the history read after
+// a reconnect finds it again; one that could not be recorded is grouped
+// all the same: the page matters more than the record.
+func (b *Bot) accept(ctx context.Context, m relayedMsg) {
+	alerts, problems, err := b.deps.Decode(m.msg, m.received)
+	if errors.Is(err, ErrNotAlert) {
+		b.log.Debug("message ignored", keyChannel, m.channel, keyTS, m.ts, "why", "not an alert")
+		return
+	}
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	alerts = b.ownResolutions(ctx, m, alerts)
+	rctx, cancel := diagnosis.Detached(ctx)
+	err = b.deps.Records.RecordAlerts(rctx, m.channel, m.ts, m.source, m.received, alerts)
+	cancel()
+	switch {
+	case errors.Is(err, ErrSeen):
+		b.log.Debug("repeated message skipped", keyChannel, m.channel, keyTS, m.ts)
+		return
+	case err != nil:
+		b.log.Error("record alerts; grouping them all the same", keyChannel, m.channel, keyTS, m.ts, "err", err)
+	}
+	if len(problems) > 0 {
+		b.log.Warn("alert message partly unreadable", keyChannel, m.channel, keyTS, m.ts, "alerts", len(alerts), "problems", problems)
+		b.explainUnreadableLater(m, len(alerts), problems)
+	}
+	if len(alerts) == 0 {
+		return
+	}
+	m.alerts = alerts
 	select {
 	case b.intake <- m:
 	case <-ctx.Done():
 	}
 }
+
+// ErrSeen says a message is already on record (Records.RecordAlerts).
+var ErrSeen = errors.New("message already on record")
 
 // untrusted says why a message is not an alert to read, or "" if it is.
 func (b *Bot) untrusted(me *slackevents.MessageEvent) string {
@@ -94,44 +135,32 @@ func (b *Bot) runIntake(ctx context.Context) error {
 	}
 }
 
+// take groups a recorded message's alerts and saves each incident they
+// joined, so that a restart finds every alert that has no card yet in
+// its incident.
 func (b *Bot) take(ctx context.Context, m relayedMsg) {
-	first, err := b.deps.Records.FirstSeen(ctx, "msg:"+m.channel+":"+m.ts, m.received)
-	if err != nil {
-		b.log.Warn("check message seen", keyChannel, m.channel, keyTS, m.ts, "err", err)
-	} else if !first {
-		b.log.Debug("repeated message skipped", keyChannel, m.channel, keyTS, m.ts)
-		return
-	}
-	alerts, problems, err := b.deps.Decode(m.msg, m.received)
-	if errors.Is(err, ErrNotAlert) {
-		b.log.Debug("message ignored", keyChannel, m.channel, keyTS, m.ts, "why", "not an alert")
-		return
-	}
-	if err != nil {
-		problems = append(problems, err.Error())
-	}
-	if len(problems) > 0 {
-		b.log.Warn("alert message partly unreadable", keyChannel, m.channel, keyTS, m.ts, "alerts", len(alerts), "problems", problems)
-		b.explainUnreadableLater(m, len(alerts), problems)
-	}
-	if alerts = b.ownResolutions(ctx, m, alerts); len(alerts) == 0 {
-		return
-	}
-	rctx, cancel := diagnosis.Detached(ctx)
-	err = b.deps.Records.RecordAlerts(rctx, m.channel, m.ts, m.source, m.received, alerts)
-	cancel()
-	if err != nil {
-		b.log.Error("record alerts", keyChannel, m.channel, keyTS, m.ts, "err", err)
-	}
+	b.group(ctx, m.alerts)
+}
+
+// group feeds alerts to their incidents and saves the incidents they
+// changed.
+func (b *Bot) group(ctx context.Context, alerts []diagnosis.Alert) {
 	outs := b.live.Add(alerts...)
 	b.linkSummarised(ctx, alerts, outs)
+	var touched []string
 	for i, out := range outs {
 		switch {
 		case out.Ignored != "":
 			b.log.Info("alert not grouped", "alertname", alerts[i].Name(), "fingerprint", alerts[i].Fingerprint, "why", out.Ignored)
 		case !out.Repeat:
 			b.log.Debug("alert grouped", "alertname", alerts[i].Name(), keyIncident, out.Incident)
+			if !slices.Contains(touched, out.Incident) {
+				touched = append(touched, out.Incident)
+			}
 		}
+	}
+	for _, id := range touched {
+		b.saveLive(ctx, id)
 	}
 }
 

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
 )
@@ -15,6 +16,9 @@ type Live interface {
 	Incident(id string) (diagnosis.Incident, bool)
 	Annotate(id string, f func(*diagnosis.Incident)) (diagnosis.Incident, bool)
 	Run(ctx context.Context, sink diagnosis.Sink) error
+	// Undelivered hands back an incident whose card Slack did not take,
+	// to be published again at retryAt.
+	Undelivered(id string, changes []diagnosis.Change, retryAt time.Time) bool
 }
 
 // Diagnoses keeps the latest diagnosis of each live incident, which a

@@ -38,11 +38,9 @@ func (b *Bot) publish(ctx context.Context, u diagnosis.Update) {
 	if u.Kind == diagnosis.IncidentResolved {
 		reply = renderClosing(in, d, b.deps.Now(), b.name(ctx, in.Ack.By))
 	}
-	if len(u.Changes) > 0 || u.Kind == diagnosis.IncidentResolved {
+	if len(u.Changes) > 0 || !u.Unlisted.IsZero() || u.Kind == diagnosis.IncidentResolved {
 		reply.Channel, reply.ThreadTS = in.Thread.Channel, in.Thread.TS
-		if _, err := b.slack.Post(ctx, reply); err != nil {
-			log.Error("post thread reply", "err", err)
-		}
+		b.postReply(ctx, in.ID, "thread reply", reply)
 	}
 	b.refreshCard(ctx, in.ID)
 	b.persist(ctx, in)
@@ -77,7 +75,8 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	in.Thread = diagnosis.Thread{}
 	shown := offered(d, ver)
 	v := cardView{Incident: in, Diagnosis: shown, Now: b.deps.Now(), Feedback: b.deps.Votes != nil, Unverified: !ver.ok, VerifyNote: ver.note}
-	if b.cfg.OnCall != "" {
+	resolved := in.Status == diagnosis.Resolved // it ended while its card could not be posted: nobody is woken for it
+	if b.cfg.OnCall != "" && !resolved {
 		v.Page = mention(b.cfg.OnCall)
 	}
 	v.Triage, v.TriageNote = b.cardTriage(ctx, in, shown)
@@ -89,24 +88,31 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	ts, err := b.slack.Post(ctx, card)
 	if err != nil {
 		unlock()
-		b.log.Error("post incident card", keyIncident, in.ID, "err", err)
-		b.persist(ctx, in) // keep the record; the card is retried on the next burst or restart
+		b.cardNotTaken(ctx, u, err)
 		return
 	}
+	b.outbox.cardPosted(in.ID)
 	in, _ = b.live.Annotate(in.ID, func(i *diagnosis.Incident) {
 		i.Thread = diagnosis.Thread{Channel: b.cfg.IncidentsChannel, TS: ts}
 	})
 	unlock()
 	b.persist(ctx, in)
-	b.record(ctx, in.ID, diagnosis.EventCardPosted, "", fmt.Sprintf("%s/%s paged %s", b.cfg.IncidentsChannel, ts, b.cfg.OnCall))
-	b.log.Info("incident card posted", keyIncident, in.ID, keyTS, ts, "alerts", len(in.Alerts), "root_cause", cardHeadline(d), "verified", ver.ok)
-
-	b.modelTriage(in, shown)
+	if resolved {
+		b.record(ctx, in.ID, diagnosis.EventCardPosted, "", fmt.Sprintf("%s/%s, resolved meanwhile: nobody paged", b.cfg.IncidentsChannel, ts))
+		b.log.Info("incident card posted resolved, without a page", keyIncident, in.ID, keyTS, ts, "alerts", len(in.Alerts))
+	} else {
+		b.record(ctx, in.ID, diagnosis.EventCardPosted, "", fmt.Sprintf("%s/%s paged %s", b.cfg.IncidentsChannel, ts, b.cfg.OnCall))
+		b.log.Info("incident card posted", keyIncident, in.ID, keyTS, ts, "alerts", len(in.Alerts), "root_cause", cardHeadline(d), "verified", ver.ok)
+		b.modelTriage(in, shown)
+	}
 
 	reply := renderBurst(u)
 	reply.Channel, reply.ThreadTS = in.Thread.Channel, in.Thread.TS
-	if _, err := b.slack.Post(ctx, reply); err != nil {
-		b.log.Error("post first thread reply", keyIncident, in.ID, "err", err)
+	b.postReply(ctx, in.ID, "first thread reply", reply)
+	if resolved {
+		b.record(ctx, in.ID, diagnosis.EventResolved, "", fmt.Sprintf("after %s", diagnosis.Elapsed(in.Duration(b.deps.Now()))))
+		b.settle(ctx, in.ID)
+		return
 	}
 	if ver.ok {
 		b.dryRun(ctx, in, shown)
@@ -123,14 +129,8 @@ func (b *Bot) settle(ctx context.Context, id string) {
 	}
 }
 
-// persist saves the live state of an incident (which may have moved on since
-// the update was taken), or the given snapshot once it has left memory.
-func (b *Bot) persist(ctx context.Context, in diagnosis.Incident) {
-	if cur, ok := b.live.Incident(in.ID); ok {
-		in = cur
-	}
-	b.save(ctx, in)
-}
+// persist saves the latest state of an incident (save).
+func (b *Bot) persist(ctx context.Context, in diagnosis.Incident) { b.save(ctx, in) }
 
 // diagnose runs the engine, which keeps the result as the incident's
 // latest for button-driven refreshes, and saves it. Call with the
@@ -146,20 +146,41 @@ func (b *Bot) diagnose(ctx context.Context, in diagnosis.Incident) diagnosis.Dia
 }
 
 // refreshCard re-renders an incident's card from the live state; it never
-// mentions anyone (the page happened when the card was posted).
+// mentions anyone (the page happened when the card was posted). An update
+// Slack does not take waits in the outbox, where the updates of one card
+// coalesce: the retry renders the state of its own time.
 func (b *Bot) refreshCard(ctx context.Context, id string) {
+	key := "update:" + id
+	err := b.updateCard(ctx, id)
+	switch {
+	case err == nil:
+		b.outbox.drop(key) // a waiting retry has nothing left to do
+	case retryable(err):
+		b.log.Warn("update incident card; will try again", keyIncident, id, "err", err)
+		b.outbox.later(b.deps.Now(), key, id, "card update", func(ctx context.Context) error { return b.updateCard(ctx, id) })
+	default:
+		b.log.Error("update incident card", keyIncident, id, "err", err)
+	}
+}
+
+// updateCard renders an incident's card and replaces it in Slack; nil when
+// there is no card to update.
+func (b *Bot) updateCard(ctx context.Context, id string) error {
 	live, ok := b.live.Incident(id)
-	if !ok || live.Thread.IsZero() {
-		return
+	if !ok {
+		return nil
 	}
 	ver := verdict{ok: true} // a resolved card offers no runbook anyway
-	if live.Status != diagnosis.Resolved {
+	if live.Status != diagnosis.Resolved && !live.Thread.IsZero() {
 		ver = b.verification(ctx, live) // before the lock: Alertmanager may be slow
 	}
-	defer b.cards.lock(id)()
+	defer b.cards.lock(id)() // a card being posted holds it until its thread is known
 	in, ok := b.live.Incident(id)
 	if !ok || in.Thread.IsZero() {
-		return
+		return nil
+	}
+	if live.Thread.IsZero() && in.Status != diagnosis.Resolved {
+		ver = b.verification(ctx, in) // the card landed while this click waited
 	}
 	d, ok := b.diagnoses.Latest(id)
 	if !ok {
@@ -188,10 +209,7 @@ func (b *Bot) refreshCard(ctx context.Context, id string) {
 		v.Run = &r
 		v.RunBy = b.name(ctx, r.RequestedBy)
 	}
-	card := renderCard(v)
-	if err := b.slack.Update(ctx, in.Thread.Channel, in.Thread.TS, card); err != nil {
-		b.log.Error("update incident card", keyIncident, id, "err", err)
-	}
+	return b.slack.Update(ctx, in.Thread.Channel, in.Thread.TS, renderCard(v))
 }
 
 // name shows a user (or group) by name, without mentioning them.

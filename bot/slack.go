@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,7 +41,13 @@ type Slack interface {
 	Ephemeral(ctx context.Context, channel, user string, m Message) error
 	// Upload shares a file in a channel or thread.
 	Upload(ctx context.Context, f Upload) error
+	// History lists a channel's messages after the one at ts (all of
+	// them when ts is ""), oldest first, at most maxHistory.
+	History(ctx context.Context, channel, after string) ([]slack.Message, error)
 }
+
+// maxHistory bounds what one History call reads back.
+const maxHistory = 2000
 
 // People names users (and user groups) for display without mentioning
 // them: "" for nobody, "group S…" for a group, the ID when Slack cannot say.
@@ -62,8 +69,9 @@ type Identity struct {
 }
 
 // Connection is the bot's session with Slack: who it is, and the Socket
-// Mode envelopes, each acked before it is handed on (Slack wants an ack
-// within 3 s, whatever the work). WebAPI implements it.
+// Mode envelopes, each acked once handle has returned (so that an alert
+// is on record before Slack forgets it; handle returns well within the
+// 3 s Slack allows). WebAPI implements it.
 type Connection interface {
 	Identify(ctx context.Context) (Identity, error)
 	// Listen hands every envelope to handle, in order, until ctx ends.
@@ -212,8 +220,9 @@ func (w *WebAPI) Permalink(t diagnosis.Thread) string {
 	return fmt.Sprintf("%sarchives/%s/p%s", url, t.Channel, strings.ReplaceAll(t.TS, ".", ""))
 }
 
-// Listen holds the Socket Mode connection, acks every envelope and hands
-// it to handle.
+// Listen holds the Socket Mode connection and hands every envelope to
+// handle, then acks it: what handle commits is safe before Slack hears
+// the ack (handle must return well within Slack's 3 s).
 func (w *WebAPI) Listen(ctx context.Context, handle func(ctx context.Context, evt socketmode.Event)) error {
 	client := socketmode.New(w.api, socketmode.OptionLog(slogPrinter{w.log}))
 	errc := make(chan error, 1)
@@ -229,12 +238,12 @@ func (w *WebAPI) Listen(ctx context.Context, handle func(ctx context.Context, ev
 			}
 			return fmt.Errorf("socket mode: %w", err)
 		case evt := <-client.Events:
+			handle(ctx, evt)
 			if evt.Request != nil && evt.Request.EnvelopeID != "" {
 				if err := client.AckCtx(ctx, evt.Request.EnvelopeID, nil); err != nil {
 					w.log.Warn("ack envelope", keyEnvelope, evt.Request.EnvelopeID, "err", err)
 				}
 			}
-			handle(ctx, evt)
 		}
 	}
 }
@@ -375,4 +384,32 @@ func (w *WebAPI) Upload(ctx context.Context, f Upload) error {
 		return fmt.Errorf("upload %s to %s: %w", f.Name, f.Channel, err)
 	}
 	return nil
+}
+
+// History reads conversations.history after a message, page by page,
+// oldest first; a channel with more than maxHistory newer messages gives
+// its newest maxHistory, and says so in the log.
+func (w *WebAPI) History(ctx context.Context, channel, after string) ([]slack.Message, error) {
+	ctx, cancel := w.bound(ctx, true)
+	defer cancel()
+	p := &slack.GetConversationHistoryParameters{ChannelID: channel, Oldest: after, Limit: 200}
+	var out []slack.Message
+	for {
+		res, err := w.api.GetConversationHistoryContext(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("conversations.history %s after %s: %w", channel, after, err)
+		}
+		out = append(out, res.Messages...)
+		next := res.ResponseMetaData.NextCursor
+		if !res.HasMore || next == "" {
+			break
+		}
+		if len(out) >= maxHistory {
+			w.log.Warn("channel history longer than nightowl reads back; older messages skipped", keyChannel, channel, "after", after, "read", len(out))
+			break
+		}
+		p.Cursor = next
+	}
+	slices.Reverse(out)
+	return out, nil
 }

@@ -197,6 +197,36 @@ var slackContract = []struct {
 			t.Errorf("channel shows %v, want only the card", got)
 		}
 	}},
+	{"history lists a channel's top-level messages after one, oldest first", func(t *testing.T, s slackUnderTest) {
+		first := mustPost(t, s, text("first").to(ctAlerts, ""))
+		mustPost(t, s, text("second").to(ctAlerts, ""))
+		mustPost(t, s, text("a reply").to(ctAlerts, first))
+		mustPost(t, s, text("third").to(ctAlerts, ""))
+		mustPost(t, s, text("elsewhere").to(ctIncidents, ""))
+		got, err := s.History(t.Context(), ctAlerts, first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var words []string
+		for _, m := range got {
+			words = append(words, m.Text)
+		}
+		if want := []string{"second", "third"}; !slices.Equal(words, want) {
+			t.Errorf("history after the first shows %v, want %v", words, want)
+		}
+		all, err := s.History(t.Context(), ctAlerts, "")
+		if err != nil || len(all) != 3 || all[0].Timestamp != first {
+			t.Errorf("the whole history is %d messages starting %q (%v), want 3 starting with %s", len(all), func() string {
+				if len(all) > 0 {
+					return all[0].Timestamp
+				}
+				return ""
+			}(), err, first)
+		}
+		if _, err := s.History(t.Context(), "C0NOWHERE", ""); err == nil || !strings.Contains(err.Error(), "channel_not_found") {
+			t.Errorf("history of an unknown channel: %v, want channel_not_found", err)
+		}
+	}},
 	{"what Slack would not take is refused", func(t *testing.T, s slackUnderTest) {
 		card := mustPost(t, s, text("the card").to(ctIncidents, ""))
 		reply := mustPost(t, s, text("a reply").to(ctIncidents, card))

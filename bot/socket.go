@@ -59,11 +59,15 @@ func (b *Bot) newRoutes() routes {
 // dedupBudget bounds the socket loop's one database call per event.
 const dedupBudget = 300 * time.Millisecond
 
-// dispatch routes an envelope the connection has acked: messages at
-// once, commands and clicks to their lanes (lanes.go), never waiting.
+// dispatch routes an envelope before the connection acks it: alert
+// messages are recorded at once (the ack tells Slack they are safe),
+// commands and clicks go to their lanes (lanes.go), never waiting.
 func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
 	switch evt.Type {
-	case socketmode.EventTypeConnecting, socketmode.EventTypeConnected, socketmode.EventTypeHello:
+	case socketmode.EventTypeConnected:
+		b.log.Debug("socket mode", "state", evt.Type)
+		b.catchUpSoon() // what was relayed while nightowl was away (catchup.go)
+	case socketmode.EventTypeConnecting, socketmode.EventTypeHello:
 		b.log.Debug("socket mode", "state", evt.Type)
 	case socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError, socketmode.EventTypeErrorBadMessage:
 		b.log.Warn("socket mode trouble", "state", evt.Type, "detail", fmt.Sprint(evt.Data))
@@ -74,7 +78,7 @@ func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
 		if !ok {
 			return
 		}
-		if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok && cb.EventID != "" {
+		if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok && cb.EventID != "" && !b.alertMessage(ev) {
 			// The socket loop acks every envelope: a database that is slow or
 			// locked must not hold it up for long (a redelivery slipping
 			// through is deduplicated again by message and fingerprint).
@@ -138,4 +142,13 @@ func (b *Bot) replyClick(ctx context.Context, cb slack.InteractionCallback, text
 	if err := b.slack.Ephemeral(ctx, cb.Channel.ID, cb.User.ID, m); err != nil {
 		b.log.Warn("ephemeral reply", keyUser, cb.User.ID, keyChannel, cb.Channel.ID, "err", err)
 	}
+}
+
+// alertMessage says whether an event is a message in the alerts channel:
+// those are deduplicated by message as they are recorded, in one step,
+// rather than by event ID beforehand (a crash between the two would make
+// Slack's redelivery look like a repeat).
+func (b *Bot) alertMessage(ev slackevents.EventsAPIEvent) bool {
+	me, ok := ev.InnerEvent.Data.(*slackevents.MessageEvent)
+	return ok && me.Channel == b.cfg.AlertsChannel
 }

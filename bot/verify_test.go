@@ -125,8 +125,12 @@ func (f fakeRecords) FirstSeen(context.Context, string, time.Time) (bool, error)
 func (f fakeRecords) RecordAlerts(context.Context, string, string, string, time.Time, []diagnosis.Alert) error {
 	return nil
 }
-func (f fakeRecords) Append(context.Context, diagnosis.Event) error      { return nil }
-func (f fakeRecords) LinkAlerts(context.Context, string, []string) error { return nil }
+func (f fakeRecords) Ungrouped(context.Context, time.Time) ([]diagnosis.Alert, error) {
+	return nil, nil
+}
+func (f fakeRecords) LastMessage(context.Context, string) (string, error) { return "", nil }
+func (f fakeRecords) Append(context.Context, diagnosis.Event) error       { return nil }
+func (f fakeRecords) LinkAlerts(context.Context, string, []string) error  { return nil }
 func (f fakeRecords) AlertOrigins(_ context.Context, fps []string) (map[string]string, error) {
 	if f.err != nil {
 		return nil, f.err

@@ -152,15 +152,17 @@ type tracked struct {
 	firstAt    time.Time            // earliest alert start
 	lastAt     time.Time            // latest alert start
 	published  bool                 // its card exists
-	pending    []Change
-	unlisted   ChangeTally     // changes beyond maxListedChanges
-	extra      map[uint64]bool // fpKey of each alert it summarises → firing
-	heard      time.Time       // its latest alert notification, by the Grouper's clock
-	retire     string          // why it must leave memory at the next publish
-	repeats    int
-	reopened   bool
-	dueAt      time.Time // zero: nothing to publish
-	settledAt  time.Time // resolved at, by the Grouper's clock
+	// undelivered: a card was due but Slack did not take it (Undelivered).
+	undelivered bool
+	pending     []Change
+	unlisted    ChangeTally     // changes beyond maxListedChanges
+	extra       map[uint64]bool // fpKey of each alert it summarises → firing
+	heard       time.Time       // its latest alert notification, by the Grouper's clock
+	retire      string          // why it must leave memory at the next publish
+	repeats     int
+	reopened    bool
+	dueAt       time.Time // zero: nothing to publish
+	settledAt   time.Time // resolved at, by the Grouper's clock
 }
 
 // NewGrouper returns a Grouper that publishes to sink.
@@ -326,6 +328,7 @@ func (g *Grouper) update(t *tracked, a Alert, now time.Time) Outcome {
 
 func (g *Grouper) schedule(t *tracked, now time.Time, immediate bool) {
 	switch {
+	case t.undelivered && t.dueAt.After(now): // a card being retried keeps its backoff
 	case immediate:
 		t.dueAt = now
 	case t.dueAt.IsZero():
@@ -455,7 +458,10 @@ func (g *Grouper) Restore(incidents ...Incident) {
 			t.heard = now
 		}
 		if !t.published && in.Status == Firing {
-			t.dueAt = now
+			// Its card goes out soon after the restart, not at once: time
+			// to read back what the alerts channel said meanwhile (a
+			// resolution settles it without a page).
+			t.dueAt = now.Add(min(g.cfg.Wait, restoredWait))
 		}
 		g.live[in.ID] = t
 		g.order = append(g.order, t)
@@ -597,11 +603,11 @@ func (g *Grouper) take(t *tracked) (Update, bool) {
 	sort.SliceStable(u.Changes, func(i, j int) bool { return u.Changes[i].Alert.StartsAt.Before(u.Changes[j].Alert.StartsAt) })
 	resolved := t.inc.Status == Resolved
 	switch {
-	case !t.published && resolved:
+	case !t.published && resolved && !t.undelivered:
 		u.Kind = Settled
 	case !t.published:
 		u.Kind = Opened
-		t.published = true
+		t.published, t.undelivered = true, false
 	case resolved:
 		u.Kind = IncidentResolved
 	case t.reopened:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 )
 
 // Archive recalls incidents that have left memory; the store implements it.
@@ -239,4 +240,10 @@ func (l *Live) sweep() {
 		}
 	}
 	l.sweepAt = max(sweepMin, 2*max(len(l.threads), len(l.latest)))
+}
+
+// Undelivered puts back an incident whose card Slack did not take, to be
+// published again at retryAt (Grouper.Undelivered).
+func (l *Live) Undelivered(id string, changes []Change, retryAt time.Time) bool {
+	return l.grouper.Undelivered(id, changes, retryAt)
 }

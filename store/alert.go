@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -20,11 +21,19 @@ type AlertReceipt struct {
 	RelayedBy string
 	Received  time.Time
 	Alerts    []diagnosis.Alert
+	// Key, when set, marks the message seen (FirstSeen) in the same
+	// transaction: a message is either recorded and seen, or neither, so a
+	// crash between the two cannot make a redelivery skip it.
+	Key string
 }
 
-// RecordAlerts appends a receipt's alerts to the alert log, all or none.
+// ErrRepeated says a receipt's Key was seen before: nothing was recorded.
+var ErrRepeated = errors.New("message already recorded")
+
+// RecordAlerts appends a receipt's alerts to the alert log, all or none,
+// and marks its Key seen with them (ErrRepeated when it was).
 func (db *DB) RecordAlerts(ctx context.Context, r AlertReceipt) error {
-	if len(r.Alerts) == 0 {
+	if len(r.Alerts) == 0 && r.Key == "" {
 		return nil
 	}
 	received, err := encodeTime(r.Received)
@@ -32,6 +41,17 @@ func (db *DB) RecordAlerts(ctx context.Context, r AlertReceipt) error {
 		return fmt.Errorf("record alerts from %s/%s: %w", r.Channel, r.MessageTS, err)
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		if r.Key != "" {
+			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO seen (key, at) VALUES (?, ?)`, r.Key, received)
+			if err != nil {
+				return fmt.Errorf("mark seen: %w", err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("mark seen: %w", err)
+			} else if n == 0 {
+				return ErrRepeated
+			}
+		}
 		stmt, err := tx.PrepareContext(ctx, `
 			INSERT INTO alerts (fingerprint, status, alertname, service, labels, annotations,
 				starts_at, ends_at, generator_url, source, count, received_at, channel, message_ts, relayed_by)
@@ -63,6 +83,9 @@ func (db *DB) RecordAlerts(ctx context.Context, r AlertReceipt) error {
 		}
 		return nil
 	})
+	if errors.Is(err, ErrRepeated) {
+		return ErrRepeated
+	}
 	if err != nil {
 		return fmt.Errorf("record alerts from %s/%s: %w", r.Channel, r.MessageTS, err)
 	}
@@ -117,6 +140,16 @@ func (db *DB) AlertLog(ctx context.Context, incidentID string) ([]diagnosis.Aler
 	if err != nil {
 		return nil, fmt.Errorf("alert log of %s: %w", incidentID, err)
 	}
+	out, err := scanAlerts(rows)
+	if err != nil {
+		return nil, fmt.Errorf("alert log of %s: %w", incidentID, err)
+	}
+	return out, nil
+}
+
+// scanAlerts reads rows of (fingerprint, status, labels, annotations,
+// starts_at, ends_at, generator_url, source, count) and closes them.
+func scanAlerts(rows *sql.Rows) ([]diagnosis.Alert, error) {
 	defer rows.Close()
 	var out []diagnosis.Alert
 	for rows.Next() {
@@ -126,18 +159,46 @@ func (db *DB) AlertLog(ctx context.Context, incidentID string) ([]diagnosis.Aler
 		)
 		if err := rows.Scan(&a.Fingerprint, &a.Status, &labels, &annotations,
 			timeCol{&a.StartsAt}, timeCol{&a.EndsAt}, &a.GeneratorURL, &a.Source, &a.Count); err != nil {
-			return nil, fmt.Errorf("alert log of %s: %w", incidentID, err)
+			return nil, err
 		}
 		if err := json.Unmarshal(labels, &a.Labels); err != nil {
-			return nil, fmt.Errorf("alert log of %s: alert %s labels: %w", incidentID, a.Fingerprint, err)
+			return nil, fmt.Errorf("alert %s labels: %w", a.Fingerprint, err)
 		}
 		if err := json.Unmarshal(annotations, &a.Annotations); err != nil {
-			return nil, fmt.Errorf("alert log of %s: alert %s annotations: %w", incidentID, a.Fingerprint, err)
+			return nil, fmt.Errorf("alert %s annotations: %w", a.Fingerprint, err)
 		}
 		out = append(out, a)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("alert log of %s: %w", incidentID, err)
+	return out, rows.Err()
+}
+
+// Ungrouped lists, in the order they were received, the alerts received
+// since then that belong to no incident: after a crash, those that were
+// recorded (and acked) but whose incident was never saved.
+func (db *DB) Ungrouped(ctx context.Context, since time.Time) ([]diagnosis.Alert, error) {
+	from, err := encodeTime(since)
+	if err != nil {
+		return nil, fmt.Errorf("ungrouped alerts: %w", err)
+	}
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT fingerprint, status, labels, annotations, starts_at, ends_at, generator_url, source, count
+		FROM alerts WHERE incident_id IS NULL AND received_at >= ? ORDER BY id`, from)
+	if err != nil {
+		return nil, fmt.Errorf("ungrouped alerts: %w", err)
+	}
+	out, err := scanAlerts(rows)
+	if err != nil {
+		return nil, fmt.Errorf("ungrouped alerts: %w", err)
 	}
 	return out, nil
+}
+
+// LastMessage is the latest message of a channel whose alerts are on
+// record ("" when none): where reading the channel's history resumes.
+func (db *DB) LastMessage(ctx context.Context, channel string) (string, error) {
+	var ts sql.NullString
+	if err := db.read.QueryRowContext(ctx, `SELECT max(message_ts) FROM alerts WHERE channel = ?`, channel).Scan(&ts); err != nil {
+		return "", fmt.Errorf("last message of %s: %w", channel, err)
+	}
+	return ts.String, nil
 }

@@ -114,9 +114,21 @@ func (s *Server) conversationsHistory(req *apiRequest) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// oldest and latest bound the messages by ts, both exclusive unless
+	// inclusive is true (Slack's rules); ts strings of one width compare
+	// as their times do.
+	oldest, latest, inclusive := req.get("oldest"), req.get("latest"), req.get("inclusive") == "true"
+	in := func(ts string) bool {
+		if oldest != "" && (ts < oldest || ts == oldest && !inclusive) {
+			return false
+		}
+		return latest == "" || ts < latest || ts == latest && inclusive
+	}
 	newest := make([]*message, 0, len(ch.top))
 	for i := len(ch.top) - 1; i >= 0; i-- {
-		newest = append(newest, ch.top[i])
+		if in(ch.top[i].ts) {
+			newest = append(newest, ch.top[i])
+		}
 	}
 	p, err := paginate(req, newest, true, 100)
 	if err != nil {

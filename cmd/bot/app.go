@@ -253,8 +253,15 @@ func (a *App) useRunbooks(ctx context.Context, catalog *runbooks.Catalog, metric
 // records adapts the store to the bot's Records seam.
 type records struct{ *store.DB }
 
+// RecordAlerts records a message's alerts and marks it seen in one
+// transaction.
 func (r records) RecordAlerts(ctx context.Context, channel, ts, source string, received time.Time, alerts []diagnosis.Alert) error {
-	return r.DB.RecordAlerts(ctx, store.AlertReceipt{Channel: channel, MessageTS: ts, RelayedBy: source, Received: received, Alerts: alerts})
+	err := r.DB.RecordAlerts(ctx, store.AlertReceipt{Channel: channel, MessageTS: ts, RelayedBy: source, Received: received,
+		Alerts: alerts, Key: "msg:" + channel + ":" + ts})
+	if errors.Is(err, store.ErrRepeated) {
+		return bot.ErrSeen
+	}
+	return err
 }
 
 // causes adapts the store to the commands' Causes seam: a correction is
