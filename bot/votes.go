@@ -78,7 +78,7 @@ func (b *Bot) clickedAt(act *slack.BlockAction) time.Time {
 	}
 	frac = (frac + "000000")[:6]
 	us, err := strconv.ParseInt(frac, 10, 64)
-	if err != nil {
+	if err != nil || strings.Trim(frac, "0123456789") != "" { // "-5" is no fraction
 		return b.deps.Now()
 	}
 	return time.Unix(s, us*int64(time.Microsecond/time.Nanosecond)).UTC()

@@ -130,6 +130,11 @@ func New(nodes []Node) (*Graph, error) {
 		if n.Name == "" {
 			return nil, fmt.Errorf("a service has an empty name")
 		}
+		// Names are compared trimmed everywhere: " db" in depends_on is db.
+		n.DependsOn, n.Aliases = trimmed(n.DependsOn), trimmed(n.Aliases)
+		if slices.Contains(n.DependsOn, "") || slices.Contains(n.Aliases, "") {
+			return nil, fmt.Errorf("service %q names an empty dependency or alias", n.Name)
+		}
 		if _, dup := g.index[n.Name]; dup {
 			return nil, fmt.Errorf("service %q is declared twice", n.Name)
 		}
@@ -147,7 +152,6 @@ func New(nodes []Node) (*Graph, error) {
 	}
 	for i, n := range g.nodes {
 		for _, a := range n.Aliases {
-			a = strings.TrimSpace(a)
 			if j, ok := g.index[a]; ok && j != i {
 				return nil, fmt.Errorf("alias %q of %s is the name of another service", a, n.Name)
 			}
@@ -186,6 +190,18 @@ func New(nodes []Node) (*Graph, error) {
 		g.rel[i] = r
 	}
 	return g, nil
+}
+
+// trimmed is a copy of names with the spaces around each cut off.
+func trimmed(names []string) []string {
+	if names == nil {
+		return nil
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strings.TrimSpace(n)
+	}
+	return out
 }
 
 // walk returns every node reachable from start along next, start excluded.
