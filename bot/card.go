@@ -141,6 +141,11 @@ func renderCard(v cardView) Message {
 		blocks = append(blocks, others)
 	}
 
+	if strings.Contains(d.Metrics, "unavailable") && in.Status != diagnosis.Resolved {
+		// Whoever is paged must know the diagnosis was made without them.
+		text := "⚠️ *Diagnosed without Prometheus:* " + escape(truncate(oneLine(d.Metrics), maxNoteText)) + "."
+		blocks = append(blocks, slack.NewContextBlock("card-metrics", mrkdwn(text)))
+	}
 	if v.Unverified {
 		note := cmp.Or(v.VerifyNote, "the alerts could not be verified")
 		text := "⚠️ *Unverified:* " + escape(truncate(oneLine(note), maxNoteText)) + ". No runbook is offered until Alertmanager vouches for every alert."
@@ -446,9 +451,5 @@ func renderClosing(in diagnosis.Incident, d diagnosis.Diagnosis, now time.Time, 
 	return Message{Text: truncate(escape(text), maxFallbackText), Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(escape(text), maxSectionText)), nil, nil)}}
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
+// plural counts in words (diagnosis.Plural).
+var plural = diagnosis.Plural

@@ -252,7 +252,7 @@ func (v *rcaView) scoreText(c *rcaCand) {
 		if h.from[c.node] && len(h.from) == 1 {
 			c.add(sigSignature, v.p.Signature/2, "its own error message points at %s", v.sigWhat[c.node])
 		} else {
-			c.add(sigSignature, v.p.Signature*strength(h.from), "%s on %s point at %s", plural(len(h.alerts), "alert's message", "alerts' messages"), listShort(setList(h.from), 3), v.sigWhat[c.node])
+			c.add(sigSignature, v.p.Signature*strength(h.from), "%s on %s point at %s", Plural(len(h.alerts), "alert's message", "alerts' messages"), listShort(setList(h.from), 3), v.sigWhat[c.node])
 		}
 	}
 	// A name points along a path: words that name X speak as much for
@@ -287,9 +287,9 @@ func (v *rcaView) scoreText(c *rcaCand) {
 	}
 	if from, via, sample, n := through(v.mention); len(from) > 0 && v.on(sigMention) {
 		if via == c.node {
-			c.add(sigMention, v.p.Mention*strength(from), "%s on %s name it (%q)", plural(n, "alert", "alerts"), listShort(setList(from), 3), truncateWords(sample, 80))
+			c.add(sigMention, v.p.Mention*strength(from), "%s on %s name it (%q)", Plural(n, "alert", "alerts"), listShort(setList(from), 3), truncateWords(sample, 80))
 		} else {
-			c.add(sigMention, v.p.Through*v.p.Mention*strength(from), "%s on %s name %s, which depends on it (%q)", plural(n, "alert", "alerts"), listShort(setList(from), 3), via, truncateWords(sample, 80))
+			c.add(sigMention, v.p.Through*v.p.Mention*strength(from), "%s on %s name %s, which depends on it (%q)", Plural(n, "alert", "alerts"), listShort(setList(from), 3), via, truncateWords(sample, 80))
 		}
 	}
 }

@@ -24,7 +24,9 @@ func alertText(a AlertState) string {
 	return strings.Join(parts, " \n ")
 }
 
-func plural(n int, one, many string) string {
+// Plural counts in words: "1 alert", "3 alerts". Every package that
+// counts for people says it this way.
+func Plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}

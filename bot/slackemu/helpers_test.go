@@ -3,10 +3,8 @@ package slackemu_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -17,37 +15,18 @@ import (
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
+	"go.uber.org/goleak"
+
 	"github.com/nightowl-sre/nightowl/bot/slackemu"
 )
 
 // waitBudget bounds every wait in these tests; waits end as soon as the state is reached.
 const waitBudget = 10 * time.Second
 
+// TestMain fails the package when a goroutine outlives its tests: goleak
+// gives goroutines that are ending a moment to go, then lists the rest.
 func TestMain(m *testing.M) {
-	before := runtime.NumGoroutine()
-	code := m.Run()
-	if code == 0 {
-		if err := settleGoroutines(before + 2); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// settleGoroutines waits (briefly, as goleak does) for stdlib connection goroutines to
-// finish, then fails if more than max goroutines are left.
-func settleGoroutines(max int) error {
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > max {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			return fmt.Errorf("goroutine leak: %d goroutines, want at most %d\n%s",
-				runtime.NumGoroutine(), max, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return nil
+	goleak.VerifyTestMain(m)
 }
 
 // emulatorGoroutines lists the stacks of goroutines running the emulator's own code.

@@ -151,6 +151,7 @@ type Server struct {
 	ws      *workspace
 	calls   []Call
 	limits  map[string]*rateLimit
+	faults  faults // FailCalls, FailUpdates (faults.go)
 	tickets map[string]bool
 	del     delivery
 

@@ -111,7 +111,9 @@ func (s *Server) readLoop(c *conn) {
 			continue
 		}
 		s.mu.Lock()
-		s.ackLocked(ack.EnvelopeID, ack.Payload)
+		if !s.faults.lostAcks[ack.EnvelopeID] { // DropAfterNextEnvelope (faults.go)
+			s.ackLocked(ack.EnvelopeID, ack.Payload)
+		}
 		s.mu.Unlock()
 	}
 }
@@ -134,6 +136,7 @@ func (s *Server) writeLoop(c *conn, hello []byte) {
 	for {
 		s.mu.Lock()
 		control, env, wait := s.nextFrameLocked(c)
+		cut := env != nil && s.takeDropAfterSendLocked(env)
 		s.mu.Unlock()
 		switch {
 		case control != nil:
@@ -146,6 +149,9 @@ func (s *Server) writeLoop(c *conn, hello []byte) {
 				s.mu.Lock()
 				s.requeueLocked(env)
 				s.mu.Unlock()
+				return
+			}
+			if cut { // DropAfterNextEnvelope (faults.go)
 				return
 			}
 			continue

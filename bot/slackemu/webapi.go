@@ -180,6 +180,9 @@ func (s *Server) callAPILocked(name string, req *apiRequest, perr error) reply {
 		rep.header["Retry-After"] = after
 		return rep
 	}
+	if rep, failed := s.takeFaultLocked(name, req); failed {
+		return rep
+	}
 	var err error
 	var res map[string]any
 	switch {
