@@ -70,9 +70,7 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	b.record(ctx, in.ID, diagnosis.EventOpened, "", fmt.Sprintf("%d alerts", len(in.Alerts)))
 	ver := b.verification(ctx, in) // before the lock: Alertmanager may be slow
 	unlock := b.cards.lock(in.ID)
-	in.Thread = diagnosis.Thread{Channel: b.cfg.IncidentsChannel, TS: "pending"} // counts the page in the diagnosis
 	d := b.diagnose(ctx, in)
-	in.Thread = diagnosis.Thread{}
 	shown := offered(d, ver)
 	v := cardView{Incident: in, Diagnosis: shown, Now: b.deps.Now(), Feedback: b.deps.Votes != nil, Unverified: !ver.ok, VerifyNote: ver.note}
 	resolved := in.Status == diagnosis.Resolved // it ended while its card could not be posted: nobody is woken for it

@@ -351,7 +351,9 @@ func (e *Engine) byNode(in Incident, d *Diagnosis) (map[string][]AlertState, map
 	d.Alerts.Firing += in.More.Firing
 	d.Alerts.Resolved += in.More.Alerts - in.More.Firing
 	d.Alerts.Received = max(in.Received, in.AlertCount())
-	if !in.Thread.IsZero() {
+	if !in.Thread.IsZero() || in.Status == Firing {
+		// Its card pages once: when posted while it fires. One that ended
+		// before its card paged nobody.
 		d.Alerts.Pages = 1
 	}
 	mergeUnknownPrefixes(byNode, e.cfg.Graph)
