@@ -168,6 +168,7 @@ type Bot struct {
 
 	intake  chan relayedMsg  // recorded alert messages, grouped in order
 	catchup chan struct{}    // read the alerts channel's history again (catchup.go)
+	unsaved *unsavedSet      // incidents alerts joined, to save (runSaver)
 	lanes   map[string]*lane // bounded work by kind (lanes.go)
 	triages *triageQueue
 	outbox  *outbox // card updates and replies to try again (delivery.go)
@@ -211,6 +212,7 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 		cfg: cfg, deps: deps, log: deps.Logger.With("component", "bot"),
 		intake:  make(chan relayedMsg, 1024),
 		catchup: make(chan struct{}, 1),
+		unsaved: newUnsavedSet(),
 		lanes:   map[string]*lane{},
 		triages: newTriageQueue(),
 		outbox:  newOutbox(),
@@ -258,6 +260,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	g.Go(func() error { return b.runUpdates(ctx) })
 	g.Go(func() error { return b.runOutbox(ctx) })
 	g.Go(func() error { return b.runCatchUp(ctx) })
+	g.Go(func() error { return b.runSaver(ctx) })
 	for _, l := range b.lanes {
 		for range l.workers {
 			g.Go(func() error { return l.work(ctx) })

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -135,15 +136,15 @@ func (b *Bot) runIntake(ctx context.Context) error {
 	}
 }
 
-// take groups a recorded message's alerts and saves each incident they
-// joined, so that a restart finds every alert that has no card yet in
-// its incident.
+// take groups a recorded message's alerts; the incidents they joined are
+// saved soon after (runSaver), so that a restart finds every alert that
+// has no card yet in its incident.
 func (b *Bot) take(ctx context.Context, m relayedMsg) {
 	b.group(ctx, m.alerts)
 }
 
-// group feeds alerts to their incidents and saves the incidents they
-// changed.
+// group feeds alerts to their incidents and marks the incidents they
+// changed to be saved.
 func (b *Bot) group(ctx context.Context, alerts []diagnosis.Alert) {
 	outs := b.live.Add(alerts...)
 	b.linkSummarised(ctx, alerts, outs)
@@ -159,8 +160,70 @@ func (b *Bot) group(ctx context.Context, alerts []diagnosis.Alert) {
 			}
 		}
 	}
-	for _, id := range touched {
-		b.saveLive(ctx, id)
+	b.unsaved.mark(touched...)
+}
+
+// saveEvery is how long the membership of the incidents alerts joined may
+// wait to be saved, so that one save serves every message of a burst: the
+// alerts themselves are on record already, and regroup finds any that a
+// crash in between left out.
+const saveEvery = 250 * time.Millisecond
+
+// unsavedSet holds the incidents whose alerts changed since they were
+// last saved.
+type unsavedSet struct {
+	mu   sync.Mutex
+	ids  map[string]bool
+	wake chan struct{}
+}
+
+func newUnsavedSet() *unsavedSet {
+	return &unsavedSet{ids: map[string]bool{}, wake: make(chan struct{}, 1)}
+}
+
+func (u *unsavedSet) mark(ids ...string) {
+	if len(ids) == 0 {
+		return
+	}
+	u.mu.Lock()
+	for _, id := range ids {
+		u.ids[id] = true
+	}
+	u.mu.Unlock()
+	select {
+	case u.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (u *unsavedSet) take() []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	out := make([]string, 0, len(u.ids))
+	for id := range u.ids {
+		out = append(out, id)
+	}
+	clear(u.ids)
+	return out
+}
+
+// runSaver saves the incidents alerts joined, at most every saveEvery,
+// until ctx ends (Run saves every open incident then).
+func (b *Bot) runSaver(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-b.unsaved.wake:
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(saveEvery):
+		}
+		for _, id := range b.unsaved.take() {
+			b.saveLive(ctx, id)
+		}
 	}
 }
 

@@ -20,6 +20,7 @@ func TestAnAlertIsInItsIncidentOnRecordBeforeItsCardIsDue(t *testing.T) {
 		bt := mustRunBot(t, botOptions{})
 		a := alertOn("ServiceErrorRateHigh", "order-service")
 		bt.relay(a)
+		wait(time.Second)
 		if len(bt.slack.posts(tIncidents)) != 0 {
 			t.Fatal("a card before GROUP_WAIT")
 		}
