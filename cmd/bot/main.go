@@ -56,6 +56,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdin 
 		err = auditCmd(ctx, args, getenv, stdout, stderr)
 	case "backup":
 		err = backupCmd(ctx, args, getenv, stdout, stderr)
+	case "graph":
+		err = graphCmd(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "nightowl", version)
 	case "help", "-h", "--help":
@@ -88,6 +90,7 @@ commands:
   runbooks lint    check the runbook catalog and that every playbook parses
   audit            print the record: runbook requests, approvals, refusals, runs (--incident INC-…)
   backup FILE      copy the database (DB_PATH) into a new file, safely while nightowl runs
+  graph            discover a service graph from Prometheus (discover), or check a graph file (check FILE)
   version          print the version
 
 Every setting is an environment variable and a flag: see "bot run -h".`

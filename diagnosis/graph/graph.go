@@ -47,7 +47,7 @@ func (l Layer) String() string {
 // KindLayer maps a node kind onto its layer; unknown kinds are application.
 func KindLayer(kind string) Layer {
 	switch strings.ToLower(kind) {
-	case "database", "db", "datastore", "cache", "queue", "broker", "storage", "disk",
+	case "database", "db", "datastore", "cache", "queue", "broker", "search", "storage", "disk",
 		"dns", "network", "node", "host", "vm", "external", "provider", "cloud":
 		return LayerInfrastructure
 	case "platform", "cluster", "mesh", "kubernetes", "loadbalancer":
@@ -207,15 +207,20 @@ func trimmed(names []string) []string {
 // walk returns every node reachable from start along next, start excluded.
 func (g *Graph) walk(start int, next [][]int) bitset {
 	seen := newBitset(len(g.nodes))
-	stack := append([]int(nil), next[start]...)
+	var stack []int
+	push := func(from int) {
+		for _, m := range next[from] {
+			if !seen.has(m) { // each node goes on the stack once: a dense graph stays cheap
+				seen.set(m)
+				stack = append(stack, m)
+			}
+		}
+	}
+	push(start)
 	for len(stack) > 0 {
 		n := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if seen.has(n) {
-			continue
-		}
-		seen.set(n)
-		stack = append(stack, next[n]...)
+		push(n)
 	}
 	return seen
 }
