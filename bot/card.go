@@ -146,6 +146,10 @@ func renderCard(v cardView) Message {
 		text := "⚠️ *Diagnosed without Prometheus:* " + escape(truncate(oneLine(d.Metrics), maxNoteText)) + "."
 		blocks = append(blocks, slack.NewContextBlock("card-metrics", mrkdwn(text)))
 	}
+	if d.NoGraph {
+		// Whoever is paged must know what held this card's alerts together.
+		blocks = append(blocks, slack.NewContextBlock("card-graph", mrkdwn("ℹ️ no service graph: grouped by time and labels")))
+	}
 	if v.Unverified {
 		note := cmp.Or(v.VerifyNote, "the alerts could not be verified")
 		text := "⚠️ *Unverified:* " + escape(truncate(oneLine(note), maxNoteText)) + ". No runbook is offered until Alertmanager vouches for every alert."

@@ -85,6 +85,10 @@ func TestCardGolden(t *testing.T) {
 			tr := diagnosis.RulesTriage(in, d, graph.Example(), &diagnosis.RunbookBrief{ID: "RB-DB-001", Title: "Raise the pool", Risk: "medium", DryRun: true, Timeout: 10 * time.Minute})
 			return cardView{Incident: in, Diagnosis: d, Page: mention("S0ONCALL"), Now: at, Triage: &tr, TriageNote: "Triage by nightowl's rules; gpt-4o-mini is writing its own", Feedback: true}
 		}},
+		{"card-no-graph", func() cardView {
+			e := diagnosis.NewEngine(diagnosis.EngineConfig{Now: func() time.Time { return at }})
+			return cardView{Incident: in, Diagnosis: e.Diagnose(t.Context(), in), Page: mention("S0ONCALL"), Now: at}
+		}},
 		{"card-resolved", func() cardView {
 			in := in
 			in.Status, in.ResolvedAt = diagnosis.Resolved, at.Add(9*time.Minute)

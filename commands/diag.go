@@ -104,6 +104,9 @@ func (h *Handler) diagIncident(ctx context.Context, id string) (Reply, error) {
 	if len(d.NotInGraph) > 0 {
 		facts = append(facts, line(bold("Not in graph: "), text(strings.Join(d.NotInGraph, ", "))))
 	}
+	if d.NoGraph {
+		facts = append(facts, line(bold("No service graph: "), text("grouped by time and labels")))
+	}
 	facts = append(facts, line(bold("Alerts: "), textf("%d distinct, %d firing, %d resolved, %d notifications", d.Alerts.Distinct, d.Alerts.Firing, d.Alerts.Resolved, d.Alerts.Received)))
 	if d.RecommendedRunbook != "" {
 		facts = append(facts, line(bold("Runbook: "), code(d.RecommendedRunbook), text(" — "+d.RunbookReason)))

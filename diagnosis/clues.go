@@ -50,14 +50,13 @@ func (g *Grouper) matchByClues(a Alert, f alertFacts) *tracked {
 	return best
 }
 
-// clueScore counts what an alert shares with an incident: each label value
-// in clueLabels one, a name in either's text two.
+// clueScore counts what an alert shares with an incident: each clue of
+// clueKeys one, a name in either's text two.
 func (g *Grouper) clueScore(t *tracked, a Alert, f alertFacts, words []string) int {
 	g.indexClues(t)
 	score := 0
-	exporter := isExporterJob(a.Labels)
-	for _, l := range clueLabels {
-		if v := clueValue(a.Labels, l, f.own, exporter); v != "" && t.clues.values[l+"\x00"+v] {
+	for _, k := range clueKeys(a.Labels, f.own, nil) {
+		if t.clues.values[k] {
 			score++
 		}
 	}
@@ -81,29 +80,59 @@ func (g *Grouper) clueScore(t *tracked, a Alert, f alertFacts, words []string) i
 	return score
 }
 
-// clueLabels are the labels whose shared values tie an alert the graph
-// cannot place to an incident. The cluster is not among them: it is a
-// precondition (every alert of a cluster shares it), not a clue.
-var clueLabels = []string{LabelNamespace, "job", "instance", "node"}
-
-// clueValue is the value of label l that counts as a clue: the alert's own
-// namespace, an instance without its port, and no job or instance of an
-// exporter (they describe the scraper, which many unrelated alerts share).
-func clueValue(labels map[string]string, l, own string, exporter bool) string {
-	v := labels[l]
-	switch {
-	case l == LabelNamespace:
-		return own
-	case v == "":
-		return ""
-	case (l == "job" || l == "instance") && exporter:
-		return ""
-	case l == "instance" && !strings.Contains(v, "://"):
-		if h, _, err := net.SplitHostPort(v); err == nil {
-			return h
+// clueKeys appends an alert's clues as "kind\x00value": its own namespace
+// (ownNamespace), its job, and the host it runs on, which is its node
+// label or its instance's host (port removed), so node=ip-10-0-1-5 and
+// instance=ip-10-0-1-5:8080 are one clue. An exporter's job and instance
+// describe the scraper, which many unrelated alerts share, and do not
+// count; but the instance of node-exporter or the kubelet is the node it
+// runs on, so it does. The cluster is not a clue: it is a precondition
+// (every alert of a cluster shares it). Hosts compare case-insensitively.
+func clueKeys(labels map[string]string, own string, out []string) []string {
+	if own != "" {
+		out = append(out, LabelNamespace+"\x00"+own)
+	}
+	exporter := isExporterJob(labels)
+	if v := labels["job"]; v != "" && !exporter {
+		out = append(out, "job\x00"+v)
+	}
+	hosts := 0
+	if v := strings.ToLower(labels["node"]); v != "" {
+		out = append(out, "host\x00"+v)
+		hosts++
+	}
+	if h := instanceHost(labels["instance"]); h != "" && (!exporter || nodeExporter(labels)) {
+		if hosts == 0 || out[len(out)-1] != "host\x00"+h {
+			out = append(out, "host\x00"+h)
 		}
 	}
+	return out
+}
+
+// instanceHost is an instance label's host, lower case, its port removed;
+// a URL (a blackbox probe's target) is kept whole.
+func instanceHost(v string) string {
+	v = strings.ToLower(v)
+	if v == "" || strings.Contains(v, "://") {
+		return v
+	}
+	if h, _, err := net.SplitHostPort(v); err == nil {
+		return h
+	}
 	return v
+}
+
+// nodeExporter reports whether an alert is scraped from an exporter whose
+// instance is the Kubernetes node it runs on: node-exporter or the kubelet
+// (cAdvisor included).
+func nodeExporter(labels map[string]string) bool {
+	for _, l := range []string{"job", LabelService, "container"} {
+		v := strings.ToLower(labels[l])
+		if strings.Contains(v, "node-exporter") || strings.Contains(v, "kubelet") || strings.Contains(v, "cadvisor") {
+			return true
+		}
+	}
+	return false
 }
 
 // isExporterJob reports whether an alert's job or service is a scraper
@@ -143,13 +172,12 @@ func (g *Grouper) indexClues(t *tracked) {
 	if c.values == nil {
 		c.values, c.words = map[string]bool{}, map[string]bool{}
 	}
+	var keys []string
 	for _, a := range t.inc.Alerts[c.done:] {
 		own := ownNamespace(a.Labels, g.deploymentNamespace(a.Labels, a.NodeOrService()))
-		exporter := isExporterJob(a.Labels)
-		for _, l := range clueLabels {
-			if v := clueValue(a.Labels, l, own, exporter); v != "" {
-				c.values[l+"\x00"+v] = true
-			}
+		keys = clueKeys(a.Labels, own, keys[:0])
+		for _, k := range keys {
+			c.values[k] = true
 		}
 		for _, w := range textWords(annotationText(a.Annotations), nil) {
 			c.words[w] = true

@@ -21,8 +21,12 @@ type Diagnosis struct {
 	RunbookReason string `json:"runbook_reason,omitempty"`
 	// ImpactRadius lists everything upstream of the top candidate.
 	ImpactRadius []string `json:"impact_radius,omitempty"`
-	// NotInGraph lists alerted services the graph does not know.
+	// NotInGraph lists alerted services the graph does not know (none when
+	// there is no graph at all: NoGraph says so once).
 	NotInGraph []string `json:"not_in_graph,omitempty"`
+	// NoGraph is true when there was no service graph: the incident was
+	// grouped by time and shared labels, and no graph signal spoke.
+	NoGraph bool `json:"no_graph,omitempty"`
 	// Alerts counts the storm: notifications, distinct alerts, firing, pages.
 	Alerts AlertCounts `json:"alerts"`
 	// History lists similar past incidents, most similar first.

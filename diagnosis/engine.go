@@ -101,7 +101,7 @@ const (
 // Diagnose ranks the incident's root-cause candidates. It never fails: a
 // missing graph, Prometheus or history only weakens the evidence, and says so.
 func (e *Engine) Diagnose(ctx context.Context, in Incident) Diagnosis {
-	d := Diagnosis{Incident: in.ID, GeneratedAt: e.cfg.Now()}
+	d := Diagnosis{Incident: in.ID, GeneratedAt: e.cfg.Now(), NoGraph: e.cfg.Graph.Len() == 0}
 	byNode, resolutions := e.byNode(in, &d)
 	if len(byNode) == 0 {
 		d.Summary = "no alerts"
@@ -359,7 +359,7 @@ func (e *Engine) byNode(in Incident, d *Diagnosis) (map[string][]AlertState, map
 	mergeUnknownPrefixes(byNode, e.cfg.Graph)
 	for n := range byNode {
 		d.AffectedServices = append(d.AffectedServices, n)
-		if !e.cfg.Graph.Has(n) {
+		if !d.NoGraph && !e.cfg.Graph.Has(n) {
 			d.NotInGraph = append(d.NotInGraph, n)
 		}
 	}

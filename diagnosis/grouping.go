@@ -27,6 +27,10 @@ import (
 // know): an alert the graph knows joins such an incident by clues when it
 // relates to no other, and merges it into the incident it joins when they
 // share a clue and the card of the former is not out yet.
+//
+// Without a service graph (SERVICE_GRAPH unset, an empty graph) the rule is
+// the same: every node is one the graph does not know, so rule (b) never
+// applies and alerts group by rule (a) and by clues, by time and labels.
 
 // unattributedGap is how close in time an alert the graph cannot place must
 // be to an incident to join it by clues.

@@ -164,6 +164,9 @@ func (a *App) Run(ctx context.Context) error {
 		a.log.Warn("ALERT_SOURCES=any: every bot in the alerts channel is trusted to post alerts that page on-call; list Alertmanager's bot ID instead",
 			"alerts_channel", a.cfg.AlertsChannel)
 	}
+	if a.cfg.Graph().Len() == 0 {
+		a.log.Warn("no service graph: grouping by time and labels, diagnosing without graph signals; set SERVICE_GRAPH to a graph file (docs/grouping.md)")
+	}
 	if a.Runbooks != nil && a.cfg.AlertmanagerURL == "" {
 		a.log.Info("ALERTMANAGER_URL is not set: cards offer runbooks for alerts from trusted sources without asking Alertmanager")
 	}

@@ -15,7 +15,8 @@ import (
 
 func TestDiagnoseNamesOrderServiceForTheBlackFridayStorm(t *testing.T) {
 	var out, errs strings.Builder
-	code := Main(t.Context(), []string{"diagnose", "-"}, envOf(nil), strings.NewReader(string(scenarios.BlackFriday)), &out, &errs)
+	env := envOf(map[string]string{"SERVICE_GRAPH": exampleGraphFile(t)})
+	code := Main(t.Context(), []string{"diagnose", "-"}, env, strings.NewReader(string(scenarios.BlackFriday)), &out, &errs)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs.String())
 	}
@@ -37,7 +38,7 @@ func TestDiagnoseNamesOrderServiceForTheBlackFridayStorm(t *testing.T) {
 	golden.AssertJSON(t, filepath.Join("testdata", "diagnose-black-friday.json"), withoutGeneratedAt(t, out.String()))
 
 	out.Reset()
-	code = Main(t.Context(), []string{"diagnose", "--format", "text", "-"}, envOf(nil), strings.NewReader(string(scenarios.BlackFriday)), &out, &errs)
+	code = Main(t.Context(), []string{"diagnose", "--format", "text", "-"}, env, strings.NewReader(string(scenarios.BlackFriday)), &out, &errs)
 	if code != 0 || !strings.HasPrefix(out.String(), "DatabaseConnectionPoolExhausted on order-service") || !strings.Contains(out.String(), "1. order-service") {
 		t.Errorf("text format (exit %d):\n%s", code, out.String())
 	}

@@ -65,7 +65,7 @@ type Config struct {
 	LLMConcurrency     int
 	Retention          time.Duration
 
-	graph    *graph.Graph // loaded from ServiceGraph, or the built-in example
+	graph    *graph.Graph // loaded from ServiceGraph; empty when it is unset
 	resolver *diagnosis.Resolver
 	queries  diagnosis.Queries
 }
@@ -203,7 +203,7 @@ func (c *Config) settings(need requirement) []setting {
 		{env: "DB_PATH", def: "./bot.db", help: "SQLite database file", read: func(v string, _ problems) { c.DBPath = v }},
 		{env: "RUNBOOKS_DIR", def: "./runbooks", help: "directory of runbook YAML files", read: func(v string, _ problems) { c.RunbooksDir = v }},
 		{env: "PLAYBOOKS_DIR", def: "./playbooks", help: "directory of Ansible playbooks", read: func(v string, _ problems) { c.PlaybooksDir = v }},
-		{env: "SERVICE_GRAPH", unset: "the built-in example", help: "service dependency graph, YAML or JSON",
+		{env: "SERVICE_GRAPH", unset: "none: grouped by time and labels", help: "service dependency graph, YAML or JSON",
 			read: func(v string, p problems) {
 				c.ServiceGraph = v
 				if err := c.loadGraph(); err != nil {
@@ -444,9 +444,10 @@ func splitList(s string) []string {
 	return out
 }
 
-// loadGraph reads the service graph and its optional `resolve:` rules.
+// loadGraph reads the service graph and its optional `resolve:` rules; without
+// SERVICE_GRAPH it is empty (docs/grouping.md), the example is `bot demo`'s.
 func (c *Config) loadGraph() error {
-	c.graph = graph.Example()
+	c.graph, _ = graph.New(nil)
 	var rules []diagnosis.Rule
 	if c.ServiceGraph != "" {
 		data, err := os.ReadFile(c.ServiceGraph)
@@ -480,7 +481,7 @@ func (c Config) Metrics(log *slog.Logger) (diagnosis.Metrics, error) {
 	return p, nil
 }
 
-// Graph is the service graph in effect.
+// Graph is the service graph in effect; empty (Len 0) without SERVICE_GRAPH.
 func (c Config) Graph() *graph.Graph { return c.graph }
 
 // Queries are the PromQL templates metric evidence uses.

@@ -73,7 +73,7 @@ func TestConfigDefaultsAndFlagsOverEnvironment(t *testing.T) {
 	if cfg.GroupWait != 5*time.Second || cfg.IncidentsChannel != "C0INC" || len(rest) != 1 {
 		t.Errorf("group wait %v incidents %q rest %v: the flags must win", cfg.GroupWait, cfg.IncidentsChannel, rest)
 	}
-	if cfg.SlackAPIURL != "https://slack.com/api/" || cfg.DBPath != "./bot.db" || cfg.LLMProvider != "none" || cfg.Graph().Len() == 0 {
+	if cfg.SlackAPIURL != "https://slack.com/api/" || cfg.DBPath != "./bot.db" || cfg.LLMProvider != "none" || cfg.Graph().Len() != 0 {
 		t.Errorf("defaults: %+v", cfg)
 	}
 	env["SLACK_API_URL"] = "http://127.0.0.1:1/api"

@@ -17,6 +17,7 @@ import (
 	"github.com/nightowl-sre/nightowl/bot/slackemu"
 	"github.com/nightowl-sre/nightowl/deploy/alertmanager"
 	"github.com/nightowl-sre/nightowl/diagnosis"
+	"github.com/nightowl-sre/nightowl/diagnosis/graph"
 	"github.com/nightowl-sre/nightowl/diagnosis/intake"
 	"github.com/nightowl-sre/nightowl/diagnosis/scenarios"
 	"github.com/nightowl-sre/nightowl/playbooks"
@@ -38,6 +39,21 @@ var demoUsers = []slackemu.User{
 	{ID: demoOnCall, Name: "priya", RealName: "Priya Raman"},
 	{ID: demoLead, Name: "marcus", RealName: "Marcus Lee"},
 	{ID: "U0DANA", Name: "dana", RealName: "Dana Okafor"},
+}
+
+// useExampleGraph puts the built-in Black Friday graph in effect, for
+// `bot demo`, unless SERVICE_GRAPH names a file.
+func (c *Config) useExampleGraph() error {
+	if c.ServiceGraph != "" {
+		return nil
+	}
+	c.graph = graph.Example()
+	r, err := diagnosis.NewResolver(c.graph, nil)
+	if err != nil {
+		return fmt.Errorf("example graph: %w", err)
+	}
+	c.resolver = r
+	return nil
 }
 
 // demoCmd replays the Black Friday storm through an in-process Slack and
@@ -89,6 +105,10 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	}, stderr, needSlack)
 	if err != nil {
 		return configError(err)
+	}
+	// The demo's storm is the Black Friday shop's: it runs on that graph.
+	if err := cfg.useExampleGraph(); err != nil {
+		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
 	app, err := NewApp(ctx, cfg, log)

@@ -91,7 +91,7 @@ func writeDiagnosisText(w io.Writer, d diagnosis.Diagnosis) error {
 			break
 		}
 		graphNote := ""
-		if !c.InGraph {
+		if !c.InGraph && !d.NoGraph {
 			graphNote = " (not in graph)"
 		}
 		fmt.Fprintf(&b, "%d. %s%s — %.0f%%", i+1, c.Service, graphNote, c.Confidence*100)
@@ -106,6 +106,9 @@ func writeDiagnosisText(w io.Writer, d diagnosis.Diagnosis) error {
 	fmt.Fprintf(&b, "\nAffected (%d): %s\n", len(d.AffectedServices), strings.Join(d.AffectedServices, ", "))
 	if len(d.NotInGraph) > 0 {
 		fmt.Fprintf(&b, "Not in graph: %s\n", strings.Join(d.NotInGraph, ", "))
+	}
+	if d.NoGraph {
+		b.WriteString("No service graph: diagnosed without graph signals (set SERVICE_GRAPH)\n")
 	}
 	fmt.Fprintf(&b, "Alerts: %d distinct, %d firing, %d resolved\n", d.Alerts.Distinct, d.Alerts.Firing, d.Alerts.Resolved)
 	if d.RecommendedRunbook != "" {

@@ -74,7 +74,8 @@ func startNightowl(t *testing.T, emu *slackemu.Server, dbPath string, log *os.Fi
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
 		"SLACK_APP_TOKEN=xapp-emulator", "SLACK_BOT_TOKEN=xoxb-emulator", "SLACK_API_URL=" + emu.APIURL(),
 		"ALERTS_CHANNEL=" + chAlerts, "INCIDENTS_CHANNEL=" + chIncidents, "ALERT_SOURCES=" + amBot,
-		"ONCALL=" + uOnCall, "ESCALATION=" + sLeads, "DB_PATH=" + dbPath, "GROUP_WAIT=" + groupWait, "LOG_LEVEL=debug"}
+		"ONCALL=" + uOnCall, "ESCALATION=" + sLeads, "DB_PATH=" + dbPath, "GROUP_WAIT=" + groupWait, "LOG_LEVEL=debug",
+		"SERVICE_GRAPH=" + exampleGraphFile(t)}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -49,7 +49,8 @@ func TestFaultSIGTERMDrainsWithinTenSeconds(t *testing.T) {
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
 		"SLACK_APP_TOKEN=xapp-emulator", "SLACK_BOT_TOKEN=xoxb-emulator", "SLACK_API_URL=" + emu.APIURL(),
 		"ALERTS_CHANNEL=" + chAlerts, "INCIDENTS_CHANNEL=" + chIncidents, "ALERT_SOURCES=" + amBot,
-		"ONCALL=" + uOnCall, "ESCALATION=" + sLeads, "DB_PATH=" + dbPath, "GROUP_WAIT=1s", "LOG_LEVEL=debug"}
+		"ONCALL=" + uOnCall, "ESCALATION=" + sLeads, "DB_PATH=" + dbPath, "GROUP_WAIT=1s", "LOG_LEVEL=debug",
+		"SERVICE_GRAPH=" + exampleGraphFile(t)}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

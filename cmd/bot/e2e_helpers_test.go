@@ -59,14 +59,28 @@ type running struct {
 	stop func()
 }
 
+// exampleGraphFile is the built-in example graph's file, the Black Friday
+// shop, as an absolute path: without SERVICE_GRAPH nightowl has no graph.
+func exampleGraphFile(tb testing.TB) string {
+	tb.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "..", "diagnosis", "graph", "example.yaml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
 // MustRunNightowl starts the real App (the code `bot run` runs) against the
 // emulator with a database at dbPath, until the test ends or stop is called.
+// It runs on the example graph (the Black Friday shop) unless env sets
+// SERVICE_GRAPH ("" for no graph).
 func MustRunNightowl(tb testing.TB, emu *slackemu.Server, dbPath string, env map[string]string) *running {
 	tb.Helper()
 	base := map[string]string{
 		"SLACK_APP_TOKEN": "xapp-emulator", "SLACK_BOT_TOKEN": "xoxb-emulator", "SLACK_API_URL": emu.APIURL(),
 		"ALERTS_CHANNEL": chAlerts, "INCIDENTS_CHANNEL": chIncidents, "ALERT_SOURCES": amBot,
 		"ONCALL": uOnCall, "ESCALATION": sLeads, "DB_PATH": dbPath, "GROUP_WAIT": "1s", "LOG_LEVEL": "debug",
+		"SERVICE_GRAPH": exampleGraphFile(tb),
 	}
 	for k, v := range env {
 		base[k] = v
