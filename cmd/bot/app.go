@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -191,7 +194,36 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	retention := store.NewRetention(a.DB, store.RetentionConfig{Keep: a.cfg.Retention, Logger: a.log})
 	g.Go(func() error { return retention.Run(ctx) })
+	if a.cfg.PprofAddr != "" {
+		g.Go(func() error { return servePprof(ctx, a.cfg.PprofAddr, a.log) })
+	}
 	return g.Wait()
+}
+
+// servePprof serves Go's profiles on addr until ctx ends.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("PPROF_ADDR %s: %w", addr, err)
+	}
+	log.Info("serving Go's profiles", "addr", ln.Addr().String())
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("PPROF_ADDR %s: %w", addr, err)
+	}
+	return nil
 }
 
 // pingLLM says at start whether the model answers; cards never wait for it

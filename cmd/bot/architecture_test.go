@@ -50,8 +50,8 @@ func TestImportsPointDown(t *testing.T) {
 		mod + "diagnosis/prom":                {"cmd/bot"},
 		mod + "diagnosis/llm":                 {"cmd/bot"},
 		mod + "diagnosis/intake":              {"cmd/bot"},
-		mod + "bot/slackemu":                  {"cmd/bot"},
-		mod + "deploy/alertmanager":           {"cmd/bot"},
+		mod + "bot/slackemu":                  {"cmd/bot", "cmd/loadgen"},
+		mod + "deploy/alertmanager":           {"cmd/bot", "cmd/loadgen"},
 		mod + "deploy/testbed":                {},
 		mod + "deploy/golden":                 {},
 		mod + "diagnosis/scenarios/bench":     {"cmd/evaluate"},
@@ -96,7 +96,7 @@ var (
 	// wiring builds programs out of everything; support feeds tests and
 	// the evaluation (scenarios, a real Alertmanager and Prometheus, golden
 	// files).
-	wiring  = []string{"cmd/bot", "cmd/evaluate"}
+	wiring  = []string{"cmd/bot", "cmd/evaluate", "cmd/loadgen"}
 	support = []string{"diagnosis/scenarios", "diagnosis/scenarios/bench", "diagnosis/scenarios/synth", "deploy/testbed", "deploy/golden"}
 )
 
