@@ -28,6 +28,24 @@ ENV DB_PATH=/data/bot.db \
     LANG=C.UTF-8
 USER nightowl
 VOLUME ["/data"]
+# Only proves the binary starts: nightowl has no HTTP endpoint until
+# METRICS_ADDR is wired (docs/metrics.md). Then the check should ask
+# http://127.0.0.1:9090/healthz (the image has no curl: a small nightowl
+# subcommand). Kubernetes ignores HEALTHCHECK and uses its own probes.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["/usr/local/bin/nightowl", "version"]
 WORKDIR /data
+# OCI labels, last so that a new version rebuilds no other layer. Build with:
+#   docker build --build-arg VERSION=v1.2.3 --build-arg REVISION=$(git rev-parse HEAD) \
+#     --build-arg CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ) -t nightowl .
+ARG VERSION=dev
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="nightowl" \
+      org.opencontainers.image.description="Slack ChatOps bot: groups Prometheus alerts into incident cards, runs Ansible runbooks on approval" \
+      org.opencontainers.image.source="https://github.com/nightowl-sre/nightowl" \
+      org.opencontainers.image.documentation="https://github.com/nightowl-sre/nightowl/blob/main/README.md" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}"
 ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/nightowl"]
 CMD ["run"]

@@ -40,7 +40,7 @@ func TestImportsPointDown(t *testing.T) {
 	owners := map[string][]string{
 		"github.com/slack-go/slack":           {"bot", "bot/slackemu", "cmd/bot"},
 		"github.com/gorilla/websocket":        {"bot/slackemu"},
-		"github.com/prometheus/client_golang": {"diagnosis/prom"},
+		"github.com/prometheus/client_golang": {"diagnosis/prom", "metrics"},
 		"github.com/prometheus/common":        {"diagnosis/prom"},
 		"github.com/tmc/langchaingo":          {"diagnosis/llm"},
 		"github.com/apenella/go-ansible":      {"playbooks"},
@@ -92,6 +92,7 @@ var (
 		"deploy/alertmanager": {"diagnosis"},
 		"bot/slackemu":        {},
 		"commands/picture":    {},
+		"metrics":             {}, // nightowl_* instruments and /metrics, /healthz, /readyz
 	}
 	// wiring builds programs out of everything; support feeds tests and
 	// the evaluation (scenarios, a real Alertmanager and Prometheus, golden
