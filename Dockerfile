@@ -28,10 +28,10 @@ ENV DB_PATH=/data/bot.db \
     LANG=C.UTF-8
 USER nightowl
 VOLUME ["/data"]
-# Only proves the binary starts: nightowl has no HTTP endpoint until
-# METRICS_ADDR is wired (docs/metrics.md). Then the check should ask
-# http://127.0.0.1:9090/healthz (the image has no curl: a small nightowl
-# subcommand). Kubernetes ignores HEALTHCHECK and uses its own probes.
+# Only proves the binary starts: with METRICS_ADDR set, the check should
+# ask http://127.0.0.1:9090/healthz, and the image has no curl (a small
+# nightowl subcommand would do). Kubernetes ignores HEALTHCHECK and uses
+# its own probes on /healthz and /readyz.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["/usr/local/bin/nightowl", "version"]
 WORKDIR /data
 # OCI labels, last so that a new version rebuilds no other layer. Build with:

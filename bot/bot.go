@@ -136,8 +136,11 @@ type Deps struct {
 	// Alerts verifies relayed alerts with Alertmanager before a card offers
 	// a runbook; nil trusts every alert from a trusted source.
 	Alerts AlertChecker
-	Now    func() time.Time
-	Logger *slog.Logger
+	// Observer hears alerts, incidents, cards, pages and diagnoses, for
+	// nightowl's own metrics; nil hears nothing.
+	Observer Observer
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // Bot runs nightowl on Slack.
@@ -149,6 +152,7 @@ type Bot struct {
 	people    People
 	responder Responder
 	conn      Connection
+	obs       Observer
 
 	live      Live
 	diagnoses Diagnoses
@@ -205,6 +209,9 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
+	if deps.Observer == nil {
+		deps.Observer = deaf{}
+	}
 	if deps.RunbookUpdates == nil {
 		deps.RunbookUpdates = NewRunbookUpdates(deps.Logger)
 	}
@@ -220,7 +227,7 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 		verify:  newVerifyState(),
 		triage:  newTriageState(),
 		life:    context.Background(),
-		slack:   deps.Slack, people: deps.People, responder: deps.Responder, conn: deps.Conn,
+		slack:   deps.Slack, people: deps.People, responder: deps.Responder, conn: deps.Conn, obs: deps.Observer,
 		live: deps.Live, diagnoses: deps.Diagnoses, index: deps.Index,
 		commander: deps.Commands, answerer: deps.Answerer, triager: deps.Triager,
 	}

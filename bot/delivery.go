@@ -105,6 +105,13 @@ func (o *outbox) cardFailed(id string) int {
 	return o.cards[id]
 }
 
+// cardAttempts is how often an incident's card failed to post so far.
+func (o *outbox) cardAttempts(id string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.cards[id]
+}
+
 // cardPosted forgets an incident's failures: its card landed.
 func (o *outbox) cardPosted(id string) {
 	o.mu.Lock()

@@ -243,6 +243,8 @@ type botOptions struct {
 	// away what Slack holds before it starts (messages it never heard of).
 	store *memStore
 	away  func(f *fakeSlack)
+	// observer hears what the bot reports for metrics (nil: nobody).
+	observer Observer
 }
 
 // mustRunBot runs a bot in the current synctest bubble until the test ends.
@@ -285,6 +287,7 @@ func mustRunBot(t *testing.T, opt botOptions) *botUnderTest {
 		Commands:       opt.commands,
 		Answerer:       opt.answerer,
 		Triager:        opt.triager,
+		Observer:       opt.observer,
 	}
 	if opt.decode != nil {
 		deps.Decode = opt.decode

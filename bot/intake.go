@@ -37,6 +37,9 @@ func (b *Bot) onMessage(ctx context.Context, ev slackevents.EventsAPIEvent) {
 	}
 	if why := b.untrusted(me); why != "" {
 		b.log.Debug("message ignored", keyChannel, me.Channel, keyTS, me.TimeStamp, "why", why)
+		if src := b.refusedSource(me); src != "" {
+			b.obs.AlertReceived(src, false)
+		}
 		return
 	}
 	source := me.Message.BotID
@@ -85,6 +88,9 @@ func (b *Bot) accept(ctx context.Context, m relayedMsg) {
 	if len(alerts) == 0 {
 		return
 	}
+	for range alerts {
+		b.obs.AlertReceived(m.source, true)
+	}
 	m.alerts = alerts
 	select {
 	case b.intake <- m:
@@ -121,6 +127,28 @@ func (b *Bot) untrusted(me *slackevents.MessageEvent) string {
 		return ""
 	}
 	return fmt.Sprintf("bot %s (app %s) is not in ALERT_SOURCES", msg.BotID, appID)
+}
+
+// refusedSource is the bot or app that posted a message untrusted names as
+// not in ALERT_SOURCES, "" for any other reason to ignore it (a human, an
+// edit, another channel, nightowl itself): only the former is an alert
+// message refused.
+func (b *Bot) refusedSource(me *slackevents.MessageEvent) string {
+	msg := me.Message
+	switch {
+	case b.cfg.AnySource, me.Channel != b.cfg.AlertsChannel, msg.Hidden:
+		return ""
+	case me.SubType == "message_changed" || me.SubType == "message_deleted":
+		return ""
+	case me.ThreadTimeStamp != "" && me.ThreadTimeStamp != me.TimeStamp:
+		return ""
+	case msg.BotID == b.self.BotID || (msg.User != "" && msg.User == b.self.UserID):
+		return ""
+	}
+	if msg.BotID != "" {
+		return msg.BotID
+	}
+	return me.BotID
 }
 
 // runIntake decodes alert messages in the order they arrived and feeds the

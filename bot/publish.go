@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
@@ -54,6 +55,7 @@ func (b *Bot) publish(ctx context.Context, u diagnosis.Update) {
 	}
 	switch u.Kind {
 	case diagnosis.IncidentResolved:
+		b.obs.IncidentResolved()
 		b.record(ctx, in.ID, diagnosis.EventResolved, "", fmt.Sprintf("after %s", diagnosis.Elapsed(in.Duration(b.deps.Now()))))
 		b.settle(ctx, in.ID)
 	case diagnosis.Reopened:
@@ -67,6 +69,9 @@ func (b *Bot) publish(ctx context.Context, u diagnosis.Update) {
 // first burst in its thread.
 func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	in := u.Incident
+	if b.outbox.cardAttempts(in.ID) == 0 { // not a card tried again
+		b.obs.IncidentOpened()
+	}
 	b.record(ctx, in.ID, diagnosis.EventOpened, "", fmt.Sprintf("%d alerts", len(in.Alerts)))
 	ver := b.verification(ctx, in) // before the lock: Alertmanager may be slow
 	unlock := b.cards.lock(in.ID)
@@ -84,6 +89,7 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	card := renderCard(v)
 	card.Channel = b.cfg.IncidentsChannel
 	ts, err := b.slack.Post(ctx, card)
+	b.obs.CardPosted(b.deps.Now().Sub(in.OpenedAt), err)
 	if err != nil {
 		unlock()
 		b.cardNotTaken(ctx, u, err)
@@ -94,6 +100,9 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 		i.Thread = diagnosis.Thread{Channel: b.cfg.IncidentsChannel, TS: ts}
 	})
 	unlock()
+	if v.Page != "" {
+		b.obs.PageSent(b.notified(ctx)) // a group's members are asked of Slack: not under the card lock
+	}
 	b.persist(ctx, in)
 	if resolved {
 		b.record(ctx, in.ID, diagnosis.EventCardPosted, "", fmt.Sprintf("%s/%s, resolved meanwhile: nobody paged", b.cfg.IncidentsChannel, ts))
@@ -108,6 +117,7 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	reply.Channel, reply.ThreadTS = in.Thread.Channel, in.Thread.TS
 	b.postReply(ctx, in.ID, "first thread reply", reply)
 	if resolved {
+		b.obs.IncidentResolved()
 		b.record(ctx, in.ID, diagnosis.EventResolved, "", fmt.Sprintf("after %s", diagnosis.Elapsed(in.Duration(b.deps.Now()))))
 		b.settle(ctx, in.ID)
 		return
@@ -134,7 +144,9 @@ func (b *Bot) persist(ctx context.Context, in diagnosis.Incident) { b.save(ctx, 
 // latest for button-driven refreshes, and saves it. Call with the
 // incident's card lock held.
 func (b *Bot) diagnose(ctx context.Context, in diagnosis.Incident) diagnosis.Diagnosis {
+	start := time.Now() // wall time even under a fake Now: the metric is real latency
 	d := b.diagnoses.Diagnose(ctx, in)
+	b.obs.Diagnosed(time.Since(start))
 	sctx, cancel := diagnosis.Detached(ctx)
 	defer cancel()
 	if err := b.deps.Incidents.SaveDiagnosis(sctx, d); err != nil {
@@ -212,3 +224,27 @@ func (b *Bot) updateCard(ctx context.Context, id string) error {
 
 // name shows a user (or group) by name, without mentioning them.
 func (b *Bot) name(ctx context.Context, id string) string { return b.people.DisplayName(ctx, id) }
+
+// members lists a user group's members; WebAPI has it, a Slack that has
+// not counts a group page as one notification.
+type members interface {
+	GroupMembers(ctx context.Context, groupID string) ([]string, error)
+}
+
+// notified is how many people a page of OnCall reached: one user, or the
+// members of a user group (S…), asked of Slack once per page.
+func (b *Bot) notified(ctx context.Context) int {
+	if !strings.HasPrefix(b.cfg.OnCall, "S") {
+		return 1
+	}
+	g, ok := b.slack.(members)
+	if !ok {
+		return 1
+	}
+	ids, err := g.GroupMembers(ctx, b.cfg.OnCall)
+	if err != nil {
+		b.log.Debug("on-call group members unknown; the page counts as one", "group", b.cfg.OnCall, "err", err)
+		return 1
+	}
+	return len(ids)
+}

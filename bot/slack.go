@@ -91,7 +91,10 @@ type WebAPIConfig struct {
 	// Retries is how often a call Slack rate-limits (429) is tried again,
 	// after its Retry-After plus up to a second of jitter. Default 5.
 	Retries int
-	Logger  *slog.Logger
+	// Observer hears every call and the connection's ups and downs, for
+	// nightowl's own metrics; nil hears nothing.
+	Observer SlackObserver
+	Logger   *slog.Logger
 }
 
 // Defaults of WebAPIConfig.
@@ -116,6 +119,8 @@ type WebAPI struct {
 	mu          sync.Mutex
 	names       map[string]string
 	url         string // the workspace's, from auth.test
+	obs         SlackObserver
+	connected   atomic.Bool // the Socket Mode connection is up
 }
 
 var (
@@ -141,7 +146,10 @@ func NewWebAPI(cfg WebAPIConfig) *WebAPI {
 	if cfg.Retries == 0 {
 		cfg.Retries = DefaultRetries
 	}
-	w := &WebAPI{log: cfg.Logger.With("component", "slack"), callTimeout: cfg.CallTimeout, names: map[string]string{}}
+	if cfg.Observer == nil {
+		cfg.Observer = deaf{}
+	}
+	w := &WebAPI{log: cfg.Logger.With("component", "slack"), callTimeout: cfg.CallTimeout, names: map[string]string{}, obs: cfg.Observer}
 	hc := &http.Client{Timeout: cfg.RequestTimeout, Transport: counter{next: http.DefaultTransport, w: w}}
 	w.hooks = hc
 	retry := slack.DefaultRetryConfig()
@@ -180,6 +188,7 @@ func (c counter) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := c.next.RoundTrip(req)
 	if counted && err == nil && resp.StatusCode == http.StatusTooManyRequests {
 		c.w.limited.Add(1)
+		c.w.obs.SlackAPICalled(apiMethod(req), nil, true)
 		c.w.log.Debug("rate limited by Slack", "retry_after", resp.Header.Get("Retry-After"))
 	}
 	return resp, err
@@ -200,6 +209,7 @@ func (w *WebAPI) Identify(ctx context.Context) (Identity, error) {
 	ctx, cancel := w.bound(ctx, false) // once at start: not counted
 	defer cancel()
 	auth, err := w.api.AuthTestContext(ctx)
+	w.called("auth.test", err)
 	if err != nil {
 		return Identity{}, fmt.Errorf("auth.test: %w", err)
 	}
@@ -227,6 +237,12 @@ func (w *WebAPI) Listen(ctx context.Context, handle func(ctx context.Context, ev
 	client := socketmode.New(w.api, socketmode.OptionLog(slogPrinter{w.log}))
 	errc := make(chan error, 1)
 	go func() { errc <- client.RunContext(ctx) }()
+	defer func() {
+		if w.connected.Swap(false) {
+			w.obs.SocketConnected(false)
+		}
+	}()
+	ever := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -238,10 +254,14 @@ func (w *WebAPI) Listen(ctx context.Context, handle func(ctx context.Context, ev
 			}
 			return fmt.Errorf("socket mode: %w", err)
 		case evt := <-client.Events:
+			arrived := time.Now()
+			w.connection(evt, &ever)
 			handle(ctx, evt)
 			if evt.Request != nil && evt.Request.EnvelopeID != "" {
 				if err := client.AckCtx(ctx, evt.Request.EnvelopeID, nil); err != nil {
 					w.log.Warn("ack envelope", keyEnvelope, evt.Request.EnvelopeID, "err", err)
+				} else {
+					w.obs.EnvelopeAcked(string(evt.Type), time.Since(arrived))
 				}
 			}
 		}
@@ -276,6 +296,7 @@ func (w *WebAPI) Post(ctx context.Context, m Message) (string, error) {
 	ctx, cancel := w.bound(ctx, true)
 	defer cancel()
 	_, ts, err := w.api.PostMessageContext(ctx, m.Channel, options(m)...)
+	w.called("chat.postMessage", err)
 	if err != nil {
 		return "", fmt.Errorf("chat.postMessage to %s: %w", m.Channel, err)
 	}
@@ -287,7 +308,9 @@ func (w *WebAPI) Update(ctx context.Context, channel, ts string, m Message) erro
 	ctx, cancel := w.bound(ctx, true)
 	defer cancel()
 	opts := []slack.MsgOption{slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...)}
-	if _, _, _, err := w.api.UpdateMessageContext(ctx, channel, ts, opts...); err != nil {
+	_, _, _, err := w.api.UpdateMessageContext(ctx, channel, ts, opts...)
+	w.called("chat.update", err)
+	if err != nil {
 		return fmt.Errorf("chat.update %s/%s: %w", channel, ts, err)
 	}
 	return nil
@@ -297,7 +320,9 @@ func (w *WebAPI) Update(ctx context.Context, channel, ts string, m Message) erro
 func (w *WebAPI) Ephemeral(ctx context.Context, channel, user string, m Message) error {
 	ctx, cancel := w.bound(ctx, true)
 	defer cancel()
-	if _, err := w.api.PostEphemeralContext(ctx, channel, user, options(m)...); err != nil {
+	_, err := w.api.PostEphemeralContext(ctx, channel, user, options(m)...)
+	w.called("chat.postEphemeral", err)
+	if err != nil {
 		return fmt.Errorf("chat.postEphemeral to %s in %s: %w", user, channel, err)
 	}
 	return nil
@@ -308,6 +333,7 @@ func (w *WebAPI) GroupMembers(ctx context.Context, groupID string) ([]string, er
 	ctx, cancel := w.bound(ctx, true)
 	defer cancel()
 	users, err := w.api.GetUserGroupMembersContext(ctx, groupID)
+	w.called("usergroups.users.list", err)
 	if err != nil {
 		return nil, fmt.Errorf("usergroups.users.list %s: %w", groupID, err)
 	}
@@ -332,6 +358,7 @@ func (w *WebAPI) DisplayName(ctx context.Context, userID string) string {
 	ctx, cancel := w.bound(ctx, true)
 	defer cancel()
 	u, err := w.api.GetUserInfoContext(ctx, userID)
+	w.called("users.info", err)
 	if err != nil || u == nil {
 		return userID
 	}
@@ -367,7 +394,9 @@ func (w *WebAPI) Respond(ctx context.Context, responseURL string, m Message, pub
 	msg := &slack.WebhookMessage{Text: m.Text, Blocks: &blocks, ResponseType: kind, ThreadTimestamp: m.ThreadTS}
 	ctx, cancel := w.bound(ctx, true)
 	defer cancel()
-	if err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, w.hooks, msg); err != nil {
+	err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, w.hooks, msg)
+	w.called("response_url", err)
+	if err != nil {
 		return fmt.Errorf("respond through response_url: %w", err)
 	}
 	return nil
@@ -380,7 +409,9 @@ func (w *WebAPI) Upload(ctx context.Context, f Upload) error {
 	defer cancel()
 	p := slack.UploadFileParameters{Filename: f.Name, Title: f.Title, AltTxt: f.Alt, FileSize: len(f.Data),
 		Reader: bytes.NewReader(f.Data), Channel: f.Channel, ThreadTimestamp: f.ThreadTS}
-	if _, err := w.api.UploadFileContext(ctx, p); err != nil { // the file's own upload is not retried
+	_, err := w.api.UploadFileContext(ctx, p) // the file's own upload is not retried
+	w.called("files.uploadV2", err)           // its three requests, as one call
+	if err != nil {
 		return fmt.Errorf("upload %s to %s: %w", f.Name, f.Channel, err)
 	}
 	return nil
@@ -396,6 +427,7 @@ func (w *WebAPI) History(ctx context.Context, channel, after string) ([]slack.Me
 	var out []slack.Message
 	for {
 		res, err := w.api.GetConversationHistoryContext(ctx, p)
+		w.called("conversations.history", err)
 		if err != nil {
 			return nil, fmt.Errorf("conversations.history %s after %s: %w", channel, after, err)
 		}

@@ -322,3 +322,18 @@ func TestErrorsSayWhat(t *testing.T) {
 		t.Fatalf("Incident(inc-404) error %v does not name the incident", err)
 	}
 }
+
+func TestWritableKeepsNothing(t *testing.T) {
+	db := MustOpen(t)
+	ctx := context.Background()
+	if err := db.Writable(ctx); err != nil {
+		t.Fatalf("Writable on a fresh database: %v", err)
+	}
+	first, err := db.FirstSeen(ctx, "readyz:probe", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !first {
+		t.Error("the probe's row was kept; want it rolled back")
+	}
+}

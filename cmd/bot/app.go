@@ -20,6 +20,7 @@ import (
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
 	"github.com/nightowl-sre/nightowl/diagnosis/intake"
 	"github.com/nightowl-sre/nightowl/diagnosis/llm"
+	"github.com/nightowl-sre/nightowl/metrics"
 	"github.com/nightowl-sre/nightowl/playbooks"
 	"github.com/nightowl-sre/nightowl/runbooks"
 	"github.com/nightowl-sre/nightowl/store"
@@ -36,6 +37,8 @@ type App struct {
 	Runbooks *runbooks.Service // nil without a runbook catalog
 	Runner   *playbooks.Runner
 	LLM      *llm.Explainer // nil with LLM_PROVIDER=none
+	// Metrics holds nightowl_*; served on METRICS_ADDR when it is set.
+	Metrics *metrics.Registry
 }
 
 // NewApp opens the store, builds the diagnosis engine and the bot, and takes
@@ -45,16 +48,17 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, DB: db}
+	a := &App{cfg: cfg, log: log, DB: db, Metrics: metrics.New(version)}
 	g := cfg.Graph()
 	for _, w := range g.Warnings() {
 		log.Warn("service graph", "warning", w)
 	}
-	metrics, err := cfg.Metrics(log)
+	prometheus, err := cfg.Metrics(log)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
+	prometheus = observeQueries(prometheus, a.Metrics)
 	catalog, err := loadCatalog(cfg, log)
 	if err != nil {
 		db.Close()
@@ -64,7 +68,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if catalog != nil {
 		index = catalog
 	}
-	engine := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Resolver: cfg.Resolver(), History: db, Metrics: metrics,
+	engine := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Resolver: cfg.Resolver(), History: db, Metrics: prometheus,
 		Queries: cfg.Queries(), Runbooks: index, Logger: log})
 	checker, err := alertChecker(cfg)
 	if err != nil {
@@ -82,11 +86,12 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			}},
 		Diagnoser: engine, Archive: db, Logger: log,
 	})
-	a.Slack = bot.NewWebAPI(bot.WebAPIConfig{BotToken: cfg.SlackBotToken, AppToken: cfg.SlackAppToken, APIURL: cfg.SlackAPIURL, Logger: log})
+	a.Slack = bot.NewWebAPI(bot.WebAPIConfig{BotToken: cfg.SlackBotToken, AppToken: cfg.SlackAppToken, APIURL: cfg.SlackAPIURL,
+		Observer: a.Metrics, Logger: log})
 	updates := bot.NewRunbookUpdates(log)
 	var command func(runbooks.Job) string
 	if catalog != nil {
-		if err := a.useRunbooks(ctx, catalog, metrics, updates); err != nil {
+		if err := a.useRunbooks(ctx, catalog, prometheus, observeRunbooks(updates, a.Metrics)); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -108,7 +113,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		withhold = a.LLM.Withholds
 	}
 	words := commands.New(commands.Deps{
-		Incidents: a.Live, Graph: g, Resolver: cfg.Resolver(), Metrics: metrics, PromQLAllow: cfg.PromQLAllow, Runbooks: a.Runbooks,
+		Incidents: a.Live, Graph: g, Resolver: cfg.Resolver(), Metrics: prometheus, PromQLAllow: cfg.PromQLAllow, Runbooks: a.Runbooks,
 		Explainer: explainer, Withhold: withhold, Link: a.Slack.Permalink, Names: a.Slack.DisplayName, Causes: causes{db}, Logger: log,
 	})
 	a.Bot, err = bot.New(bot.Config{
@@ -122,7 +127,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Runbooks: a.Runbooks, RunbookUpdates: updates, Command: command,
 		Records: records{db}, Incidents: db, Decode: decoder(g), Alerts: checker,
 		Conversations: db, Costs: db, Votes: db, Corrections: db,
-		Logger: log,
+		Observer: a.Metrics, Logger: log,
 	})
 	if err != nil {
 		db.Close()
@@ -197,6 +202,10 @@ func (a *App) Run(ctx context.Context) error {
 	if a.cfg.PprofAddr != "" {
 		g.Go(func() error { return servePprof(ctx, a.cfg.PprofAddr, a.log) })
 	}
+	if a.cfg.MetricsAddr != "" {
+		srv := metrics.NewServer(metrics.ServerConfig{Addr: a.cfg.MetricsAddr, Registry: a.Metrics, Checks: a.readiness(), Logger: a.log})
+		g.Go(func() error { return srv.Run(ctx) })
+	}
 	return g.Wait()
 }
 
@@ -256,7 +265,7 @@ func loadCatalog(cfg Config, log *slog.Logger) (*runbooks.Catalog, error) {
 // useRunbooks builds the approval flow: the go-ansible runner, the policy
 // (APPROVERS, with user groups looked up in Slack), the store as audit log
 // and notify, the queue the bot reads, as notifier.
-func (a *App) useRunbooks(ctx context.Context, catalog *runbooks.Catalog, metrics diagnosis.Metrics, notify runbooks.Notifier) error {
+func (a *App) useRunbooks(ctx context.Context, catalog *runbooks.Catalog, prometheus diagnosis.Metrics, notify runbooks.Notifier) error {
 	runner, err := playbooks.New(playbooks.Config{Dir: a.cfg.PlaybooksDir, Logger: a.log})
 	if err != nil {
 		return fmt.Errorf("playbooks: %w", err)
@@ -265,7 +274,7 @@ func (a *App) useRunbooks(ctx context.Context, catalog *runbooks.Catalog, metric
 		a.log.Warn("runbooks will not run until Ansible works", "err", err)
 	}
 	var verify runbooks.Verifier
-	if q, ok := metrics.(interface {
+	if q, ok := prometheus.(interface {
 		Query(ctx context.Context, query string, at time.Time) ([]diagnosis.Series, error)
 	}); ok {
 		verify = func(ctx context.Context, promql string) (bool, error) {

@@ -52,6 +52,8 @@ type Config struct {
 	LogLevel         slog.Level
 	// PprofAddr serves Go's profiles (/debug/pprof/); "" for none.
 	PprofAddr string
+	// MetricsAddr serves /metrics, /healthz and /readyz; "" for none.
+	MetricsAddr string
 	// RunbookRequestTTL is how long a run request waits for approval;
 	// RunbookStopGrace how long a shutdown lets running runbooks finish.
 	RunbookRequestTTL time.Duration
@@ -269,6 +271,17 @@ func (c *Config) settings(need requirement) []setting {
 					return
 				}
 				c.PprofAddr = v
+			}},
+		{env: "METRICS_ADDR", def: "", help: "address serving nightowl's metrics at /metrics and its probes at /healthz and /readyz (such as :9090; docs/metrics.md); off when empty",
+			read: func(v string, p problems) {
+				if v == "" {
+					return
+				}
+				if _, _, err := net.SplitHostPort(v); err != nil {
+					p.add("%q is not host:port, such as :9090", v)
+					return
+				}
+				c.MetricsAddr = v
 			}},
 		{env: "LOG_LEVEL", def: "info", help: "debug | info | warn | error",
 			read: func(v string, p problems) {

@@ -1,6 +1,7 @@
 package testbed
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,5 +54,30 @@ func MustStartPrometheus(tb testing.TB, openMetrics []byte) *Prometheus {
 	)
 	tb.Logf("promtool imported %d bytes of OpenMetrics in %v; prometheus was ready %v later",
 		len(openMetrics), imported.Round(time.Millisecond), (time.Since(began) - imported).Round(time.Millisecond))
+	return &Prometheus{p}
+}
+
+// MustStartPrometheusScraping runs prometheus on a free port scraping
+// target (host:port, its /metrics) every second as job, until the test
+// ends, waiting for /-/ready. It skips, or fails under NIGHTOWL_E2E=1,
+// when prometheus is missing.
+func MustStartPrometheusScraping(tb testing.TB, job, target string) *Prometheus {
+	tb.Helper()
+	bin := MustFindBinary(tb, "apt-get install prometheus", "prometheus")
+	dir := tb.TempDir()
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: %q\n    static_configs:\n      - targets: [%q]\n", job, target)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	addr := FreeAddr(tb)
+	url := "http://" + addr
+	p := MustStart(tb, "prometheus", url, "/-/ready", bin,
+		"--config.file="+cfgPath,
+		"--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr,
+		"--web.external-url="+url,
+		"--log.level=info",
+	)
 	return &Prometheus{p}
 }

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/nightowl-sre/nightowl/bot"
+	"github.com/nightowl-sre/nightowl/diagnosis"
+	"github.com/nightowl-sre/nightowl/metrics"
+	"github.com/nightowl-sre/nightowl/runbooks"
+)
+
+// The Registry is what the bot reports to: bot declares the methods it
+// calls and never imports metrics.
+var (
+	_ bot.Observer      = (*metrics.Registry)(nil)
+	_ bot.SlackObserver = (*metrics.Registry)(nil)
+)
+
+// readiness is what /readyz checks: the Socket Mode connection is up (no
+// alert, command or click reaches a disconnected bot) and the database
+// takes a write now (store.DB.Writable: a row inserted and rolled back).
+func (a *App) readiness() []metrics.Check {
+	return []metrics.Check{
+		{Name: "socket", Ready: func(context.Context) error {
+			if !a.Slack.Connected() {
+				return errors.New("Socket Mode is not connected")
+			}
+			return nil
+		}},
+		{Name: "store", Ready: a.DB.Writable},
+	}
+}
+
+// instantQuerier is the Prometheus adapter's instant query, which runbook
+// verification uses when it is there.
+type instantQuerier interface {
+	Query(ctx context.Context, query string, at time.Time) ([]diagnosis.Series, error)
+}
+
+// observeQueries counts the PromQL queries that fail, evidence and runbook
+// verification alike (nightowl_prometheus_query_failures_total); nil
+// stays nil (no PROMETHEUS_URL).
+func observeQueries(m diagnosis.Metrics, reg *metrics.Registry) diagnosis.Metrics {
+	if m == nil {
+		return nil
+	}
+	r := observedRange{next: m, reg: reg}
+	if q, ok := m.(instantQuerier); ok {
+		return observedQueries{observedRange: r, instant: q}
+	}
+	return r
+}
+
+type observedRange struct {
+	next diagnosis.Metrics
+	reg  *metrics.Registry
+}
+
+func (o observedRange) QueryRange(ctx context.Context, query string, r diagnosis.Range) ([]diagnosis.Series, error) {
+	series, err := o.next.QueryRange(ctx, query, r)
+	if err != nil && ctx.Err() == nil {
+		o.reg.PrometheusQueryFailed()
+	}
+	return series, err
+}
+
+type observedQueries struct {
+	observedRange
+	instant instantQuerier
+}
+
+func (o observedQueries) Query(ctx context.Context, query string, at time.Time) ([]diagnosis.Series, error) {
+	series, err := o.instant.Query(ctx, query, at)
+	if err != nil && ctx.Err() == nil {
+		o.reg.PrometheusQueryFailed()
+	}
+	return series, err
+}
+
+var _ instantQuerier = observedQueries{}
+
+// observedRunbooks counts the runbook service's news on its way to the
+// bot: requests, approvals (each new one a request carries when it is
+// approved, queued or started), rejections and finished runs with their
+// outcome and duration.
+type observedRunbooks struct {
+	next runbooks.Notifier
+	reg  *metrics.Registry
+
+	mu        sync.Mutex
+	approvals map[string]int // approvals counted, by request, until it ends
+}
+
+func observeRunbooks(next runbooks.Notifier, reg *metrics.Registry) *observedRunbooks {
+	return &observedRunbooks{next: next, reg: reg, approvals: map[string]int{}}
+}
+
+func (o *observedRunbooks) RunbookUpdate(ctx context.Context, u runbooks.Update) {
+	rq := u.Request
+	switch u.Kind {
+	case runbooks.UpdateOpened:
+		o.reg.RunbookRequested(rq.Runbook)
+	case runbooks.UpdateRejected:
+		o.reg.RunbookRefused(rq.Runbook)
+	case runbooks.UpdateFinished:
+		if rq.Result != nil {
+			o.reg.RunbookRan(rq.Runbook, rq.Result.Outcome, rq.Result.Ended.Sub(rq.Result.Started))
+		}
+	}
+	o.mu.Lock()
+	switch u.Kind {
+	case runbooks.UpdateApproved, runbooks.UpdateQueued, runbooks.UpdateStarted: // what an approval leads to
+		for range len(rq.Approvals) - o.approvals[rq.ID] {
+			o.reg.RunbookApproved(rq.Runbook)
+		}
+		o.approvals[rq.ID] = max(o.approvals[rq.ID], len(rq.Approvals))
+	case runbooks.UpdateFinished, runbooks.UpdateRejected, runbooks.UpdateExpired, runbooks.UpdateInterrupted:
+		delete(o.approvals, rq.ID) // it ended: no approval comes after
+	}
+	o.mu.Unlock()
+	o.next.RunbookUpdate(ctx, u)
+}
+
+var _ runbooks.Notifier = (*observedRunbooks)(nil)
