@@ -238,7 +238,9 @@ func yamlProblem(err error) string {
 	s = strings.ReplaceAll(s, "unmarshal errors:\n  ", "")
 	s = strings.ReplaceAll(s, "in type runbooks.file", "")
 	s = strings.ReplaceAll(s, "in type runbooks.approvalsFile", "in approvals")
-	return strings.ReplaceAll(s, "\n  ", "; ")
+	s = strings.ReplaceAll(s, "into runbooks.file", "into a runbook")
+	s = strings.ReplaceAll(s, "\n  ", "; ")
+	return strings.ReplaceAll(s, "\n", `\n`) // a value quoted in the message may hold a newline: one line each
 }
 
 // Get returns a runbook by ID.

@@ -64,6 +64,7 @@ func TestABrokenRunbookNamesItsFileAndField(t *testing.T) {
 		{"a bad timeout", "id: RB-X-001\ntitle: t\nplaybook: a.yml\ntimeout: forever\n", `timeout: "forever" is not a duration`},
 		{"a bad approver", "id: RB-X-001\ntitle: t\nplaybook: a.yml\napprovals: {approvers: [alice]}\n", `approvals.approvers: "alice"`},
 		{"a reserved parameter", "id: RB-X-001\ntitle: t\nplaybook: a.yml\nparameters:\n  - {name: incident_id, type: string}\n", "is set by nightowl itself"},
+		{"a document that is one folded string (a problem quoting a newline stays one line)", ">\n 00\n", "broken.yaml: line 1: cannot unmarshal !!str `00\\n` into a runbook"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
