@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -82,8 +83,11 @@ type outbox struct {
 	mu    sync.Mutex
 	items map[string]*retryItem
 	cards map[string]int // incident → failed card posts in a row
-	seq   int
-	wake  chan struct{}
+	// unsure: incidents whose last card post failed in a way that may
+	// have landed (a timeout, a lost connection): look before posting.
+	unsure map[string]bool
+	seq    int
+	wake   chan struct{}
 }
 
 type retryItem struct {
@@ -94,15 +98,24 @@ type retryItem struct {
 }
 
 func newOutbox() *outbox {
-	return &outbox{items: map[string]*retryItem{}, cards: map[string]int{}, wake: make(chan struct{}, 1)}
+	return &outbox{items: map[string]*retryItem{}, cards: map[string]int{}, unsure: map[string]bool{}, wake: make(chan struct{}, 1)}
 }
 
-// cardFailed counts a failed card post and returns the failures in a row.
-func (o *outbox) cardFailed(id string) int {
+// cardFailed counts a failed card post and returns the failures in a row;
+// unsure says the post may have landed all the same.
+func (o *outbox) cardFailed(id string, unsure bool) int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.cards[id]++
+	o.unsure[id] = unsure
 	return o.cards[id]
+}
+
+// cardUnsure reports whether the incident's last card post may have landed.
+func (o *outbox) cardUnsure(id string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.unsure[id]
 }
 
 // cardAttempts is how often an incident's card failed to post so far.
@@ -117,6 +130,7 @@ func (o *outbox) cardPosted(id string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	delete(o.cards, id)
+	delete(o.unsure, id)
 }
 
 // pending counts what waits to be tried again.
@@ -263,7 +277,7 @@ func (b *Bot) postReply(ctx context.Context, incident, what string, m Message) {
 // Grouper, to be posted again after a backoff.
 func (b *Bot) cardNotTaken(ctx context.Context, u diagnosis.Update, err error) {
 	in := u.Incident
-	n := b.outbox.cardFailed(in.ID)
+	n := b.outbox.cardFailed(in.ID, mayHaveLanded(err))
 	wait := backoff(n)
 	if !retryable(err) {
 		wait = max(wait, time.Minute) // nothing will change soon: someone must fix the channel
@@ -274,4 +288,39 @@ func (b *Bot) cardNotTaken(ctx context.Context, u diagnosis.Update, err error) {
 	}
 	b.log.Error("incident card not posted; trying again", keyIncident, in.ID, "attempt", n, "retry_in", wait.Round(time.Second).String(), "err", err)
 	b.persist(ctx, in)
+}
+
+// mayHaveLanded says whether a failed post may have been taken all the
+// same: Slack answered nothing nightowl could read (a timeout, a lost
+// connection), rather than an error or a status of its own.
+func mayHaveLanded(err error) bool {
+	var (
+		sc slack.StatusCodeError
+		rl *slack.RateLimitedError
+		se slack.SlackErrorResponse
+	)
+	return !errors.As(err, &sc) && !errors.As(err, &rl) && !errors.As(err, &se)
+}
+
+// findCard looks in the incidents channel for the card of an incident
+// whose last post may have landed unanswered: its ts, "" when it is not
+// there (or history cannot say, and then the card is posted again: a
+// duplicate is better than no page).
+func (b *Bot) findCard(ctx context.Context, in diagnosis.Incident) string {
+	after := ""
+	if !in.OpenedAt.IsZero() {
+		after = fmt.Sprintf("%d.000000", in.OpenedAt.Add(-time.Minute).Unix())
+	}
+	msgs, err := b.slack.History(ctx, b.cfg.IncidentsChannel, after)
+	if err != nil {
+		b.log.Warn("look for a card that may have landed; posting it again", keyIncident, in.ID, "err", err)
+		return ""
+	}
+	for _, m := range msgs {
+		mine := (m.BotID != "" && m.BotID == b.self.BotID) || (m.User != "" && m.User == b.self.UserID)
+		if mine && (strings.Contains(m.Text, " "+in.ID+":") || strings.Contains(m.Text, " "+in.ID+" ·")) {
+			return m.Timestamp
+		}
+	}
+	return ""
 }

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -164,4 +165,39 @@ func (bt *botUnderTest) incidentID(t *testing.T) string {
 
 func containsKind(kinds []diagnosis.EventKind, kind diagnosis.EventKind) bool {
 	return slices.Contains(kinds, kind)
+}
+
+func TestACardPostThatTimedOutButLandedIsNotPostedTwice(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bt := mustRunBot(t, botOptions{})
+		// Slack takes the card, but its answer never arrives.
+		bt.slack.failNext(fault{method: "chat.postMessage", n: 1, err: context.DeadlineExceeded, match: isCard, landed: true})
+		bt.relay(alertOn("ServiceErrorRateHigh", "order-service"))
+		wait(tGroupWait + time.Second)
+		wait(10 * time.Minute)
+		card := bt.card(t) // exactly one
+		if got := bt.pages(tOnCall); got != 1 {
+			t.Errorf("on-call paged %d times, want once", got)
+		}
+		if got := len(bt.slack.thread(tIncidents, card.ts)); got != 1 {
+			t.Errorf("%d replies under the card, want its first burst once", got)
+		}
+		if saved := bt.store.saved[bt.incidentID(t)]; saved.Thread.TS != card.ts {
+			t.Errorf("the record says the card is %q, want the one that landed, %q", saved.Thread.TS, card.ts)
+		}
+	})
+}
+
+func TestACardPostSlackRefusedIsNotLookedFor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bt := mustRunBot(t, botOptions{})
+		bt.slack.failNext(fault{method: "chat.postMessage", n: 1, err: slackDown, match: isCard})
+		bt.relay(alertOn("ServiceErrorRateHigh", "order-service"))
+		wait(tGroupWait + time.Second)
+		wait(10 * time.Minute)
+		bt.card(t)
+		if got := len(bt.slack.recorded("conversations.history")); got != 0 {
+			t.Errorf("%d history reads, want none: an HTTP 500 is a post Slack did not take", got)
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -84,6 +85,9 @@ type fault struct {
 	n      int
 	err    error
 	match  func(c call) bool // nil: every call of method
+	// landed: the call takes effect, but its answer is lost (a timeout
+	// after Slack took the post); err is what the caller sees.
+	landed bool
 }
 
 // failNext injects a fault; calls take the faults in the order given.
@@ -104,10 +108,22 @@ func (f *fakeSlack) clearFaults() {
 // is recorded with Failed set.
 func (f *fakeSlack) faulty(c call) error {
 	for _, ft := range f.faults {
-		if ft.n > 0 && ft.method == c.Method && (ft.match == nil || ft.match(c)) {
+		if ft.n > 0 && ft.method == c.Method && (ft.match == nil || ft.match(c)) && !ft.landed {
 			ft.n--
 			c.Failed = true
 			f.calls = append(f.calls, c)
+			return ft.err
+		}
+	}
+	return nil
+}
+
+// lostAnswer uses up a "landed" fault that matches the call, if any: the
+// call is carried out, and then answered with its error.
+func (f *fakeSlack) lostAnswer(c call) error {
+	for _, ft := range f.faults {
+		if ft.n > 0 && ft.method == c.Method && (ft.match == nil || ft.match(c)) && ft.landed {
+			ft.n--
 			return ft.err
 		}
 	}
@@ -163,8 +179,11 @@ func (f *fakeSlack) Post(_ context.Context, m Message) (string, error) {
 		return "", fmt.Errorf("chat.postMessage to %s: %w", m.Channel, slackError("thread_not_found"))
 	}
 	ts := f.nextTS()
-	f.messages = append(f.messages, &fakeMessage{channel: m.Channel, ts: ts, threadTS: m.ThreadTS, msg: m})
+	f.messages = append(f.messages, &fakeMessage{channel: m.Channel, ts: ts, threadTS: m.ThreadTS, botID: f.me.BotID, msg: m})
 	f.calls = append(f.calls, call{Method: "chat.postMessage", Channel: m.Channel, TS: ts, ThreadTS: m.ThreadTS, Msg: m})
+	if err := f.lostAnswer(call{Method: "chat.postMessage", Channel: m.Channel, ThreadTS: m.ThreadTS, Msg: m}); err != nil {
+		return "", fmt.Errorf("chat.postMessage to %s: %w", m.Channel, err)
+	}
 	return ts, nil
 }
 
@@ -370,7 +389,7 @@ func (f *fakeSlack) History(_ context.Context, channel, after string) ([]slack.M
 	}
 	var out []slack.Message
 	for _, m := range f.messages {
-		if m.channel == channel && m.threadTS == "" && (after == "" || m.ts > after) {
+		if m.channel == channel && m.threadTS == "" && (after == "" || tsAfter(m.ts, after)) {
 			out = append(out, slack.Message{Msg: slack.Msg{Type: "message", Timestamp: m.ts, Text: m.msg.Text, User: m.user, BotID: m.botID}})
 		}
 	}
@@ -386,4 +405,11 @@ func (f *fakeSlack) postAsBot(channel, botID, text string) string {
 	ts := f.nextTS()
 	f.messages = append(f.messages, &fakeMessage{channel: channel, ts: ts, botID: botID, msg: Message{Channel: channel, Text: text}})
 	return ts
+}
+
+// tsAfter compares Slack timestamps as Slack does: as numbers.
+func tsAfter(ts, after string) bool {
+	a, err1 := strconv.ParseFloat(ts, 64)
+	b, err2 := strconv.ParseFloat(after, 64)
+	return err1 == nil && err2 == nil && a > b
 }

@@ -88,8 +88,21 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	}
 	card := renderCard(v)
 	card.Channel = b.cfg.IncidentsChannel
-	ts, err := b.slack.Post(ctx, card)
-	b.obs.CardPosted(b.deps.Now().Sub(in.OpenedAt), err)
+	// A post that timed out may have landed: look before posting again,
+	// or on-call is paged twice.
+	var (
+		ts  string
+		err error
+	)
+	found := b.outbox.cardUnsure(in.ID)
+	if found {
+		ts = b.findCard(ctx, in)
+		found = ts != ""
+	}
+	if !found {
+		ts, err = b.slack.Post(ctx, card)
+		b.obs.CardPosted(b.deps.Now().Sub(in.OpenedAt), err)
+	}
 	if err != nil {
 		unlock()
 		b.cardNotTaken(ctx, u, err)
@@ -100,7 +113,7 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 		i.Thread = diagnosis.Thread{Channel: b.cfg.IncidentsChannel, TS: ts}
 	})
 	unlock()
-	if v.Page != "" {
+	if v.Page != "" { // a card found after a timeout paged when it landed
 		b.obs.PageSent(b.notified(ctx)) // a group's members are asked of Slack: not under the card lock
 	}
 	b.persist(ctx, in)
@@ -121,6 +134,10 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 		b.record(ctx, in.ID, diagnosis.EventResolved, "", fmt.Sprintf("after %s", diagnosis.Elapsed(in.Duration(b.deps.Now()))))
 		b.settle(ctx, in.ID)
 		return
+	}
+	if found {
+		b.log.Warn("an incident card whose post timed out had landed: kept, not posted again", keyIncident, in.ID, keyTS, ts)
+		b.refreshCard(ctx, in.ID) // it shows the state of its first attempt
 	}
 	if ver.ok {
 		b.dryRun(ctx, in, shown)
