@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"sort"
 	"strings"
 	"sync"
@@ -53,28 +52,36 @@ func backoff(n int) time.Duration {
 	return d/2 + rand.N(d) // uniform in [d/2, 3d/2)
 }
 
-// retryable says whether trying again may help: Slack being down, slow or
-// unreachable may; a request Slack refuses for what it is may not.
-func retryable(err error) bool {
+// classify sorts a failed call by what Slack said. answered: Slack
+// answered (a status, an error, a rate limit), so the call did not take
+// effect; a call without an answer (a timeout, a lost connection) may
+// have. retry: trying again may help (Slack down, slow or unreachable),
+// unlike a request Slack refuses for what it is.
+func classify(err error) (answered, retry bool) {
 	var (
-		sc  slack.StatusCodeError
-		rl  *slack.RateLimitedError
-		se  slack.SlackErrorResponse
-		net net.Error
+		sc slack.StatusCodeError
+		rl *slack.RateLimitedError
+		se slack.SlackErrorResponse
 	)
 	switch {
-	case errors.As(err, &rl), errors.As(err, &net), errors.Is(err, context.DeadlineExceeded):
-		return true
+	case errors.As(err, &rl):
+		return true, true
 	case errors.As(err, &sc):
-		return sc.Code >= 500 || sc.Code == 429 || sc.Code == 408
+		return true, sc.Code >= 500 || sc.Code == 429 || sc.Code == 408
 	case errors.As(err, &se):
 		switch se.Err {
 		case "internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited", "team_added_to_org":
-			return true
+			return true, true
 		}
-		return false
+		return true, false
 	}
-	return true // an unknown failure (a reset connection): try again
+	return false, true
+}
+
+// retryable says whether trying again may help (classify).
+func retryable(err error) bool {
+	_, retry := classify(err)
+	return retry
 }
 
 // outbox holds the card updates and thread replies waiting to be tried
@@ -291,15 +298,10 @@ func (b *Bot) cardNotTaken(ctx context.Context, u diagnosis.Update, err error) {
 }
 
 // mayHaveLanded says whether a failed post may have been taken all the
-// same: Slack answered nothing nightowl could read (a timeout, a lost
-// connection), rather than an error or a status of its own.
+// same: Slack gave no answer nightowl could read (classify).
 func mayHaveLanded(err error) bool {
-	var (
-		sc slack.StatusCodeError
-		rl *slack.RateLimitedError
-		se slack.SlackErrorResponse
-	)
-	return !errors.As(err, &sc) && !errors.As(err, &rl) && !errors.As(err, &se)
+	answered, _ := classify(err)
+	return !answered
 }
 
 // findCard looks in the incidents channel for the card of an incident

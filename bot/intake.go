@@ -159,20 +159,14 @@ func (b *Bot) runIntake(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case m := <-b.intake:
-			b.take(ctx, m)
+			b.group(ctx, m.alerts)
 		}
 	}
 }
 
-// take groups a recorded message's alerts; the incidents they joined are
-// saved soon after (runSaver), so that a restart finds every alert that
-// has no card yet in its incident.
-func (b *Bot) take(ctx context.Context, m relayedMsg) {
-	b.group(ctx, m.alerts)
-}
-
-// group feeds alerts to their incidents and marks the incidents they
-// changed to be saved.
+// group feeds recorded alerts to their incidents and marks the incidents
+// they changed; those are saved soon after (runSaver), so that a restart
+// finds every alert that has no card yet in its incident.
 func (b *Bot) group(ctx context.Context, alerts []diagnosis.Alert) {
 	outs := b.live.Add(alerts...)
 	b.linkSummarised(ctx, alerts, outs)

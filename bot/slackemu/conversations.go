@@ -115,14 +115,14 @@ func (s *Server) conversationsHistory(req *apiRequest) (map[string]any, error) {
 		return nil, err
 	}
 	// oldest and latest bound the messages by ts, both exclusive unless
-	// inclusive is true (Slack's rules); ts strings of one width compare
-	// as their times do.
-	oldest, latest, inclusive := req.get("oldest"), req.get("latest"), req.get("inclusive") == "true"
-	in := func(ts string) bool {
-		if oldest != "" && (ts < oldest || ts == oldest && !inclusive) {
+	// inclusive is true; Slack compares them as numbers.
+	oldest, latest, inclusive := tsNumber(req.get("oldest")), tsNumber(req.get("latest")), req.get("inclusive") == "true"
+	in := func(raw string) bool {
+		ts := tsNumber(raw)
+		if oldest >= 0 && (ts < oldest || ts == oldest && !inclusive) {
 			return false
 		}
-		return latest == "" || ts < latest || ts == latest && inclusive
+		return latest < 0 || ts < latest || ts == latest && inclusive
 	}
 	newest := make([]*message, 0, len(ch.top))
 	for i := len(ch.top) - 1; i >= 0; i-- {
@@ -196,4 +196,14 @@ func tsMicros(ts string) int64 {
 	frac = (frac + "000000")[:6]
 	us, _ := strconv.ParseInt(frac, 10, 64)
 	return n*1e6 + us
+}
+
+// tsNumber reads a Slack ts ("1733481234.000100") as a number, -1 for
+// none or junk.
+func tsNumber(ts string) float64 {
+	f, err := strconv.ParseFloat(ts, 64)
+	if ts == "" || err != nil {
+		return -1
+	}
+	return f
 }

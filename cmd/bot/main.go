@@ -7,6 +7,8 @@
 //	bot runbooks lint    check the runbook catalog and its playbooks
 //	bot audit            print the record of runbook runs
 //	bot backup FILE      copy the database into a new file, while it runs
+//	bot graph discover   print the service graph Prometheus's metrics imply
+//	bot graph check FILE check a graph file (and the services it misses)
 //	bot version          print the version
 package main
 
