@@ -76,6 +76,7 @@ type rcaView struct {
 	// vusers are edges learned from alerts: vusers[x] depends on x.
 	vusers  map[string][]string
 	virtual map[string]string // names the graph does not know → kind
+	spoken  map[string]bool   // of those, hosts only error messages name
 	ipNames map[string]string // a host's address → the name nightowl uses for it
 	named   map[string]*hits
 	sig     map[string]*hits
@@ -131,7 +132,7 @@ func (v *rcaView) layer(n string) graph.Layer {
 // newView reads the incident's alerts, grouped by node.
 func newView(g *graph.Graph, p Params, off map[string]bool, byNode map[string][]AlertState, now time.Time) *rcaView {
 	v := &rcaView{g: g, p: p, off: off, now: now, alerting: map[string]*rcaNode{}, vusers: map[string][]string{},
-		virtual: map[string]string{}, named: map[string]*hits{}, sig: map[string]*hits{}, sigWhat: map[string]string{},
+		virtual: map[string]string{}, spoken: map[string]bool{}, named: map[string]*hits{}, sig: map[string]*hits{}, sigWhat: map[string]string{},
 		mention: map[string]*hits{}, users: map[string][]string{}, ipNames: map[string]string{}, words: map[string]map[string]bool{}, erred: map[string]bool{}}
 	byNode = v.sameHosts(byNode)
 	v.start = onset(byNode)

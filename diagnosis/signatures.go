@@ -31,6 +31,9 @@ type signature struct {
 	// reached (a DNS error names the name it could not resolve), never
 	// the failing thing itself.
 	victims bool
+	// unless: a message this also matches is not this signature's,
+	// whatever re says.
+	unless *regexp.Regexp
 }
 
 // hostToken finds host names in a message (a name ends in a word, not a
@@ -48,6 +51,9 @@ func (s signature) matches(lower, text string) string {
 		}
 	}
 	if !hit {
+		return ""
+	}
+	if s.unless != nil && s.unless.MatchString(text) {
 		return ""
 	}
 	return s.re.FindString(text)
@@ -78,7 +84,11 @@ var signatures = []signature{
 	{what: "TLS certificates", kinds: []string{"ca", "cert", "certificate", "pki", "issuer"}, shared: true,
 		re:    regexp.MustCompile(`(?i)(x509: |certificate (has )?expired|certificate verify failed|CERTIFICATE_VERIFY_FAILED|certificate signed by unknown authority|unknown certificate authority|PKIX path building failed|tls: bad certificate|SSLHandshakeException)`),
 		hints: []string{"x509", "certificate", "pkix", "tls:", "sslhandshake"},
-		who:   regexp.MustCompile(`(?i)(?:issuer[ =:]+"?|candidate authority certificate "|authority[ =:]+")([A-Za-z0-9.-]+[A-Za-z0-9])`)},
+		who:   regexp.MustCompile(`(?i)(?:issuer[ =:]+"?|candidate authority certificate "|authority[ =:]+")([A-Za-z0-9.-]+[A-Za-z0-9])`),
+		// Go's crypto/x509 says "current time T is before NotBefore" for a
+		// certificate not yet valid: the reader's clock is behind, the
+		// certificate is fine ("is after" is one that expired).
+		unless: regexp.MustCompile(`(?i)current time \S+ is before \S+`)},
 	// Linux errno (ENOSPC, EROFS, ESTALE, EIO, ENOTCONN on FUSE/NFS), the kernel's hung-task and NFS messages.
 	{what: "storage", kinds: []string{"storage", "disk", "volume", "nfs", "efs", "filesystem"},
 		re:    regexp.MustCompile(`(?i)(no space left on device|read-only file ?system|stale (nfs )?file handle|input/output error|transport endpoint is not connected|blocked for more than \d+ seconds|hung task|nfs: server \S+ not responding|disk quota exceeded)`),

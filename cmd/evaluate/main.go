@@ -3,7 +3,7 @@
 // vocabulary (diagnosis/scenarios/synth), against baselines, signal by
 // signal, for calibration, and leaving each hand-written topology out.
 //
-//	go run ./cmd/evaluate [-half test|tune] [-n 600] [-seed 1] [-markdown] [-refit]
+//	go run ./cmd/evaluate [-half test|tune] [-n 600] [-seed 1] [-markdown] [-refit] [-disable signal,…]
 //
 // With -refit, leave-one-topology-out refits the model's parameters for each
 // topology on the others and on generated tuning-half incidents (slow:
@@ -16,6 +16,8 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
@@ -36,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	markdown := fs.Bool("markdown", false, "print Markdown tables (for docs/diagnosis.md) instead of text")
 	workers := fs.Int("workers", 0, "diagnoses run in parallel (0: GOMAXPROCS)")
 	refit := fs.Bool("refit", false, "leave-one-topology-out refits the parameters on the other topologies (slow)")
+	disable := fs.String("disable", "", "signals the engine leaves out everywhere, comma-separated (e.g. signature: how it does on error texts it has no signature for)")
+	misses := fs.String("misses", "", "print the misses of one root type (or \"all\") on the tuning half, with their alerts, and stop")
 	fitOnly := fs.Bool("fit", false, "fit the model's parameters on the tuning half and the hand-written incidents, print them as Go, and stop")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -52,7 +56,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	sc, elapsed, err := evaluate(h, *n, *seed, *workers, *refit)
+	var off []string
+	for _, s := range strings.Split(*disable, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			if !slices.Contains(diagnosis.SignalNames(), s) {
+				fmt.Fprintf(stderr, "evaluate: -disable: no signal %q (signals: %s)\n", s, strings.Join(diagnosis.SignalNames(), ", "))
+				return 2
+			}
+			off = append(off, s)
+		}
+	}
+	if *misses != "" {
+		if h != synth.Tune {
+			fmt.Fprintln(stderr, "evaluate: -misses reads the tuning half only (-half tune): the test half is for measuring")
+			return 2
+		}
+		return printMisses(stdout, stderr, *misses, *n, *seed, off)
+	}
+	sc, elapsed, err := evaluate(h, *n, *seed, *workers, *refit, off)
 	if err != nil {
 		fmt.Fprintf(stderr, "evaluate: %v\n", err)
 		return 1
@@ -67,7 +88,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // evaluate generates the incidents and measures today's engine on them.
-func evaluate(h synth.Half, n int, seed int64, workers int, refit bool) (bench.Scorecard, time.Duration, error) {
+func evaluate(h synth.Half, n int, seed int64, workers int, refit bool, off []string) (bench.Scorecard, time.Duration, error) {
 	began := time.Now()
 	var generated []scenarios.Scenario
 	for _, in := range synth.Generate(seed, n, h) {
@@ -92,8 +113,8 @@ func evaluate(h synth.Half, n int, seed int64, workers int, refit bool) (bench.S
 	sc := bench.Measure(bench.Config{
 		Title:       fmt.Sprintf("nightowl on %d synthetic incidents (%s half, seed %d)", n, h, seed),
 		Cases:       cases,
-		Diagnose:    bench.Engine(),
-		Ablate:      func(disable []string) bench.Diagnose { return bench.Engine(disable...) },
+		Diagnose:    bench.Engine(off...),
+		Ablate:      func(disable []string) bench.Diagnose { return bench.Engine(append(slices.Clone(off), disable...)...) },
 		Signals:     diagnosis.SignalNames(),
 		Handwritten: handwritten,
 		Fit:         fit,
@@ -162,4 +183,47 @@ func orDefault(err error, msg string) string {
 		return err.Error()
 	}
 	return msg
+}
+
+// printMisses diagnoses tuning-half incidents and prints, for each one of
+// rootType whose right answer is not ranked first, what was wanted, the
+// top candidates and the alerts: what to read before changing the model.
+func printMisses(stdout, stderr io.Writer, rootType string, n int, seed int64, off []string) int {
+	var generated []scenarios.Scenario
+	for _, in := range synth.Generate(seed, n, synth.Tune) {
+		generated = append(generated, in.Scenario)
+	}
+	cases, err := bench.Cases(generated, bench.KeepResolved())
+	if err != nil {
+		fmt.Fprintf(stderr, "evaluate: %v\n", err)
+		return 1
+	}
+	diagnose := bench.Engine(off...)
+	for _, c := range cases {
+		if rootType != "all" && c.RootType != rootType {
+			continue
+		}
+		d := diagnose(c)
+		rank := 0
+		for i, cand := range d.Candidates {
+			if c.Right(cand.Service) {
+				rank = i + 1
+				break
+			}
+		}
+		if rank == 1 {
+			continue
+		}
+		fmt.Fprintf(stdout, "== %s (%s) want %s, rank %d\n", c.Name, c.RootType, c.Want.RootCause, rank)
+		for i, cand := range d.Candidates[:min(4, len(d.Candidates))] {
+			fmt.Fprintf(stdout, "   %d. %s %.2f\n", i+1, cand.Service, cand.Confidence)
+			for _, e := range cand.Evidence {
+				fmt.Fprintf(stdout, "        - %s\n", e)
+			}
+		}
+		for _, a := range c.Alerts {
+			fmt.Fprintf(stdout, "   alert %s %v | %s\n", a.Name(), a.Labels, strings.Join(strings.Fields(a.Annotations["summary"]+" "+a.Annotations["description"]), " "))
+		}
+	}
+	return 0
 }

@@ -35,3 +35,29 @@ func TestEvaluateRefusesAnUnknownHalf(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 2 and a usage message", code, errs.String())
 	}
 }
+
+func TestEvaluateShowsMissesOfTheTuningHalfOnly(t *testing.T) {
+	var out, errs bytes.Buffer
+	if code := run([]string{"-misses", "all", "-half", "test", "-n", "8"}, &out, &errs); code != 2 || !strings.Contains(errs.String(), "tuning half only") {
+		t.Errorf("-misses on the test half: exit %d, stderr %q; want 2 and a refusal", code, errs.String())
+	}
+	out.Reset()
+	errs.Reset()
+	if code := run([]string{"-misses", "all", "-half", "tune", "-n", "40", "-seed", "2", "-disable", "signature,mention,graph"}, &out, &errs); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	// With three signals off, some of 40 incidents are missed, and each
+	// miss shows what was wanted, the candidates and the alerts.
+	for _, w := range []string{"== synth/", " want ", "   1. ", "   alert "} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("misses lack %q:\n%s", w, out.String())
+		}
+	}
+}
+
+func TestEvaluateRefusesAnUnknownSignal(t *testing.T) {
+	var out, errs bytes.Buffer
+	if code := run([]string{"-disable", "vibes"}, &out, &errs); code != 2 || !strings.Contains(errs.String(), `no signal "vibes"`) {
+		t.Errorf("exit %d, stderr %q; want 2 and the signals there are", code, errs.String())
+	}
+}

@@ -1,0 +1,130 @@
+package diagnosis_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nightowl-sre/nightowl/diagnosis"
+	"github.com/nightowl-sre/nightowl/diagnosis/graph"
+)
+
+// hostsGraph: three services behind an internal load balancer the graph
+// knows by its own name, not by the address clients dial, and reading the
+// same settings database; one of them also calls a payment provider, and
+// everything resolves names through coredns.
+func hostsGraph(t *testing.T) *graph.Graph {
+	t.Helper()
+	g, err := graph.New([]graph.Node{
+		{Name: "web", DependsOn: []string{"cart", "search", "coredns", "settings"}},
+		{Name: "cart", DependsOn: []string{"internal-lb", "stripe", "coredns", "settings"}},
+		{Name: "search", DependsOn: []string{"internal-lb", "coredns", "settings"}},
+		{Name: "billing", DependsOn: []string{"internal-lb", "coredns", "settings"}},
+		{Name: "settings", Kind: "database"},
+		{Name: "reports", DependsOn: []string{"coredns"}},
+		{Name: "internal-lb", Kind: "loadbalancer"},
+		{Name: "stripe", Kind: "external"},
+		{Name: "coredns", Kind: "dns"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func diagnoseText(t *testing.T, g *graph.Graph, at time.Time, texts map[string]string) diagnosis.Diagnosis {
+	t.Helper()
+	var alerts []diagnosis.Alert
+	i := 0
+	for _, svc := range []string{"web", "cart", "search", "billing", "reports"} {
+		text, ok := texts[svc]
+		if !ok {
+			continue
+		}
+		a := mkAlert("HighErrorRate", svc, at.Add(time.Duration(i)*20*time.Second))
+		a.Annotations = map[string]string{"summary": svc + " error rate 60%", "description": text}
+		alerts = append(alerts, a)
+		i++
+	}
+	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
+	return e.Diagnose(context.Background(), incidentOf(alerts))
+}
+
+// TestEngineKnowsAnAddressBySharedCallers: the services' errors name
+// ilb.services.internal, which the graph does not list; the one quiet
+// load balancer they all call is what they fail to reach, and the
+// addresses in their errors make the engine sure of it.
+func TestEngineKnowsAnAddressBySharedCallers(t *testing.T) {
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	d := diagnoseText(t, hostsGraph(t), at, map[string]string{
+		"cart":    "dial tcp ilb.services.internal:443: i/o timeout",
+		"search":  "read tcp 10.1.2.3:51515->ilb.services.internal:443: read: connection reset by peer",
+		"billing": "EOF while reading response from ilb.services.internal",
+		"web":     "upstream cart failed",
+	})
+	top, ok := d.Top()
+	if !ok || top.Service != "internal-lb" || top.Confidence < 0.6 {
+		t.Fatalf("top candidate %+v, want internal-lb and sure of it (the graph alone gives it about 0.4); candidates %+v", top, d.Candidates)
+	}
+	for _, c := range d.Candidates {
+		if c.Service == "ilb.services.internal" {
+			t.Errorf("the address is a candidate of its own beside the node it is: %+v", d.Candidates)
+		}
+	}
+}
+
+// TestEngineLeavesAnAddressOnlyOneServiceNamesAlone: one service naming a
+// host is what that service calls, not something several share.
+func TestEngineLeavesAnAddressOnlyOneServiceNamesAlone(t *testing.T) {
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	d := diagnoseText(t, hostsGraph(t), at, map[string]string{
+		"cart":    "dial tcp ilb.services.internal:443: i/o timeout",
+		"reports": "query failed: context deadline exceeded",
+	})
+	if top, ok := d.Top(); ok && top.Service == "internal-lb" {
+		t.Fatalf("one service naming an address made internal-lb the root cause: %+v", d.Candidates)
+	}
+}
+
+// TestEngineReadsAProvidersDomain: errors that name api.stripe.com name
+// the stripe node.
+func TestEngineReadsAProvidersDomain(t *testing.T) {
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	d := diagnoseText(t, hostsGraph(t), at, map[string]string{
+		"cart": "Post \"https://api.stripe.com/v1/charges\": net/http: TLS handshake timeout (api.stripe.com)",
+		"web":  "upstream cart failed",
+	})
+	top, ok := d.Top()
+	if !ok || top.Service != "stripe" {
+		t.Fatalf("top candidate %+v, want stripe; candidates %+v", top, d.Candidates)
+	}
+}
+
+// TestEngineReadsANotYetValidCertificateAsClockSkew: Go's "current time T
+// is before NotBefore" is a clock behind, not a certificate authority.
+func TestEngineReadsANotYetValidCertificateAsClockSkew(t *testing.T) {
+	g, err := graph.New([]graph.Node{
+		{Name: "api", DependsOn: []string{"auth", "cert-manager", "chrony"}},
+		{Name: "auth", DependsOn: []string{"cert-manager", "chrony"}},
+		{Name: "orders", DependsOn: []string{"cert-manager", "chrony"}},
+		{Name: "cert-manager", Kind: "ca"},
+		{Name: "chrony", Kind: "ntp"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	msg := "tls: failed to verify certificate: x509: certificate has expired or is not yet valid: current time 2026-03-01T02:00:01Z is before 2026-03-01T02:04:00Z"
+	var alerts []diagnosis.Alert
+	for i, svc := range []string{"api", "auth", "orders"} {
+		a := mkAlert("HighErrorRate", svc, at.Add(time.Duration(i)*20*time.Second))
+		a.Annotations = map[string]string{"description": msg}
+		alerts = append(alerts, a)
+	}
+	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
+	d := e.Diagnose(context.Background(), incidentOf(alerts))
+	top, ok := d.Top()
+	if !ok || top.Service != "chrony" {
+		t.Fatalf("top candidate %+v, want chrony; candidates %+v", top, d.Candidates)
+	}
+}
