@@ -296,6 +296,24 @@ var roleWords = map[role][]string{
 		"below", "baseline", "stale", "degraded", "failures", "failing", "declined", "dropped", "drops"},
 }
 
+// changeWords name a change someone shipped: a deploy, a rollout, a
+// release, an upgrade, a GitOps sync (Argo CD, Flux, Helm). A name that
+// pairs one with trouble reports a change that broke its own workload.
+// "deployment" is not among them: it names a Kubernetes object, whose
+// replicas may be short for reasons of their own.
+var changeWords = map[string]bool{"deploy": true, "deployed": true, "rollout": true, "release": true, "released": true,
+	"upgrade": true, "upgraded": true, "sync": true, "synced": true, "helm": true, "argo": true, "argocd": true,
+	"flux": true, "canary": true, "reconciliation": true}
+
+func changed(words []string) bool {
+	for _, w := range words {
+		if changeWords[w] {
+			return true
+		}
+	}
+	return false
+}
+
 var genericOrder = []role{roleCause, roleCrash, roleState, roleBacklog, roleSymptom, roleSaturation}
 
 // wordRole indexes genericWords.
@@ -356,6 +374,9 @@ func nameRole(name string) role {
 			out = r
 			break
 		}
+	}
+	if out != roleNeutral && out != roleSaturation && changed(words) {
+		out = roleCrash // errors after a rollout are the rollout's: "ErrorRateAfterDeploy", "HelmReleaseNotReady"
 	}
 	nameRoleMemo.Store(name, out)
 	return out
