@@ -333,6 +333,9 @@ var wordRole = func() map[string]role {
 // then the words of its name.
 func roleOf(a Alert) role {
 	name := a.Name()
+	if forecast(a) {
+		return roleSaturation
+	}
 	if r, ok := upstreamRoles[name]; ok {
 		return r
 	}
@@ -343,6 +346,30 @@ func roleOf(a Alert) role {
 	}
 	return nameRole(name)
 }
+
+// forecast: a "filling up" alert below critical is a forecast, not an
+// outage. The kubernetes-mixin's KubePersistentVolumeFillingUp warns when
+// a volume is predicted to fill within four days, the node-exporter
+// mixin's NodeFilesystemSpaceFillingUp within 24 hours; only at critical
+// is the space (nearly) gone. A volume that will be full on Friday is near
+// a limit: saturation.
+func forecast(a Alert) bool {
+	if sev := strings.ToLower(a.Labels["severity"]); sev == "critical" || sev == "page" || sev == "error" {
+		return false
+	}
+	name := a.Name()
+	if v, ok := fillingMemo.Load(name); ok {
+		return v.(bool)
+	}
+	words, filling := nameWords(name), false
+	for i := 0; i+1 < len(words); i++ {
+		filling = filling || words[i] == "filling" && words[i+1] == "up"
+	}
+	fillingMemo.Store(name, filling)
+	return filling
+}
+
+var fillingMemo sync.Map // alert name → whether it says "filling up"
 
 var nameRoleMemo sync.Map // alert name → role
 

@@ -22,3 +22,24 @@ func TestNameRoleReadsTroubleAfterAChangeAsTheWorkloadsOwn(t *testing.T) {
 		}
 	}
 }
+
+// TestRoleOfReadsAFillingUpWarningAsAForecast: below critical, "filling
+// up" forecasts a full volume (days ahead, in the kubernetes-mixin); at
+// critical the space is gone.
+func TestRoleOfReadsAFillingUpWarningAsAForecast(t *testing.T) {
+	for _, tc := range []struct {
+		name, severity string
+		want           role
+	}{
+		{"KubePersistentVolumeFillingUp", "warning", roleSaturation},
+		{"KubePersistentVolumeFillingUp", "critical", roleCause},
+		{"NodeFilesystemSpaceFillingUp", "warning", roleSaturation},
+		{"OrdersDiskFillingUp", "info", roleSaturation},
+		{"NodeFilesystemAlmostOutOfSpace", "warning", roleCause},
+	} {
+		a := Alert{Labels: map[string]string{"alertname": tc.name, "severity": tc.severity}}
+		if got := roleOf(a); got != tc.want {
+			t.Errorf("roleOf(%s at %s) = %s, want %s", tc.name, tc.severity, got, tc.want)
+		}
+	}
+}
