@@ -2,6 +2,7 @@ package diagnosis_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -126,5 +127,37 @@ func TestEngineReadsANotYetValidCertificateAsClockSkew(t *testing.T) {
 	top, ok := d.Top()
 	if !ok || top.Service != "chrony" {
 		t.Fatalf("top candidate %+v, want chrony; candidates %+v", top, d.Candidates)
+	}
+}
+
+// TestEngineBlamesClusterDNSForAClusterNameLookup: only the cluster's DNS
+// answers *.svc.cluster.local; the upstream resolver it forwards other
+// names to never sees them, however quiet coredns's other callers are.
+func TestEngineBlamesClusterDNSForAClusterNameLookup(t *testing.T) {
+	nodes := []graph.Node{
+		{Name: "coredns", Kind: "dns", DependsOn: []string{"vpc-resolver"}},
+		{Name: "vpc-resolver", Kind: "dns"},
+	}
+	for i := range 40 {
+		nodes = append(nodes, graph.Node{Name: fmt.Sprintf("quiet-%02d", i), DependsOn: []string{"coredns"}})
+	}
+	for _, s := range []string{"cart", "search", "billing"} {
+		nodes = append(nodes, graph.Node{Name: s, DependsOn: []string{"coredns"}})
+	}
+	g, err := graph.New(nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	var alerts []diagnosis.Alert
+	for i, s := range []string{"cart", "search", "billing"} {
+		a := mkAlert("HighErrorRate", s, at.Add(time.Duration(i)*20*time.Second))
+		a.Annotations = map[string]string{"description": "dial tcp: lookup orders.shop.svc.cluster.local on 10.96.0.10:53: no such host"}
+		alerts = append(alerts, a)
+	}
+	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
+	d := e.Diagnose(context.Background(), incidentOf(alerts))
+	if top, ok := d.Top(); !ok || top.Service != "coredns" {
+		t.Fatalf("top candidate %+v, want coredns; candidates %+v", top, d.Candidates)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -84,6 +85,9 @@ func (v *rcaView) readText(r *Resolver) {
 				}
 				if len(targets) == 0 && !m.sig.victims {
 					targets = []string{node} // its own error: a cause it reports itself
+				}
+				if clusterLookup(m.text) {
+					targets = v.nearest(targets)
 				}
 				for _, target := range targets {
 					v.pointsAt(node, target)
@@ -167,6 +171,41 @@ func (v *rcaView) placeStrangers(strangers map[string]*hits) {
 		}
 		v.mention[n] = h
 	}
+}
+
+// lookedUp finds the name a resolver error was about ("lookup NAME on
+// 10.96.0.10:53", "lookup NAME: no such host").
+var lookedUp = regexp.MustCompile(`(?i)\blookup ([a-z0-9][a-z0-9.-]*[a-z0-9])\.?(?: on |: )`)
+
+// clusterLookup: the failed lookup was of a cluster's own name
+// (svc.cluster.local): only the cluster's DNS answers those, never the
+// resolver it forwards the rest to.
+func clusterLookup(matched string) bool {
+	m := lookedUp.FindStringSubmatch(matched)
+	if m == nil {
+		return false
+	}
+	_, rest, ok := strings.Cut(strings.ToLower(m[1]), ".")
+	return ok && clusterLocal(rest) && !strings.HasSuffix(rest, ".internal")
+}
+
+// nearest keeps of the suspects those no other suspect depends on: the
+// first of a chain (the cluster's DNS, not the upstream it forwards to).
+func (v *rcaView) nearest(suspects []string) []string {
+	var out []string
+	for _, t := range suspects {
+		upstream := false
+		for _, u := range suspects {
+			if u != t && v.g.DependsTransitively(u, t) {
+				upstream = true
+				break
+			}
+		}
+		if !upstream {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // specificName: a host name (a dot), a compound name (a dash) or one with
