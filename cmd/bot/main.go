@@ -102,7 +102,7 @@ func runCmd(ctx context.Context, args []string, getenv func(string) string, stde
 	if err != nil {
 		return configError(err)
 	}
-	log := newLogger(stderr, cfg.LogLevel)
+	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	app, err := NewApp(ctx, cfg, log)
 	if err != nil {
 		return err
