@@ -178,6 +178,11 @@ func (a *App) Run(ctx context.Context) error {
 	if a.Runbooks != nil && a.cfg.AlertmanagerURL == "" {
 		a.log.Info("ALERTMANAGER_URL is not set: cards offer runbooks for alerts from trusted sources without asking Alertmanager")
 	}
+	stopMetrics, err := a.serveMetrics(ctx) // before Slack: the probes answer while it is reached
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	g, ctx := errgroup.WithContext(ctx)
 	// On shutdown the runbook service stops first: it lets running runs
 	// finish (RUNBOOK_STOP_GRACE) and tells their threads how they ended;
@@ -201,10 +206,6 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return retention.Run(ctx) })
 	if a.cfg.PprofAddr != "" {
 		g.Go(func() error { return servePprof(ctx, a.cfg.PprofAddr, a.log) })
-	}
-	if a.cfg.MetricsAddr != "" {
-		srv := metrics.NewServer(metrics.ServerConfig{Addr: a.cfg.MetricsAddr, Registry: a.Metrics, Checks: a.readiness(), Logger: a.log})
-		g.Go(func() error { return srv.Run(ctx) })
 	}
 	return g.Wait()
 }

@@ -21,6 +21,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/nightowl-sre/nightowl/bot"
 )
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
@@ -107,7 +109,11 @@ func runCmd(ctx context.Context, args []string, getenv func(string) string, stde
 	if err != nil {
 		return err
 	}
-	return app.Run(ctx)
+	err = app.Run(ctx)
+	if errors.Is(err, bot.ErrTokenRefused) {
+		return fmt.Errorf("SLACK_BOT_TOKEN: %w; copy the Bot User OAuth Token (xoxb-…) again from the app's OAuth & Permissions page", err)
+	}
+	return err
 }
 
 // configError lists every configuration problem, one per line.
