@@ -44,11 +44,12 @@ type App struct {
 // NewApp opens the store, builds the diagnosis engine and the bot, and takes
 // back the incidents that were open when the bot last stopped.
 func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
-	db, err := store.Open(ctx, cfg.DBPath)
+	reg := metrics.New(version)
+	db, err := store.Open(ctx, cfg.DBPath, store.ObserveWrites(reg))
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, DB: db, Metrics: metrics.New(version)}
+	a := &App{cfg: cfg, log: log, DB: db, Metrics: reg}
 	g := cfg.Graph()
 	for _, w := range g.Warnings() {
 		log.Warn("service graph", "warning", w)
@@ -101,7 +102,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if cfg.LLMProvider != "none" {
 		a.LLM, err = llm.New(llm.Config{Provider: cfg.LLMProvider, Model: cfg.LLMModel, BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMAPIKey,
 			Timeout: cfg.LLMTimeout, Budget: cfg.LLMBudget, HourlyBudget: cfg.LLMHourlyBudget, MaxInFlight: cfg.LLMConcurrency,
-			Redact: cfg.RedactLabels, Logger: log})
+			Redact: cfg.RedactLabels, Observer: a.Metrics, Logger: log})
 		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("LLM_PROVIDER %s: %w", cfg.LLMProvider, err)
@@ -291,7 +292,7 @@ func (a *App) useRunbooks(ctx context.Context, catalog *runbooks.Catalog, promet
 		RequestTTL: a.cfg.RunbookRequestTTL, StopGrace: a.cfg.RunbookStopGrace,
 		IsService:    func(s string) bool { _, ok := g.Lookup(s); return ok },
 		IncidentOpen: a.Live.IsOpen,
-	}, catalog, policy, runner, a.DB, notify)
+	}, catalog, policy, runner, observedAudit{a.DB, a.Metrics}, notify)
 	return nil
 }
 

@@ -9,15 +9,19 @@ import (
 
 	"github.com/nightowl-sre/nightowl/bot"
 	"github.com/nightowl-sre/nightowl/diagnosis"
+	"github.com/nightowl-sre/nightowl/diagnosis/llm"
 	"github.com/nightowl-sre/nightowl/metrics"
 	"github.com/nightowl-sre/nightowl/runbooks"
+	"github.com/nightowl-sre/nightowl/store"
 )
 
 // The Registry is what the bot reports to: bot declares the methods it
 // calls and never imports metrics.
 var (
-	_ bot.Observer      = (*metrics.Registry)(nil)
-	_ bot.SlackObserver = (*metrics.Registry)(nil)
+	_ bot.Observer        = (*metrics.Registry)(nil)
+	_ bot.SlackObserver   = (*metrics.Registry)(nil)
+	_ llm.Observer        = (*metrics.Registry)(nil)
+	_ store.WriteObserver = (*metrics.Registry)(nil)
 )
 
 // serveMetrics serves METRICS_ADDR from now until stop is called: before
@@ -157,3 +161,21 @@ func (o *observedRunbooks) RunbookUpdate(ctx context.Context, u runbooks.Update)
 }
 
 var _ runbooks.Notifier = (*observedRunbooks)(nil)
+
+// observedAudit counts the clicks the approval policy refuses (an approval,
+// rejection or cancel by someone who may not, the requester's own approval
+// of a two-person runbook, a stale digest) as they go on the record: they
+// change no request, so the notifier never hears of them.
+type observedAudit struct {
+	runbooks.Audit
+	reg *metrics.Registry
+}
+
+func (o observedAudit) AppendAudit(ctx context.Context, e runbooks.AuditEvent) error {
+	if e.Kind == runbooks.AuditRefused {
+		o.reg.RunbookRefused(e.Runbook)
+	}
+	return o.Audit.AppendAudit(ctx, e)
+}
+
+var _ runbooks.Audit = observedAudit{}
