@@ -158,7 +158,8 @@ type Bot struct {
 	diagnoses Diagnoses
 	index     Index
 
-	self Identity
+	self    Identity
+	startup startup // until auth.test answers (identify.go)
 
 	commander Commander
 	answerer  Answerer
@@ -249,9 +250,14 @@ func (b *Bot) sink(ctx context.Context, u diagnosis.Update) {
 	b.closeRuns(ctx, u)
 }
 
-// Run connects to Slack and serves until ctx ends.
+// Run connects to Slack and serves until ctx ends. A Slack it cannot reach
+// at start is asked again with backoff (Identified says why it waits); a
+// bot token Slack refuses ends it with ErrTokenRefused.
 func (b *Bot) Run(ctx context.Context) error {
-	me, err := b.conn.Identify(ctx)
+	me, err := b.identify(ctx)
+	if ctx.Err() != nil {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

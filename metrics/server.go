@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -42,9 +43,11 @@ type ServerConfig struct {
 
 // Server serves /metrics, /healthz and /readyz.
 type Server struct {
-	cfg     ServerConfig
-	log     *slog.Logger
-	handler http.Handler
+	cfg      ServerConfig
+	log      *slog.Logger
+	handler  http.Handler
+	ln       net.Listener // from Listen, else opened by Run
+	stopping atomic.Bool  // ShuttingDown was called
 }
 
 // NewServer returns a Server; Run starts it.
@@ -76,6 +79,26 @@ func NewServer(cfg ServerConfig) *Server {
 // Handler serves the three endpoints (for tests and for embedding).
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// Listen opens the configured address now, so that a busy port stops the
+// start before anything else begins; Run serves on it. Run listens itself
+// when Listen was not called.
+func (s *Server) Listen() error {
+	if s.cfg.Addr == "" || s.ln != nil {
+		return nil
+	}
+	l, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("metrics server: %w", err)
+	}
+	s.ln = l
+	return nil
+}
+
+// ShuttingDown makes /readyz answer 503 "shutting down" from now on, while
+// /healthz and /metrics go on answering: a process draining its work
+// takes no new traffic, and is not killed for being slow to stop.
+func (s *Server) ShuttingDown() { s.stopping.Store(true) }
+
 // Run serves on the configured address until ctx is done, then shuts down
 // (waiting up to 5s for scrapes in flight). With no address it only waits.
 func (s *Server) Run(ctx context.Context) error {
@@ -83,10 +106,10 @@ func (s *Server) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	l, err := net.Listen("tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("metrics server: %w", err)
+	if err := s.Listen(); err != nil {
+		return err
 	}
+	l := s.ln
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -102,7 +125,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	err = srv.Shutdown(shutdown)
+	err := srv.Shutdown(shutdown)
 	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
@@ -114,8 +137,15 @@ func (s *Server) Run(ctx context.Context) error {
 
 // readyz answers 200 when every check passes, 503 otherwise; the body has
 // one line per check: "name: ok", "name: ok (standby: …)" or
-// "name: not ready: …".
+// "name: not ready: …". Once ShuttingDown was called it answers 503
+// "shutting down" without checking.
 func (s *Server) readyz(w http.ResponseWriter, req *http.Request) {
+	if s.stopping.Load() {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "shutting down")
+		return
+	}
 	var body strings.Builder
 	ready := true
 	for _, c := range s.cfg.Checks {

@@ -157,3 +157,37 @@ func TestRunReportsAnAddressInUse(t *testing.T) {
 		t.Errorf("Run on a busy address = %v, want a metrics server error", err)
 	}
 }
+
+// TestShuttingDownIsNotReadyYetStillAlive: from ShuttingDown on, /readyz
+// answers 503 "shutting down" whatever the checks say, so that traffic
+// leaves before the drain, while /healthz and /metrics still answer.
+func TestShuttingDownIsNotReadyYetStillAlive(t *testing.T) {
+	srv := metrics.NewServer(metrics.ServerConfig{Checks: []metrics.Check{
+		{Name: "socket", Ready: func(context.Context) error { return nil }},
+	}})
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	if code, _ := mustGet(t, hs.URL+"/readyz"); code != http.StatusOK {
+		t.Fatalf("GET /readyz = %d before the shutdown, want 200", code)
+	}
+	srv.ShuttingDown()
+	if code, body := mustGet(t, hs.URL+"/readyz"); code != http.StatusServiceUnavailable || body != "shutting down\n" {
+		t.Errorf("GET /readyz = %d %q while shutting down, want 503 \"shutting down\\n\"", code, body)
+	}
+	if code, _ := mustGet(t, hs.URL+"/healthz"); code != http.StatusOK {
+		t.Errorf("GET /healthz = %d while shutting down, want 200", code)
+	}
+	if code, _ := mustGet(t, hs.URL+"/metrics"); code != http.StatusOK {
+		t.Errorf("GET /metrics = %d while shutting down, want 200", code)
+	}
+}
+
+// TestListenReportsAnAddressInUseBeforeRun: Listen fails at once on a busy
+// port, so that a start stops before it reaches Slack.
+func TestListenReportsAnAddressInUseBeforeRun(t *testing.T) {
+	url := mustServe(t, metrics.ServerConfig{})
+	err := metrics.NewServer(metrics.ServerConfig{Addr: strings.TrimPrefix(url, "http://")}).Listen()
+	if err == nil || !strings.Contains(err.Error(), "metrics server") {
+		t.Errorf("Listen on a busy address = %v, want a metrics server error", err)
+	}
+}

@@ -32,7 +32,8 @@ var ErrRepeated = errors.New("message already recorded")
 
 // RecordAlerts appends a receipt's alerts to the alert log, all or none,
 // and marks its Key seen with them (ErrRepeated when it was).
-func (db *DB) RecordAlerts(ctx context.Context, r AlertReceipt) error {
+func (db *DB) RecordAlerts(ctx context.Context, r AlertReceipt) (err error) {
+	defer db.wrote("RecordAlerts", time.Now(), &err)
 	if len(r.Alerts) == 0 && r.Key == "" {
 		return nil
 	}

@@ -16,7 +16,8 @@ import (
 const maxTurnText = 64 << 10
 
 // AppendTurn adds one message of an incident's conversation; u is the model's cost for an assistant turn (zero otherwise).
-func (db *DB) AppendTurn(ctx context.Context, t diagnosis.Turn, u diagnosis.Usage) error {
+func (db *DB) AppendTurn(ctx context.Context, t diagnosis.Turn, u diagnosis.Usage) (err error) {
+	defer db.wrote("AppendTurn", time.Now(), &err)
 	if t.Incident == "" {
 		return errors.New("append turn: empty incident")
 	}
@@ -31,7 +32,7 @@ func (db *DB) AppendTurn(ctx context.Context, t diagnosis.Turn, u diagnosis.Usag
 	if ta.err != nil {
 		return fmt.Errorf("append turn to %s: %w", t.Incident, ta.err)
 	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO conversation_turns (incident_id, role, author, text, at, model, prompt_tokens, completion_tokens, latency_ms)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -73,7 +74,8 @@ func (db *DB) Turns(ctx context.Context, incident string, limit int) ([]diagnosi
 }
 
 // SetConversation turns conversation mode of an incident's thread on or off.
-func (db *DB) SetConversation(ctx context.Context, incident string, on bool, by string, at time.Time) error {
+func (db *DB) SetConversation(ctx context.Context, incident string, on bool, by string, at time.Time) (err error) {
+	defer db.wrote("SetConversation", time.Now(), &err)
 	if incident == "" {
 		return errors.New("set conversation mode: empty incident")
 	}
@@ -82,7 +84,7 @@ func (db *DB) SetConversation(ctx context.Context, incident string, on bool, by 
 	if ta.err != nil {
 		return fmt.Errorf("set conversation mode of %s: %w", incident, ta.err)
 	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO conversation_modes (incident_id, enabled, changed_by, at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (incident_id) DO UPDATE SET enabled = excluded.enabled, changed_by = excluded.changed_by, at = excluded.at`,
@@ -109,7 +111,8 @@ func (db *DB) Conversation(ctx context.Context, incident string) (bool, error) {
 }
 
 // RecordModelCall keeps the cost of one triage or answer (callErr nil = ok); purpose is "triage" or "answer".
-func (db *DB) RecordModelCall(ctx context.Context, incident, purpose string, u diagnosis.Usage, callErr error, at time.Time) error {
+func (db *DB) RecordModelCall(ctx context.Context, incident, purpose string, u diagnosis.Usage, callErr error, at time.Time) (err error) {
+	defer db.wrote("RecordModelCall", time.Now(), &err)
 	if incident == "" {
 		return errors.New("record model call: empty incident")
 	}
@@ -125,7 +128,7 @@ func (db *DB) RecordModelCall(ctx context.Context, incident, purpose string, u d
 	if callErr != nil {
 		msg = callErr.Error()
 	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO model_calls (incident_id, purpose, model, calls, prompt_tokens, completion_tokens, latency_ms, ok, error, at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -161,7 +164,8 @@ func (db *DB) ModelUsage(ctx context.Context, incident string) (diagnosis.Usage,
 
 // SaveTriage keeps the latest triage of an incident and what it was made for.
 // Latest is by at: a triage made before the one kept never replaces it.
-func (db *DB) SaveTriage(ctx context.Context, incident, key string, t diagnosis.Triage, at time.Time) error {
+func (db *DB) SaveTriage(ctx context.Context, incident, key string, t diagnosis.Triage, at time.Time) (err error) {
+	defer db.wrote("SaveTriage", time.Now(), &err)
 	if incident == "" {
 		return errors.New("save triage: empty incident")
 	}
@@ -207,7 +211,8 @@ func (db *DB) Triage(ctx context.Context, incident string) (key string, t diagno
 
 // Vote records a person's 👍 (+1) or 👎 (-1) on an incident's diagnosis; the latest vote per person wins. Other values are an error.
 // Latest is by at: a vote cast before the one kept never replaces it.
-func (db *DB) Vote(ctx context.Context, incident, user string, vote int, rootCause string, at time.Time) error {
+func (db *DB) Vote(ctx context.Context, incident, user string, vote int, rootCause string, at time.Time) (err error) {
+	defer db.wrote("Vote", time.Now(), &err)
 	if incident == "" {
 		return errors.New("record vote: empty incident")
 	}
@@ -222,7 +227,7 @@ func (db *DB) Vote(ctx context.Context, incident, user string, vote int, rootCau
 	if ta.err != nil {
 		return fmt.Errorf("record vote of %s on %s: %w", user, incident, ta.err)
 	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO feedback (incident_id, user_id, vote, root_cause, at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (incident_id, user_id) DO UPDATE SET vote = excluded.vote, root_cause = excluded.root_cause,

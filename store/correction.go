@@ -13,7 +13,8 @@ import (
 
 // CorrectCause records a person saying what an incident's root cause was.
 // Every correction is kept; the latest one counts.
-func (db *DB) CorrectCause(ctx context.Context, c diagnosis.Correction) error {
+func (db *DB) CorrectCause(ctx context.Context, c diagnosis.Correction) (err error) {
+	defer db.wrote("CorrectCause", time.Now(), &err)
 	switch {
 	case c.Incident == "":
 		return errors.New("record cause correction: empty incident")
@@ -27,7 +28,7 @@ func (db *DB) CorrectCause(ctx context.Context, c diagnosis.Correction) error {
 	if ta.err != nil {
 		return fmt.Errorf("record cause correction of %s: %w", c.Incident, ta.err)
 	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO cause_corrections (incident_id, root_cause, corrected_by, at) VALUES (?, ?, ?, ?)`,
 			c.Incident, c.RootCause, c.By, at)

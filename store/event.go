@@ -3,13 +3,15 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
 )
 
 // Append adds an event to its incident's record. The record is append-only:
 // there is no way to change or remove an event, and the schema refuses to.
-func (db *DB) Append(ctx context.Context, e diagnosis.Event) error {
+func (db *DB) Append(ctx context.Context, e diagnosis.Event) (err error) {
+	defer db.wrote("Append", time.Now(), &err)
 	at, err := encodeTime(e.At)
 	if err != nil {
 		return fmt.Errorf("append %s event to %s: %w", e.Kind, e.Incident, err)

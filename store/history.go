@@ -15,7 +15,8 @@ import (
 var _ diagnosis.History = (*DB)(nil)
 
 // SaveDiagnosis keeps the latest diagnosis of an incident.
-func (db *DB) SaveDiagnosis(ctx context.Context, d diagnosis.Diagnosis) error {
+func (db *DB) SaveDiagnosis(ctx context.Context, d diagnosis.Diagnosis) (err error) {
+	defer db.wrote("SaveDiagnosis", time.Now(), &err)
 	if d.Incident == "" {
 		return fmt.Errorf("save diagnosis: no incident")
 	}
@@ -65,13 +66,14 @@ func (db *DB) Diagnosis(ctx context.Context, incident string) (diagnosis.Diagnos
 // SaveOutcome records how an incident ended: "fixed" or "failed" by a
 // runbook, or "resolved" on its own. A runbook's word is never overwritten
 // by "resolved".
-func (db *DB) SaveOutcome(ctx context.Context, incident, runbook, outcome string, at time.Time) error {
+func (db *DB) SaveOutcome(ctx context.Context, incident, runbook, outcome string, at time.Time) (err error) {
+	defer db.wrote("SaveOutcome", time.Now(), &err)
 	var ta timeArgs
 	t := ta.at(at)
 	if ta.err != nil {
 		return fmt.Errorf("save outcome of %s: %w", incident, ta.err)
 	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO outcomes (incident_id, runbook, outcome, at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (incident_id) DO UPDATE SET runbook = excluded.runbook, outcome = excluded.outcome, at = excluded.at

@@ -17,7 +17,8 @@ import (
 // by fingerprint: a save costs what changed, not what the incident holds),
 // and the incident id on logged alerts with its fingerprints that belong
 // to no incident yet.
-func (db *DB) SaveIncident(ctx context.Context, in diagnosis.Incident) error {
+func (db *DB) SaveIncident(ctx context.Context, in diagnosis.Incident) (err error) {
+	defer db.wrote("SaveIncident", time.Now(), &err)
 	if in.ID == "" {
 		return errors.New("save incident: empty id")
 	}

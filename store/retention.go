@@ -37,7 +37,8 @@ type Trimmed struct {
 // and delivery keys from before seenCutoff, in small batches, and records
 // the pass in retention_runs (whose cutoff is what lets the append-only
 // triggers allow the deletes). A zero cutoff trims no alert or event.
-func (db *DB) Trim(ctx context.Context, cutoff, seenCutoff time.Time) (Trimmed, error) {
+func (db *DB) Trim(ctx context.Context, cutoff, seenCutoff time.Time) (trimmed Trimmed, err error) {
+	defer db.wrote("Trim", time.Now(), &err)
 	var done Trimmed
 	var ta timeArgs
 	cut, seenCut, started := ta.at(cutoff), ta.at(seenCutoff), ta.at(db.Now())

@@ -19,7 +19,8 @@ func (db *DB) SaveRequest(ctx context.Context, r runbooks.Request) error {
 
 // Commit saves a run request's latest state and appends events to the run
 // audit log in one transaction: both are on the record, or neither.
-func (db *DB) Commit(ctx context.Context, r runbooks.Request, events ...runbooks.AuditEvent) error {
+func (db *DB) Commit(ctx context.Context, r runbooks.Request, events ...runbooks.AuditEvent) (err error) {
+	defer db.wrote("Commit", time.Now(), &err)
 	body, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("save run request %s: %w", r.ID, err)
@@ -56,13 +57,14 @@ func (db *DB) Commit(ctx context.Context, r runbooks.Request, events ...runbooks
 }
 
 // AppendAudit adds one line to the run audit log.
-func (db *DB) AppendAudit(ctx context.Context, e runbooks.AuditEvent) error {
+func (db *DB) AppendAudit(ctx context.Context, e runbooks.AuditEvent) (err error) {
+	defer db.wrote("AppendAudit", time.Now(), &err)
 	var ta timeArgs
 	at := ta.at(e.At)
 	if ta.err != nil {
 		return fmt.Errorf("append run audit: %w", ta.err)
 	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error { return appendAudit(ctx, tx, e, at) })
+	err = db.inTx(ctx, func(tx *sql.Tx) error { return appendAudit(ctx, tx, e, at) })
 	if err != nil {
 		return fmt.Errorf("append run audit of %s: %w", e.Request, err)
 	}

@@ -9,7 +9,8 @@ import (
 // FirstSeen records key and reports whether this is the first time it has been
 // recorded, so a redelivered envelope or a repeated message is handled once.
 // Keys are remembered across restarts until pruned.
-func (db *DB) FirstSeen(ctx context.Context, key string, at time.Time) (bool, error) {
+func (db *DB) FirstSeen(ctx context.Context, key string, at time.Time) (first bool, err error) {
+	defer db.wrote("FirstSeen", time.Now(), &err)
 	ts, err := encodeTime(at)
 	if err != nil {
 		return false, fmt.Errorf("record seen %q: %w", key, err)
@@ -27,7 +28,8 @@ func (db *DB) FirstSeen(ctx context.Context, key string, at time.Time) (bool, er
 
 // PruneSeen forgets keys first seen before the given time and reports how
 // many it forgot.
-func (db *DB) PruneSeen(ctx context.Context, before time.Time) (int64, error) {
+func (db *DB) PruneSeen(ctx context.Context, before time.Time) (pruned int64, err error) {
+	defer db.wrote("PruneSeen", time.Now(), &err)
 	ts, err := encodeTime(before)
 	if err != nil {
 		return 0, fmt.Errorf("prune seen: %w", err)

@@ -33,11 +33,43 @@ type DB struct {
 
 	// Now stamps incidents.updated_at. It can be replaced in tests.
 	Now func() time.Time
+	obs WriteObserver
+}
+
+// WriteObserver hears how long each write took and whether it failed, by
+// the method that wrote (RecordAlerts, SaveIncident …), for nightowl's own
+// metrics; metrics.Registry implements it. It must not block.
+type WriteObserver interface {
+	StoreWrote(op string, took time.Duration, err error)
+}
+
+// WriteObserverFunc is a function as a WriteObserver.
+type WriteObserverFunc func(op string, took time.Duration, err error)
+
+// StoreWrote calls f.
+func (f WriteObserverFunc) StoreWrote(op string, took time.Duration, err error) { f(op, took, err) }
+
+// deafWrites is the WriteObserver that hears nothing.
+type deafWrites struct{}
+
+func (deafWrites) StoreWrote(string, time.Duration, error) {}
+
+// Option is an optional collaborator of Open.
+type Option func(*DB)
+
+// ObserveWrites has every write told to o.
+func ObserveWrites(o WriteObserver) Option {
+	return func(db *DB) {
+		if o != nil {
+			db.obs = o
+		}
+	}
 }
 
 // Open opens (creating if needed) the database at path, along with its parent
-// directory, and applies any pending migrations.
-func Open(ctx context.Context, path string) (*DB, error) {
+// directory, and applies any pending migrations; opts add optional
+// collaborators (ObserveWrites).
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("open store: empty path")
 	}
@@ -55,7 +87,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 
-	db := &DB{write: write, path: path, Now: time.Now}
+	db := &DB{write: write, path: path, Now: time.Now, obs: deafWrites{}}
+	for _, o := range opts {
+		o(db)
+	}
 	if err := migrate(ctx, write, migrationFiles); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -129,4 +164,14 @@ func rollback(tx *sql.Tx) error {
 		return fmt.Errorf("rollback: %w", err)
 	}
 	return nil
+}
+
+// wrote tells the WriteObserver how a write of op went; a message seen
+// before (ErrRepeated) and a record not found are answers, not failures.
+func (db *DB) wrote(op string, start time.Time, err *error) {
+	failed := *err
+	if errors.Is(failed, ErrRepeated) || errors.Is(failed, ErrNotFound) {
+		failed = nil
+	}
+	db.obs.StoreWrote(op, time.Since(start), failed)
 }

@@ -19,7 +19,8 @@ import (
 // LinkAlerts marks the logged alerts with these fingerprints that belong to
 // no incident yet as the incident's. The bot calls it for alerts the
 // incident summarises; SaveIncident links the ones it holds one by one.
-func (db *DB) LinkAlerts(ctx context.Context, incident string, fingerprints []string) error {
+func (db *DB) LinkAlerts(ctx context.Context, incident string, fingerprints []string) (err error) {
+	defer db.wrote("LinkAlerts", time.Now(), &err)
 	if incident == "" || len(fingerprints) == 0 {
 		return nil
 	}
@@ -70,7 +71,8 @@ func (db *DB) SummarisedAlerts(ctx context.Context, incident string) (map[string
 // RetireIncident notes that a firing incident left memory (why: no alert
 // news, or too many incidents): it stays on the record, and ActiveIncidents
 // no longer takes it back after a restart.
-func (db *DB) RetireIncident(ctx context.Context, id string, at time.Time, why string) error {
+func (db *DB) RetireIncident(ctx context.Context, id string, at time.Time, why string) (err error) {
+	defer db.wrote("RetireIncident", time.Now(), &err)
 	ts, err := encodeTime(at)
 	if err != nil {
 		return fmt.Errorf("retire incident %s: %w", id, err)

@@ -44,11 +44,12 @@ type App struct {
 // NewApp opens the store, builds the diagnosis engine and the bot, and takes
 // back the incidents that were open when the bot last stopped.
 func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
-	db, err := store.Open(ctx, cfg.DBPath)
+	reg := metrics.New(version)
+	db, err := store.Open(ctx, cfg.DBPath, store.ObserveWrites(reg))
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, DB: db, Metrics: metrics.New(version)}
+	a := &App{cfg: cfg, log: log, DB: db, Metrics: reg}
 	g := cfg.Graph()
 	for _, w := range g.Warnings() {
 		log.Warn("service graph", "warning", w)
@@ -101,7 +102,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if cfg.LLMProvider != "none" {
 		a.LLM, err = llm.New(llm.Config{Provider: cfg.LLMProvider, Model: cfg.LLMModel, BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMAPIKey,
 			Timeout: cfg.LLMTimeout, Budget: cfg.LLMBudget, HourlyBudget: cfg.LLMHourlyBudget, MaxInFlight: cfg.LLMConcurrency,
-			Redact: cfg.RedactLabels, Logger: log})
+			Redact: cfg.RedactLabels, Observer: a.Metrics, Logger: log})
 		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("LLM_PROVIDER %s: %w", cfg.LLMProvider, err)
@@ -178,6 +179,11 @@ func (a *App) Run(ctx context.Context) error {
 	if a.Runbooks != nil && a.cfg.AlertmanagerURL == "" {
 		a.log.Info("ALERTMANAGER_URL is not set: cards offer runbooks for alerts from trusted sources without asking Alertmanager")
 	}
+	stopMetrics, err := a.serveMetrics(ctx) // before Slack: the probes answer while it is reached
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	g, ctx := errgroup.WithContext(ctx)
 	// On shutdown the runbook service stops first: it lets running runs
 	// finish (RUNBOOK_STOP_GRACE) and tells their threads how they ended;
@@ -201,10 +207,6 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return retention.Run(ctx) })
 	if a.cfg.PprofAddr != "" {
 		g.Go(func() error { return servePprof(ctx, a.cfg.PprofAddr, a.log) })
-	}
-	if a.cfg.MetricsAddr != "" {
-		srv := metrics.NewServer(metrics.ServerConfig{Addr: a.cfg.MetricsAddr, Registry: a.Metrics, Checks: a.readiness(), Logger: a.log})
-		g.Go(func() error { return srv.Run(ctx) })
 	}
 	return g.Wait()
 }
@@ -290,7 +292,7 @@ func (a *App) useRunbooks(ctx context.Context, catalog *runbooks.Catalog, promet
 		RequestTTL: a.cfg.RunbookRequestTTL, StopGrace: a.cfg.RunbookStopGrace,
 		IsService:    func(s string) bool { _, ok := g.Lookup(s); return ok },
 		IncidentOpen: a.Live.IsOpen,
-	}, catalog, policy, runner, a.DB, notify)
+	}, catalog, policy, runner, observedAudit{a.DB, a.Metrics}, notify)
 	return nil
 }
 

@@ -50,6 +50,9 @@ type Config struct {
 	GroupWait        time.Duration
 	RunbookMaxRuns   int
 	LogLevel         slog.Level
+	// LogFormat is "text" (logfmt-like, for a terminal) or "json" (one
+	// object a line, for Loki or Elasticsearch).
+	LogFormat string
 	// PprofAddr serves Go's profiles (/debug/pprof/); "" for none.
 	PprofAddr string
 	// MetricsAddr serves /metrics, /healthz and /readyz; "" for none.
@@ -289,6 +292,13 @@ func (c *Config) settings(need requirement) []setting {
 					p.add("%q is not one of debug, info, warn, error", v)
 				}
 			}},
+		{env: "LOG_FORMAT", def: "text", help: "text (for a terminal) | json (one object a line, for Loki or Elasticsearch)",
+			read: func(v string, p problems) {
+				c.LogFormat = strings.ToLower(v)
+				if c.LogFormat != "text" && c.LogFormat != "json" {
+					p.add("%q is not one of text, json", v)
+				}
+			}},
 		{env: "RUNBOOK_REQUEST_TTL", def: "30m", help: "how long a runbook run request may wait for approval; it also expires when its incident resolves",
 			read: func(v string, p problems) {
 				if d, err := time.ParseDuration(v); err != nil || d < time.Second || d > 7*24*time.Hour {
@@ -439,10 +449,15 @@ func (c Config) Queries() diagnosis.Queries { return c.queries }
 // Resolver names the graph node of each alert.
 func (c Config) Resolver() *diagnosis.Resolver { return c.resolver }
 
-// newLogger builds the process logger: text for people, at LOG_LEVEL.
-func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+// newLogger builds the process logger at LOG_LEVEL: text for people, or
+// with LOG_FORMAT=json one JSON object a line for a log pipeline.
+func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
 	if w == nil {
 		w = os.Stderr
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -37,6 +39,7 @@ func TestConfigReportsEachProblemInOneSentence(t *testing.T) {
 		{"any among bot IDs", map[string]string{"ALERT_SOURCES": "B0AM,any"}, []string{`ALERT_SOURCES entry "any"`}},
 		{"an Alertmanager URL without a scheme", map[string]string{"ALERTMANAGER_URL": "alertmanager:9093"}, []string{"ALERTMANAGER_URL is not an http(s) URL such as http://alertmanager:9093"}},
 		{"a PROMQL_ALLOW that is no regular expression", map[string]string{"PROMQL_ALLOW": "http_(requests"}, []string{`PROMQL_ALLOW "http_(requests" is not a regular expression`}},
+		{"an unknown log format", map[string]string{"LOG_FORMAT": "logfmt"}, []string{`LOG_FORMAT "logfmt" is not one of text, json`}},
 		{"several problems at once", map[string]string{"SLACK_APP_TOKEN": "", "GROUP_WAIT": "x", "LOG_LEVEL": "loud"},
 			[]string{"SLACK_APP_TOKEN is not set", `GROUP_WAIT "x"`, `LOG_LEVEL "loud"`}},
 	}
@@ -227,6 +230,51 @@ func TestMainExitCodes(t *testing.T) {
 			if code != tc.code || !strings.Contains(out.String(), tc.out) {
 				t.Errorf("exit %d output %q, want exit %d and %q", code, out.String(), tc.code, tc.out)
 			}
+		})
+	}
+}
+
+// TestLogFormatJSONWritesOneObjectALine: LOG_FORMAT=json gives a log
+// pipeline one JSON object a line with the structured fields as keys;
+// text, the default, stays key=value for a terminal.
+func TestLogFormatJSONWritesOneObjectALine(t *testing.T) {
+	for _, tc := range []struct {
+		format string
+		want   func(t *testing.T, line string)
+	}{
+		{"json", func(t *testing.T, line string) {
+			var got map[string]any
+			if err := json.Unmarshal([]byte(line), &got); err != nil {
+				t.Fatalf("not one JSON object: %q: %v", line, err)
+			}
+			if got["msg"] != "card posted" || got["level"] != "INFO" || got["incident"] != "INC-1" || got["alerts"] != 3.0 || got["time"] == nil {
+				t.Errorf("line %v lacks msg, level, time or the fields", got)
+			}
+		}},
+		{"text", func(t *testing.T, line string) {
+			if !strings.Contains(line, `msg="card posted" incident=INC-1 alerts=3`) {
+				t.Errorf("line %q is not key=value", line)
+			}
+		}},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			env := validEnv()
+			if tc.format != "text" {
+				env["LOG_FORMAT"] = tc.format
+			}
+			cfg, _, err := LoadConfig("run", nil, envOf(env), io.Discard, needSlack)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			log := newLogger(&buf, cfg.LogLevel, cfg.LogFormat)
+			log.Debug("not at info")
+			log.Info("card posted", "incident", "INC-1", "alerts", 3)
+			lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+			if len(lines) != 1 {
+				t.Fatalf("%d lines, want 1: %q", len(lines), buf.String())
+			}
+			tc.want(t, lines[0])
 		})
 	}
 }

@@ -110,7 +110,7 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if err := cfg.useExampleGraph(); err != nil {
 		return err
 	}
-	log := newLogger(stderr, cfg.LogLevel)
+	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	app, err := NewApp(ctx, cfg, log)
 	if err != nil {
 		return err

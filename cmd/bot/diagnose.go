@@ -68,7 +68,7 @@ func diagnoseCmd(ctx context.Context, args []string, getenv func(string) string,
 		in.Alerts = append(in.Alerts, diagnosis.AlertState{Alert: a, Node: resolve(a), Received: 1})
 		in.Received++
 	}
-	metrics, err := cfg.Metrics(newLogger(stderr, cfg.LogLevel))
+	metrics, err := cfg.Metrics(newLogger(stderr, cfg.LogLevel, cfg.LogFormat))
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -625,13 +626,15 @@ func TestCancelIsForApproversAndStopsThePlaybook(t *testing.T) {
 // TestAShutdownLetsRunsFinishThenSaysInterruptedInTheirThreads: on
 // SIGTERM nightowl takes no new approval, gives running runs
 // RUNBOOK_STOP_GRACE, interrupts the rest and updates their threads before
-// it exits.
+// it exits. Readiness turns false first: all through the drain /readyz
+// answers 503 "shutting down" while /healthz still answers 200.
 func TestAShutdownLetsRunsFinishThenSaysInterruptedInTheirThreads(t *testing.T) {
 	bed := withApprovalRunbooks(t, mustRunbookBed(t))
 	emu := MustWorkspace(t)
 	hook := MustAlertmanagerHook(emu)
 	dbPath := filepath.Join(t.TempDir(), "bot.db")
-	nightowl := MustRunNightowl(t, emu, dbPath, bed.envWith("RUNBOOK_STOP_GRACE", "3s"))
+	addr := testbed.FreeAddr(t)
+	nightowl := MustRunNightowl(t, emu, dbPath, bed.envWith("RUNBOOK_STOP_GRACE", "3s", "METRICS_ADDR", addr))
 	card := mustCardOffers(t, emu, cardWithRunbook(t, emu, hook, "payment-service", "RB-HOLD-001"))
 	msg, id := mustRequest(t, emu, card, "RB-HOLD-001")
 	mention(t, emu, card, uHuman, "runbook run RB-QUICK-001")
@@ -639,10 +642,18 @@ func TestAShutdownLetsRunsFinishThenSaysInterruptedInTheirThreads(t *testing.T) 
 	press(t, emu, slackemu.Click{User: uLead, MessageTS: card.TS, ActionID: bot.ActionRunbookApprove})
 	testbed.WaitFor(t, 30*time.Second, "the playbook's process", func() (struct{}, bool) { return struct{}{}, bed.leftover() })
 
+	mustReadiness(t, addr, http.StatusOK, "socket: ok")
+
 	stopped := make(chan time.Duration, 1)
 	began := time.Now()
 	go func() { nightowl.stop(); stopped <- time.Since(began) }() // what SIGTERM does
 	time.Sleep(500 * time.Millisecond)
+	if code, body := mustGetStatus(t, "http://"+addr+"/readyz"); code != http.StatusServiceUnavailable || body != "shutting down\n" {
+		t.Errorf("/readyz during the drain = %d %q, want 503 \"shutting down\"", code, body)
+	}
+	if code, _ := mustGetStatus(t, "http://"+addr+"/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz during the drain = %d, want 200", code)
+	}
 	if _, err := emu.Click(t.Context(), slackemu.Click{User: uLead, Channel: chIncidents, MessageTS: later.TS, ActionID: bot.ActionRequestApprove}); err != nil && !errors.Is(err, slackemu.ErrNoAck) {
 		t.Fatal(err)
 	}

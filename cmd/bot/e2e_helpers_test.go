@@ -95,7 +95,7 @@ func MustRunNightowl(tb testing.TB, emu *slackemu.Server, dbPath string, env map
 		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	app, err := NewApp(ctx, cfg, newLogger(logFile, cfg.LogLevel))
+	app, err := NewApp(ctx, cfg, newLogger(logFile, cfg.LogLevel, cfg.LogFormat))
 	if err != nil {
 		cancel()
 		tb.Fatal(err)

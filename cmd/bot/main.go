@@ -9,6 +9,7 @@
 //	bot backup FILE      copy the database into a new file, while it runs
 //	bot graph discover   print the service graph Prometheus's metrics imply
 //	bot graph check FILE check a graph file (and the services it misses)
+//	bot healthcheck      ask a running nightowl's /healthz (Docker's HEALTHCHECK)
 //	bot version          print the version
 package main
 
@@ -21,6 +22,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/nightowl-sre/nightowl/bot"
 )
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
@@ -60,6 +63,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdin 
 		err = backupCmd(ctx, args, getenv, stdout, stderr)
 	case "graph":
 		err = graphCmd(ctx, args, getenv, stdout, stderr)
+	case "healthcheck":
+		err = healthcheckCmd(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "nightowl", version)
 	case "help", "-h", "--help":
@@ -93,6 +98,7 @@ commands:
   audit            print the record: runbook requests, approvals, refusals, runs (--incident INC-…)
   backup FILE      copy the database (DB_PATH) into a new file, safely while nightowl runs
   graph            discover a service graph from Prometheus (discover), or check a graph file (check FILE)
+  healthcheck      ask a running nightowl whether it is alive: GET /healthz on METRICS_ADDR (--url), exit 0 or 1
   version          print the version
 
 Every setting is an environment variable and a flag: see "bot run -h".`
@@ -102,12 +108,16 @@ func runCmd(ctx context.Context, args []string, getenv func(string) string, stde
 	if err != nil {
 		return configError(err)
 	}
-	log := newLogger(stderr, cfg.LogLevel)
+	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	app, err := NewApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	return app.Run(ctx)
+	err = app.Run(ctx)
+	if errors.Is(err, bot.ErrTokenRefused) {
+		return fmt.Errorf("SLACK_BOT_TOKEN: %w; copy the Bot User OAuth Token (xoxb-…) again from the app's OAuth & Permissions page", err)
+	}
+	return err
 }
 
 // configError lists every configuration problem, one per line.

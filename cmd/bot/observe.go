@@ -3,27 +3,63 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/nightowl-sre/nightowl/bot"
 	"github.com/nightowl-sre/nightowl/diagnosis"
+	"github.com/nightowl-sre/nightowl/diagnosis/llm"
 	"github.com/nightowl-sre/nightowl/metrics"
 	"github.com/nightowl-sre/nightowl/runbooks"
+	"github.com/nightowl-sre/nightowl/store"
 )
 
 // The Registry is what the bot reports to: bot declares the methods it
 // calls and never imports metrics.
 var (
-	_ bot.Observer      = (*metrics.Registry)(nil)
-	_ bot.SlackObserver = (*metrics.Registry)(nil)
+	_ bot.Observer        = (*metrics.Registry)(nil)
+	_ bot.SlackObserver   = (*metrics.Registry)(nil)
+	_ llm.Observer        = (*metrics.Registry)(nil)
+	_ store.WriteObserver = (*metrics.Registry)(nil)
 )
 
-// readiness is what /readyz checks: the Socket Mode connection is up (no
-// alert, command or click reaches a disconnected bot) and the database
-// takes a write now (store.DB.Writable: a row inserted and rolled back).
+// serveMetrics serves METRICS_ADDR from now until stop is called: before
+// Slack is reached, so that /healthz answers and /readyz says why nightowl
+// is not ready yet, and on through the drain after ctx ends, when /readyz
+// answers "shutting down". Without METRICS_ADDR it does nothing.
+func (a *App) serveMetrics(ctx context.Context) (stop func(), err error) {
+	if a.cfg.MetricsAddr == "" {
+		return func() {}, nil
+	}
+	srv := metrics.NewServer(metrics.ServerConfig{Addr: a.cfg.MetricsAddr, Registry: a.Metrics, Checks: a.readiness(), Logger: a.log})
+	if err := srv.Listen(); err != nil {
+		return nil, fmt.Errorf("METRICS_ADDR %s: %w", a.cfg.MetricsAddr, err)
+	}
+	serveCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Run(serveCtx); err != nil {
+			a.log.Error("metrics server stopped: /healthz, /readyz and /metrics do not answer", "err", err)
+		}
+	}()
+	unhook := context.AfterFunc(ctx, srv.ShuttingDown)
+	return func() {
+		unhook()
+		cancel()
+		<-done
+	}, nil
+}
+
+// readiness is what /readyz checks: Slack has said who the bot is (until
+// then, why not: unreachable, retrying in …), the Socket Mode connection
+// is up (no alert, command or click reaches a disconnected bot) and the
+// database takes a write now (store.DB.Writable: a row inserted and
+// rolled back).
 func (a *App) readiness() []metrics.Check {
 	return []metrics.Check{
+		{Name: "slack", Ready: func(context.Context) error { return a.Bot.Identified() }},
 		{Name: "socket", Ready: func(context.Context) error {
 			if !a.Slack.Connected() {
 				return errors.New("Socket Mode is not connected")
@@ -125,3 +161,21 @@ func (o *observedRunbooks) RunbookUpdate(ctx context.Context, u runbooks.Update)
 }
 
 var _ runbooks.Notifier = (*observedRunbooks)(nil)
+
+// observedAudit counts the clicks the approval policy refuses (an approval,
+// rejection or cancel by someone who may not, the requester's own approval
+// of a two-person runbook, a stale digest) as they go on the record: they
+// change no request, so the notifier never hears of them.
+type observedAudit struct {
+	runbooks.Audit
+	reg *metrics.Registry
+}
+
+func (o observedAudit) AppendAudit(ctx context.Context, e runbooks.AuditEvent) error {
+	if e.Kind == runbooks.AuditRefused {
+		o.reg.RunbookRefused(e.Runbook)
+	}
+	return o.Audit.AppendAudit(ctx, e)
+}
+
+var _ runbooks.Audit = observedAudit{}

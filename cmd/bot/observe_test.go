@@ -97,3 +97,35 @@ func TestFailedPrometheusQueriesAreCounted(t *testing.T) {
 		t.Error("no Prometheus became one")
 	}
 }
+
+// nullAudit is a runbooks.Audit that keeps nothing.
+type nullAudit struct{ appended int }
+
+func (n *nullAudit) Commit(context.Context, runbooks.Request, ...runbooks.AuditEvent) error {
+	return nil
+}
+func (n *nullAudit) AppendAudit(context.Context, runbooks.AuditEvent) error {
+	n.appended++
+	return nil
+}
+func (n *nullAudit) OpenRequests(context.Context) ([]runbooks.Request, error) { return nil, nil }
+func (n *nullAudit) SaveOutcome(context.Context, string, string, string, time.Time) error {
+	return nil
+}
+
+func TestClicksThePolicyRefusesAreCountedAsTheyGoOnRecord(t *testing.T) {
+	reg := metrics.New("test")
+	next := &nullAudit{}
+	a := observedAudit{next, reg}
+	for _, kind := range []string{runbooks.AuditRefused, runbooks.AuditRefused, runbooks.AuditTask} {
+		if err := a.AppendAudit(context.Background(), runbooks.AuditEvent{Runbook: "RB-DB-001", Kind: kind}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := counted(t, reg, "nightowl_runbook_refusals_total", map[string]string{"runbook": "RB-DB-001"}); got != 2 {
+		t.Errorf("nightowl_runbook_refusals_total = %v, want 2", got)
+	}
+	if next.appended != 3 {
+		t.Errorf("%d events reached the record, want all 3", next.appended)
+	}
+}

@@ -32,7 +32,7 @@ func runbooksCmd(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprintf(stdout, "✗ catalog %s:\n  %s\n", cfg.RunbooksDir, indentJoin(err))
 		return errors.New("the runbook catalog has problems")
 	}
-	runner, err := playbooks.New(playbooks.Config{Dir: cfg.PlaybooksDir, Logger: newLogger(stderr, cfg.LogLevel)})
+	runner, err := playbooks.New(playbooks.Config{Dir: cfg.PlaybooksDir, Logger: newLogger(stderr, cfg.LogLevel, cfg.LogFormat)})
 	if err != nil {
 		return err
 	}

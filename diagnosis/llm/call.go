@@ -106,14 +106,21 @@ func (e *Explainer) attempt(ctx context.Context, r request, opts []llms.CallOpti
 	resp, err := e.model.GenerateContent(withExchange(actx, x), r.msgs, opts...)
 	u := diagnosis.Usage{Model: e.name, Calls: 1, Latency: time.Since(start)}
 	if err != nil {
-		return nil, u, e.explain(ctx, actx, x, err)
+		le := e.explain(ctx, actx, x, err)
+		if !errors.Is(le, context.Canceled) {
+			e.obs.ModelCalled(0, 0, le)
+		}
+		return nil, u, le
 	}
 	if resp == nil || len(resp.Choices) == 0 || resp.Choices[0] == nil {
-		return nil, u, &Error{msg: fmt.Sprintf("LLM endpoint at %s answered with no choices", e.where)}
+		le := &Error{msg: fmt.Sprintf("LLM endpoint at %s answered with no choices", e.where)}
+		e.obs.ModelCalled(0, 0, le)
+		return nil, u, le
 	}
 	choice := resp.Choices[0]
 	u.PromptTokens = count(choice.GenerationInfo["PromptTokens"])
 	u.CompletionTokens = count(choice.GenerationInfo["CompletionTokens"])
+	e.obs.ModelCalled(u.PromptTokens, u.CompletionTokens, nil)
 	return choice, u, nil
 }
 

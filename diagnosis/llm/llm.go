@@ -106,7 +106,24 @@ type Config struct {
 	LegacyMaxTokens bool
 	HTTPClient      *http.Client // optional
 	Logger          *slog.Logger // optional
+	// Observer hears every request sent to the model, for nightowl's own
+	// metrics; nil hears nothing.
+	Observer Observer
 }
+
+// Observer hears each request sent to the model (every retry is one): the
+// tokens it read and wrote, and its error, nil when it answered (one that
+// wraps context.DeadlineExceeded when it timed out). A call refused before
+// it was sent (a budget spent, no slot in time) or cancelled is not heard.
+// metrics.Registry implements it; its methods must not block.
+type Observer interface {
+	ModelCalled(promptTokens, completionTokens int, err error)
+}
+
+// deaf is the Observer that hears nothing.
+type deaf struct{}
+
+func (deaf) ModelCalled(int, int, error) {}
 
 // Explainer talks to one model. It is safe for concurrent use.
 type Explainer struct {
@@ -124,6 +141,7 @@ type Explainer struct {
 	budget    *ledger
 	slots     chan struct{} // one per request in flight
 	redactor  *redactor
+	obs       Observer
 	log       *slog.Logger
 }
 
@@ -192,6 +210,10 @@ func New(cfg Config) (*Explainer, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	obs := cfg.Observer
+	if obs == nil {
+		obs = deaf{}
+	}
 	return &Explainer{
 		model:     model,
 		name:      cfg.Model,
@@ -207,6 +229,7 @@ func New(cfg Config) (*Explainer, error) {
 		budget:    newLedger(cfg.Budget, cfg.HourlyBudget),
 		slots:     make(chan struct{}, cfg.MaxInFlight),
 		redactor:  newRedactor(cfg.Redact, cfg.APIKey),
+		obs:       obs,
 		log:       logger.With(keyComponent, "llm", keyModel, cfg.Model),
 	}, nil
 }
