@@ -9,6 +9,7 @@
 //	bot backup FILE      copy the database into a new file, while it runs
 //	bot graph discover   print the service graph Prometheus's metrics imply
 //	bot graph check FILE check a graph file (and the services it misses)
+//	bot replay           what nightowl would have done with last week's alerts
 //	bot version          print the version
 package main
 
@@ -60,6 +61,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdin 
 		err = backupCmd(ctx, args, getenv, stdout, stderr)
 	case "graph":
 		err = graphCmd(ctx, args, getenv, stdout, stderr)
+	case "replay":
+		err = replayCmd(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "nightowl", version)
 	case "help", "-h", "--help":
@@ -93,6 +96,7 @@ commands:
   audit            print the record: runbook requests, approvals, refusals, runs (--incident INC-…)
   backup FILE      copy the database (DB_PATH) into a new file, safely while nightowl runs
   graph            discover a service graph from Prometheus (discover), or check a graph file (check FILE)
+  replay           replay last week's alerts (Prometheus ALERTS or webhook lines): the pages nightowl would have sent
   version          print the version
 
 Every setting is an environment variable and a flag: see "bot run -h".`
