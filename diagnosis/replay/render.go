@@ -41,8 +41,8 @@ func WriteText(w io.Writer, rep Report) error {
 	}
 	b.WriteString("Incidents, oldest first:\n")
 	for _, in := range rep.Incidents {
-		fmt.Fprintf(&b, "  %s  %s  %s · %d alerts · %d services · %s%s\n", in.ID, in.FirstAlert.In(loc).Format(timeLayout),
-			in.FirstAlertName, in.Alerts, len(in.Services), durationOf(in), pageNote(in, loc))
+		fmt.Fprintf(&b, "  %s  %s  %s · %s · %s · %s%s\n", in.ID, in.FirstAlert.In(loc).Format(timeLayout),
+			in.FirstAlertName, plural(in.Alerts, "alert"), plural(len(in.Services), "service"), durationOf(in), pageNote(in, loc))
 		if len(in.Candidates) > 0 {
 			fmt.Fprintf(&b, "      root cause: %s\n", candidates(in.Candidates))
 		}
@@ -187,4 +187,11 @@ func candidates(cs []Candidate) string {
 // mdCell keeps a value from breaking a Markdown table.
 func mdCell(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ", "`", "'").Replace(s)
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
 }

@@ -34,7 +34,7 @@ type SimConfig struct {
 // record is what the report keeps of one incident.
 type record struct {
 	id         string
-	first      diagnosis.AlertState // its earliest alert
+	first      diagnosis.AlertState // its earliest alert, as first seen
 	alerts     int
 	services   []string
 	pagedAt    time.Time // its card was posted while it fired
@@ -166,8 +166,9 @@ func (r *record) note(in diagnosis.Incident) {
 	r.resolvedAt = in.ResolvedAt
 	seen := map[string]bool{}
 	r.services = r.services[:0]
-	for i, a := range in.Alerts {
-		if i == 0 || a.StartsAt.Before(r.first.StartsAt) {
+	for _, a := range in.Alerts {
+		// A flap moves its alert's start: the incident began at the earliest.
+		if r.first.StartsAt.IsZero() || a.StartsAt.Before(r.first.StartsAt) {
 			r.first = a
 		}
 		n := a.NodeOrService()
