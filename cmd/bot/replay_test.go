@@ -34,7 +34,7 @@ func mustDecodeReport(t *testing.T, out string) replay.Report {
 	return rep
 }
 
-func mustWriteTemp(t *testing.T, name string, data []byte) string {
+func mustWriteTemp(t testing.TB, name string, data []byte) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, data, 0o644); err != nil {

@@ -147,7 +147,9 @@ func (s *Simulator) publish(ctx context.Context, live *diagnosis.Live, u diagnos
 		r.reopened++
 	}
 	r.kind = u.Kind
-	r.note(in)
+	if r.first.StartsAt.IsZero() {
+		r.note(in) // a flap moves its alert's start later: the first snapshot has the earliest
+	}
 	r.pending = &in
 	switch u.Kind {
 	case diagnosis.IncidentResolved, diagnosis.Settled, diagnosis.Retired:
@@ -156,6 +158,7 @@ func (s *Simulator) publish(ctx context.Context, live *diagnosis.Live, u diagnos
 }
 
 func (s *Simulator) diagnose(ctx context.Context, live *diagnosis.Live, r *record) {
+	r.note(*r.pending)
 	r.diagnosis = live.Diagnose(ctx, *r.pending)
 	r.pending = nil
 }

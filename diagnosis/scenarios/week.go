@@ -242,9 +242,12 @@ func (w Week) WebhookLines() []byte {
 }
 
 // LargeWeek is a week of n alert intervals over a generated estate of
-// services (a layered graph, as YAML): bursts that cascade from a root to
-// its callers, and noise. The same seed gives the same week.
+// services (as YAML): domains of twenty services, each a layered graph in
+// a namespace of its own, where bursts cascade from a root to its callers
+// (seven alerts in ten), and noise (single alerts anywhere). The same seed
+// gives the same week.
 func LargeWeek(seed uint64, services, n int) (graphYAML []byte, alerts []WeekAlert) {
+	const domain = 20
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	name := func(i int) string { return fmt.Sprintf("svc-%03d", i) }
 	callers := make([][]int, services)
@@ -252,12 +255,13 @@ func LargeWeek(seed uint64, services, n int) (graphYAML []byte, alerts []WeekAle
 	g.WriteString("services:\n")
 	for i := range services {
 		fmt.Fprintf(&g, "  %s:\n", name(i))
+		end := min(services, (i/domain+1)*domain) // the domain's services after i
 		var deps []string
 		for range 2 {
-			if i+1 >= services {
+			if i+1 >= end {
 				break
 			}
-			d := i + 1 + rng.IntN(min(20, services-i-1))
+			d := i + 1 + rng.IntN(min(5, end-i-1))
 			if !slices.Contains(deps, name(d)) {
 				deps = append(deps, name(d))
 				callers[d] = append(callers[d], i)
@@ -275,22 +279,22 @@ func LargeWeek(seed uint64, services, n int) (graphYAML []byte, alerts []WeekAle
 		start = start.Truncate(EvalInterval)
 		d := time.Duration(2+rng.IntN(60)) * time.Minute
 		return WeekAlert{Labels: map[string]string{"alertname": rules[rng.IntN(len(rules))], "service": name(svc),
-			"severity": []string{"warning", "critical"}[rng.IntN(2)], "namespace": "prod"}, Start: start, End: start.Add(d)}
+			"severity": []string{"warning", "critical"}[rng.IntN(2)], "namespace": fmt.Sprintf("team-%02d", svc/domain)},
+			Start: start, End: start.Add(d)}
 	}
 	for len(alerts) < n {
 		at := since.Add(time.Duration(rng.Int64N(int64(week - 2*time.Hour))))
 		root := rng.IntN(services)
+		alerts = append(alerts, mk(root, at))
 		if rng.IntN(10) < 3 { // noise: one alert alone
-			alerts = append(alerts, mk(root, at))
 			continue
 		}
-		alerts = append(alerts, mk(root, at))
 		frontier := []int{root}
-		for step := 0; len(frontier) > 0 && step < 3 && len(alerts) < n; step++ {
+		for step := 0; len(frontier) > 0 && step < 4 && len(alerts) < n; step++ {
 			var next []int
 			for _, s := range frontier {
 				for _, c := range callers[s] {
-					if len(alerts) < n && rng.IntN(2) == 0 {
+					if len(alerts) < n && rng.IntN(4) > 0 {
 						alerts = append(alerts, mk(c, at.Add(time.Duration(step+1)*time.Minute)))
 						next = append(next, c)
 					}
