@@ -57,7 +57,7 @@ func TestImportsPointDown(t *testing.T) {
 		mod + "diagnosis/scenarios/bench":     {"cmd/evaluate"},
 		mod + "bot\x00":                       {"cmd/bot"}, // the bot package itself (exact match)
 		mod + "commands\x00":                  {"bot", "cmd/bot"},
-		mod + "commands/picture":              {"commands"},
+		mod + "commands/picture":              {"commands", "cmd/bot"},
 		"gonum.org/v1/plot":                   {"commands/picture"},
 	}
 	for pkg, imports := range mustImports(t) {
@@ -89,6 +89,7 @@ var (
 		"diagnosis/prom":      {"diagnosis"},
 		"diagnosis/llm":       {"diagnosis"},
 		"diagnosis/intake":    {"diagnosis"},
+		"diagnosis/replay":    {"diagnosis"}, // alert history replayed through diagnosis.Live on a simulated clock
 		"deploy/alertmanager": {"diagnosis"},
 		"bot/slackemu":        {},
 		"commands/picture":    {},

@@ -10,6 +10,7 @@
 //	bot graph discover   print the service graph Prometheus's metrics imply
 //	bot graph check FILE check a graph file (and the services it misses)
 //	bot healthcheck      ask a running nightowl's /healthz (Docker's HEALTHCHECK)
+//	bot replay           what nightowl would have done with last week's alerts
 //	bot version          print the version
 package main
 
@@ -65,6 +66,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdin 
 		err = graphCmd(ctx, args, getenv, stdout, stderr)
 	case "healthcheck":
 		err = healthcheckCmd(ctx, args, getenv, stdout, stderr)
+	case "replay":
+		err = replayCmd(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "nightowl", version)
 	case "help", "-h", "--help":
@@ -99,6 +102,7 @@ commands:
   backup FILE      copy the database (DB_PATH) into a new file, safely while nightowl runs
   graph            discover a service graph from Prometheus (discover), or check a graph file (check FILE)
   healthcheck      ask a running nightowl whether it is alive: GET /healthz on METRICS_ADDR (--url), exit 0 or 1
+  replay           replay last week's alerts (Prometheus ALERTS or webhook lines): the pages nightowl would have sent
   version          print the version
 
 Every setting is an environment variable and a flag: see "bot run -h".`
