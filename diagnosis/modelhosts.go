@@ -1,0 +1,197 @@
+package diagnosis
+
+import (
+	"maps"
+	"net"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/nightowl-sre/nightowl/diagnosis/graph"
+)
+
+// Hosts in error messages that nightowl cannot place by name: the address
+// of infrastructure the graph knows by another name (found by who calls
+// it), and the cluster DNS that a failed lookup of a cluster name points
+// at.
+
+// stranger notes that node's error message names host, which nightowl
+// cannot place: not a node, alias or name learned from labels, and not a
+// bare address.
+func (v *rcaView) stranger(strangers map[string]*hits, r *Resolver, host, node string, a AlertState) {
+	host = strings.ToLower(strings.TrimRight(host, ".:"))
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if _, ok := v.lookup(r, host); ok || net.ParseIP(host) != nil {
+		return
+	}
+	h := strangers[host]
+	if h == nil {
+		h = &hits{}
+		strangers[host] = h
+	}
+	h.add(a.Fingerprint, node, strings.Join(strings.Fields(a.Summary()), " "))
+}
+
+// placeStrangers: the errors of several services name a host nightowl
+// does not know; when place finds the node it most likely is, they
+// mention that node. A host nobody can place stays unknown: one the
+// services merely talk to is not a suspect.
+func (v *rcaView) placeStrangers(strangers map[string]*hits) {
+	for _, host := range slices.Sorted(maps.Keys(strangers)) {
+		h := strangers[host]
+		n, ok := v.place(h.from, "")
+		if !ok {
+			continue
+		}
+		for from := range h.from {
+			v.pointsAt(from, n)
+			v.link(from, n)
+		}
+		if m := v.mention[n]; m != nil {
+			maps.Copy(m.alerts, h.alerts)
+			for f := range h.from {
+				m.from[f] = true
+			}
+			continue
+		}
+		v.mention[n] = h
+	}
+}
+
+// lookedUp finds the name a resolver error was about ("lookup NAME on
+// 10.96.0.10:53", "lookup NAME: no such host").
+var lookedUp = regexp.MustCompile(`(?i)\blookup ([a-z0-9][a-z0-9.-]*[a-z0-9])\.?(?: on |: )`)
+
+// clusterLookup: the failed lookup was of a cluster's own name
+// (svc.cluster.local): only the cluster's DNS answers those, never the
+// resolver it forwards the rest to.
+func clusterLookup(matched string) bool {
+	m := lookedUp.FindStringSubmatch(matched)
+	if m == nil {
+		return false
+	}
+	_, rest, ok := strings.Cut(strings.ToLower(m[1]), ".")
+	return ok && clusterLocal(rest) && !strings.HasSuffix(rest, ".internal")
+}
+
+// nearest keeps of the suspects those no other suspect depends on: the
+// first of a chain (the cluster's DNS, not the upstream it forwards to).
+func (v *rcaView) nearest(suspects []string) []string {
+	var out []string
+	for _, t := range suspects {
+		upstream := false
+		for _, u := range suspects {
+			if u != t && v.g.DependsTransitively(u, t) {
+				upstream = true
+				break
+			}
+		}
+		if !upstream {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// placeHosts: a host the errors name and nightowl cannot place is most
+// likely the address of infrastructure the graph knows by another name
+// (see place). Then it is that node, and what points at the host points at
+// it.
+func (v *rcaView) placeHosts() {
+	for _, host := range slices.Sorted(maps.Keys(v.spoken)) {
+		from := map[string]bool{}
+		for _, m := range []map[string]*hits{v.sig, v.mention, v.named} {
+			if h := m[host]; h != nil {
+				maps.Copy(from, h.from)
+			}
+		}
+		if n, ok := v.place(from, v.virtual[host]); ok {
+			v.rename(host, n)
+		}
+	}
+}
+
+// place finds the node a host that the errors of the services in from name
+// most likely is: the one quiet infrastructure or platform node (of kind,
+// when known) that most of them (at least two, and two thirds) call
+// directly, and which a third of its callers at least name so — not
+// whatever every service uses (DNS, a cluster's nodes); between two that
+// as many of them call, the one fewer others call.
+func (v *rcaView) place(from map[string]bool, kind string) (string, bool) {
+	if len(from) < 2 {
+		return "", false
+	}
+	count := map[string]int{}
+	for f := range from {
+		for _, d := range v.g.DependsOn(f) {
+			if v.alerting[d] == nil && v.g.Layer(d) <= graph.LayerPlatform && (kind == "" || strings.EqualFold(v.g.Kind(d), kind)) {
+				count[d]++
+			}
+		}
+	}
+	best, n, share, tie := "", 0, 0.0, false
+	for _, d := range slices.Sorted(maps.Keys(count)) {
+		c, callers := count[d], len(v.g.Dependents(d))
+		if 3*c < callers {
+			continue
+		}
+		sh := float64(c) / float64(callers)
+		switch {
+		case c > n || c == n && sh > share:
+			best, n, share, tie = d, c, sh, false
+		case c == n && sh == share:
+			tie = true
+		}
+	}
+	if best == "" || tie || n < 2 || 3*n < 2*len(from) {
+		return "", false
+	}
+	return best, true
+}
+
+// rename makes what the view learned about the name from to be about the
+// node to.
+func (v *rcaView) rename(from, to string) {
+	for _, m := range []map[string]*hits{v.sig, v.mention, v.named} {
+		h := m[from]
+		if h == nil {
+			continue
+		}
+		delete(m, from)
+		if into := m[to]; into != nil {
+			maps.Copy(into.alerts, h.alerts)
+			for f, specific := range h.from {
+				into.from[f] = into.from[f] || specific
+			}
+			continue
+		}
+		m[to] = h
+	}
+	if w, ok := v.sigWhat[from]; ok {
+		if v.sigWhat[to] == "" {
+			v.sigWhat[to] = w
+		}
+		delete(v.sigWhat, from)
+	}
+	for _, targets := range v.words {
+		if targets[from] {
+			delete(targets, from)
+			targets[to] = true
+		}
+	}
+	users := v.vusers[from]
+	delete(v.vusers, from)
+	delete(v.users, from)
+	for _, u := range users {
+		v.link(u, to)
+	}
+	for ip, n := range v.ipNames {
+		if n == from {
+			v.ipNames[ip] = to
+		}
+	}
+	delete(v.virtual, from)
+	delete(v.spoken, from)
+}
