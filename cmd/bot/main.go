@@ -103,6 +103,9 @@ func runCmd(ctx context.Context, args []string, getenv func(string) string, stde
 		return configError(err)
 	}
 	log := newLogger(stderr, cfg.LogLevel)
+	if cfg.LeaderElection != "none" || cfg.ReplicaURL != "" {
+		return runReplica(ctx, cfg, log) // replicas.go
+	}
 	app, err := NewApp(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -185,7 +185,12 @@ func (e *Elector) term(ctx context.Context, lead func(context.Context) error) er
 				stopElection() // renewing stops; the Lease is released below
 			},
 			OnStoppedLeading: func() {},
-			OnNewLeader:      e.setHolder,
+			OnNewLeader: func(id string) {
+				e.setHolder(id)
+				if id != e.cfg.Identity {
+					e.log.Info("standing by", "holder", id)
+				}
+			},
 		},
 	})
 	if err != nil {

@@ -37,7 +37,7 @@ func Start(ctx context.Context, path string, cfg Config) (*Stream, error) {
 		return nil, fmt.Errorf("replicate %s: %w", path, err)
 	}
 	db := litestream.NewDB(path)
-	db.Logger = cfg.Logger.With("db", path)
+	db.SetLogger(cfg.Logger.With("db", path))
 	db.MonitorInterval = cfg.SyncInterval
 	db.ShutdownSyncTimeout = 10 * time.Second
 	r := litestream.NewReplicaWithClient(db, client)
