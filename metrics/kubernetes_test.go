@@ -90,12 +90,18 @@ func mustObject(tb testing.TB, all map[string]map[string]any, key string) map[st
 }
 
 // configSettings reads the environment variables cmd/bot's configuration
-// table declares (env: "NAME" in cmd/bot/config.go).
+// table declares (env: "NAME" in cmd/bot/config*.go).
 func configSettings(tb testing.TB) []string {
 	tb.Helper()
 	var names []string
-	for _, m := range regexp.MustCompile(`\benv:\s*"([A-Z][A-Z0-9_]*)"`).FindAllStringSubmatch(string(mustRead(tb, "../cmd/bot/config.go")), -1) {
-		names = append(names, m[1])
+	files, _ := filepath.Glob("../cmd/bot/config*.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		for _, m := range regexp.MustCompile(`\benv:\s*"([A-Z][A-Z0-9_]*)"`).FindAllStringSubmatch(string(mustRead(tb, f)), -1) {
+			names = append(names, m[1])
+		}
 	}
 	if len(names) < 10 {
 		tb.Fatalf("found only %v in cmd/bot/config.go; has the table changed shape?", names)

@@ -56,6 +56,7 @@ type delivery struct {
 	inflight []*envelope // sent, neither acked nor timed out
 	retries  []retry
 	conns    []*conn
+	peak     int           // most connections open at once
 	kick     chan struct{} // wakes the scheduler; buffered 1
 }
 

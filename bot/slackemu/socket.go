@@ -71,6 +71,7 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	c := &conn{ws: ws, done: make(chan struct{}), wake: make(chan struct{}, 1)}
 	s.del.conns = append(s.del.conns, c)
+	s.del.peak = max(s.del.peak, len(s.del.conns))
 	hello := marshal(map[string]any{
 		"type":            "hello",
 		"num_connections": s.activeConnsLocked(),
@@ -186,6 +187,14 @@ func (s *Server) Connected() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.activeConnsLocked()
+}
+
+// PeakConnected is the most Socket Mode connections that were ever open at
+// once, draining ones included: one for an app that speaks with one voice.
+func (s *Server) PeakConnected() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.del.peak
 }
 
 // Disconnect sends {"type":"disconnect","reason":reason} on every connection, as Slack

@@ -184,3 +184,16 @@ func TestTheServerSendsWebSocketPings(t *testing.T) {
 	conn.Close()
 	<-done
 }
+
+func TestPeakConnectedCountsTheMostSocketsEverOpenAtOnce(t *testing.T) {
+	srv := MustStart(t, slackemu.Config{})
+	startApp(t, srv).waitConnected(t)
+	if got := srv.PeakConnected(); got != 1 {
+		t.Errorf("peak %d with one app, want 1", got)
+	}
+	startApp(t, srv).waitConnected(t)
+	waitFor(t, srv, "two sockets", func() bool { return srv.Connected() == 2 })
+	if got := srv.PeakConnected(); got != 2 {
+		t.Errorf("peak %d with two apps, want 2", got)
+	}
+}

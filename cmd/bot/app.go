@@ -44,7 +44,12 @@ type App struct {
 // NewApp opens the store, builds the diagnosis engine and the bot, and takes
 // back the incidents that were open when the bot last stopped.
 func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
-	reg := metrics.New(version)
+	return newApp(ctx, cfg, log, metrics.New(version))
+}
+
+// newApp is NewApp reporting to reg, which outlives it when replicas take
+// turns to lead (replicas.go).
+func newApp(ctx context.Context, cfg Config, log *slog.Logger, reg *metrics.Registry) (*App, error) {
 	db, err := store.Open(ctx, cfg.DBPath, store.ObserveWrites(reg))
 	if err != nil {
 		return nil, err

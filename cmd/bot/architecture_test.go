@@ -45,7 +45,13 @@ func TestImportsPointDown(t *testing.T) {
 		"github.com/tmc/langchaingo":          {"diagnosis/llm"},
 		"github.com/apenella/go-ansible":      {"playbooks"},
 		"modernc.org/sqlite":                  {"store"},
-		mod + "store":                         {"cmd/bot"},
+		"github.com/benbjohnson/litestream":   {"store/replica"},
+		"k8s.io/client-go":                    {"deploy/lease", "deploy/lease/leasetest"},
+		"k8s.io/api":                          {"deploy/lease", "deploy/lease/leasetest"},
+		"k8s.io/apimachinery":                 {"deploy/lease", "deploy/lease/leasetest"},
+		mod + "store\x00":                     {"cmd/bot"},
+		mod + "store/replica":                 {"cmd/bot"},
+		mod + "deploy/lease":                  {"cmd/bot"},
 		mod + "playbooks":                     {"cmd/bot"},
 		mod + "diagnosis/prom":                {"cmd/bot"},
 		mod + "diagnosis/llm":                 {"cmd/bot"},
@@ -94,12 +100,14 @@ var (
 		"bot/slackemu":        {},
 		"commands/picture":    {},
 		"metrics":             {}, // nightowl_* instruments and /metrics, /healthz, /readyz
+		"store/replica":       {}, // Litestream: the database streamed to a replica, restored from it
+		"deploy/lease":        {}, // client-go: a coordination.k8s.io Lease elects the replica that speaks
 	}
 	// wiring builds programs out of everything; support feeds tests and
 	// the evaluation (scenarios, a real Alertmanager and Prometheus, golden
 	// files).
 	wiring  = []string{"cmd/bot", "cmd/evaluate", "cmd/loadgen"}
-	support = []string{"diagnosis/scenarios", "diagnosis/scenarios/bench", "diagnosis/scenarios/synth", "deploy/testbed", "deploy/golden"}
+	support = []string{"diagnosis/scenarios", "diagnosis/scenarios/bench", "diagnosis/scenarios/synth", "deploy/testbed", "deploy/golden", "deploy/lease/leasetest"}
 )
 
 // TestEveryPackageHasAPlace makes a new package choose: a layer, an

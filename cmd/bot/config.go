@@ -71,6 +71,18 @@ type Config struct {
 	LLMHourlyBudget    int
 	LLMConcurrency     int
 	Retention          time.Duration
+	// Replicas (docs/ha.md): LeaderElection is none or kubernetes; the
+	// Lease's name and namespace, this replica's name and the election's
+	// terms; ReplicaURL is where the database is streamed ("" for nowhere).
+	LeaderElection      string
+	LeaseName           string
+	PodNamespace        string
+	PodName             string
+	LeaseDuration       time.Duration
+	LeaseRenewDeadline  time.Duration
+	LeaseRetryPeriod    time.Duration
+	ReplicaURL          string
+	ReplicaSyncInterval time.Duration
 
 	graph    *graph.Graph // loaded from ServiceGraph; empty when it is unset
 	resolver *diagnosis.Resolver
@@ -111,7 +123,7 @@ func (p problems) wrap(err error) { *p.errs = append(*p.errs, fmt.Errorf("%s: %w
 // settings is the configuration table, in the order problems are reported.
 // need says which settings the subcommand requires.
 func (c *Config) settings(need requirement) []setting {
-	return []setting{
+	return append([]setting{
 		{env: "SLACK_APP_TOKEN", secret: true, help: "app-level token (xapp-…) with connections:write, for Socket Mode",
 			read: func(v string, p problems) {
 				c.SlackAppToken = v
@@ -346,7 +358,7 @@ func (c *Config) settings(need requirement) []setting {
 				}
 				c.Retention = d
 			}},
-	}
+	}, c.replicaSettings()...)
 }
 
 // flagName is a variable's flag: GROUP_WAIT → group-wait.

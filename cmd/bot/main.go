@@ -7,6 +7,7 @@
 //	bot runbooks lint    check the runbook catalog and its playbooks
 //	bot audit            print the record of runbook runs
 //	bot backup FILE      copy the database into a new file, while it runs
+//	bot restore          bring the database back from its replica (REPLICA_URL)
 //	bot graph discover   print the service graph Prometheus's metrics imply
 //	bot graph check FILE check a graph file (and the services it misses)
 //	bot healthcheck      ask a running nightowl's /healthz (Docker's HEALTHCHECK)
@@ -62,6 +63,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdin 
 		err = auditCmd(ctx, args, getenv, stdout, stderr)
 	case "backup":
 		err = backupCmd(ctx, args, getenv, stdout, stderr)
+	case "restore":
+		err = restoreCmd(ctx, args, getenv, stdout, stderr)
 	case "graph":
 		err = graphCmd(ctx, args, getenv, stdout, stderr)
 	case "healthcheck":
@@ -100,6 +103,7 @@ commands:
   runbooks lint    check the runbook catalog and that every playbook parses
   audit            print the record: runbook requests, approvals, refusals, runs (--incident INC-…)
   backup FILE      copy the database (DB_PATH) into a new file, safely while nightowl runs
+  restore          bring the database back from its replica (REPLICA_URL; --replica URL, --to NEW-FILE)
   graph            discover a service graph from Prometheus (discover), or check a graph file (check FILE)
   healthcheck      ask a running nightowl whether it is alive: GET /healthz on METRICS_ADDR (--url), exit 0 or 1
   replay           replay last week's alerts (Prometheus ALERTS or webhook lines): the pages nightowl would have sent
@@ -113,6 +117,9 @@ func runCmd(ctx context.Context, args []string, getenv func(string) string, stde
 		return configError(err)
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	if cfg.LeaderElection != "none" || cfg.ReplicaURL != "" {
+		return runReplica(ctx, cfg, log) // replicas.go
+	}
 	app, err := NewApp(ctx, cfg, log)
 	if err != nil {
 		return err
