@@ -55,7 +55,7 @@ func (h *Handler) graphService(ctx context.Context, name, incident string) (Repl
 	if err != nil {
 		return Reply{}, err
 	}
-	g := h.d.Graph
+	g := h.g
 	in, inIncident := h.incidentOf(svc)
 	if incident != "" {
 		if i, _, ok := h.d.Incidents.Find(ctx, incident); ok {

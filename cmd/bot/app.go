@@ -37,6 +37,8 @@ type App struct {
 	Runbooks *runbooks.Service // nil without a runbook catalog
 	Runner   *playbooks.Runner
 	LLM      *llm.Explainer // nil with LLM_PROVIDER=none
+	// Graph is the service graph in effect, which a refresh may swap.
+	Graph *graph.Current
 	// Metrics holds nightowl_*; served on METRICS_ADDR when it is set.
 	Metrics *metrics.Registry
 }
@@ -49,8 +51,10 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, DB: db, Metrics: metrics.New(version)}
-	g := cfg.Graph()
-	for _, w := range g.Warnings() {
+	// The graph in effect: everything below reads it once per operation.
+	a.Graph = graph.NewCurrent(cfg.GraphSnapshot())
+	g := a.Graph
+	for _, w := range g.Graph().Warnings() {
 		log.Warn("service graph", "warning", w)
 	}
 	prometheus, err := cfg.Metrics(log)
@@ -78,7 +82,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	// Built first, read by what comes after: the live incidents, Slack,
 	// and the queue that carries the runbook service's news to the bot.
 	a.Live = diagnosis.NewLive(diagnosis.LiveConfig{
-		Grouper: diagnosis.GrouperConfig{Wait: cfg.GroupWait, Graph: g, Resolve: cfg.Resolver().Node, Logger: log,
+		Grouper: diagnosis.GrouperConfig{Wait: cfg.GroupWait, Graph: g, Resolver: cfg.Resolver(), Logger: log,
 			MaxAlerts: cfg.IncidentMaxAlerts, MaxIncidents: cfg.MaxIncidents, StaleAfter: cfg.IncidentStaleAfter,
 			Taken: func(id string) bool {
 				ok, err := db.IncidentExists(context.Background(), id)
@@ -113,7 +117,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		withhold = a.LLM.Withholds
 	}
 	words := commands.New(commands.Deps{
-		Incidents: a.Live, Graph: g, Resolver: cfg.Resolver(), Metrics: prometheus, PromQLAllow: cfg.PromQLAllow, Runbooks: a.Runbooks,
+		Incidents: a.Live, Graph: g, Metrics: prometheus, PromQLAllow: cfg.PromQLAllow, Runbooks: a.Runbooks,
 		Explainer: explainer, Withhold: withhold, Link: a.Slack.Permalink, Names: a.Slack.DisplayName, Causes: causes{db}, Logger: log,
 	})
 	a.Bot, err = bot.New(bot.Config{
@@ -166,13 +170,13 @@ func restoreSummarised(ctx context.Context, db *store.DB, live *diagnosis.Live, 
 func (a *App) Run(ctx context.Context) error {
 	defer a.DB.Close()
 	a.log.Info("nightowl starting", "alerts_channel", a.cfg.AlertsChannel, "incidents_channel", a.cfg.IncidentsChannel,
-		"db", a.cfg.DBPath, "graph_nodes", a.cfg.Graph().Len(), "group_wait", a.cfg.GroupWait, "runbooks", a.Runbooks != nil,
+		"db", a.cfg.DBPath, "graph_nodes", a.Graph.Graph().Len(), "group_wait", a.cfg.GroupWait, "runbooks", a.Runbooks != nil,
 		"alert_sources", a.cfg.AlertSources, "alertmanager_verifies", a.cfg.AlertmanagerURL != "")
 	if a.cfg.AnyAlertSource {
 		a.log.Warn("ALERT_SOURCES=any: every bot in the alerts channel is trusted to post alerts that page on-call; list Alertmanager's bot ID instead",
 			"alerts_channel", a.cfg.AlertsChannel)
 	}
-	if a.cfg.Graph().Len() == 0 {
+	if a.Graph.Graph().Len() == 0 {
 		a.log.Warn("no service graph: grouping by time and labels, diagnosing without graph signals; set SERVICE_GRAPH to a graph file (docs/grouping.md)")
 	}
 	if a.Runbooks != nil && a.cfg.AlertmanagerURL == "" {
@@ -282,13 +286,13 @@ func (a *App) useRunbooks(ctx context.Context, catalog *runbooks.Catalog, promet
 			return len(series) > 0, err
 		}
 	}
-	g := a.cfg.Graph()
+	g := a.Graph
 	policy := runbooks.NewPolicy(a.cfg.Approvers, a.Slack, nil)
 	a.Runner = runner
 	a.Runbooks = runbooks.NewService(runbooks.Config{
 		PlaybooksDir: a.cfg.PlaybooksDir, MaxRuns: a.cfg.RunbookMaxRuns, Verify: verify, Logger: a.log,
 		RequestTTL: a.cfg.RunbookRequestTTL, StopGrace: a.cfg.RunbookStopGrace,
-		IsService:    func(s string) bool { _, ok := g.Lookup(s); return ok },
+		IsService:    func(s string) bool { _, ok := g.Graph().Lookup(s); return ok },
 		IncidentOpen: a.Live.IsOpen,
 	}, catalog, policy, runner, a.DB, notify)
 	return nil
@@ -341,11 +345,13 @@ func alertChecker(cfg Config) (bot.AlertChecker, error) {
 	return c, nil
 }
 
-// decoder adapts intake to the bot's Decoder seam; the graph helps read
-// Alertmanager's default message, whose label names are lost.
-func decoder(g *graph.Graph) bot.Decoder {
-	hints := intake.Hints{IsService: func(s string) bool { _, ok := g.Lookup(s); return ok }}
+// decoder adapts intake to the bot's Decoder seam; the graph in effect,
+// read once per message, helps read Alertmanager's default message, whose
+// label names are lost.
+func decoder(graphs diagnosis.GraphSource) bot.Decoder {
 	return func(m bot.Relayed, at time.Time) ([]diagnosis.Alert, []string, error) {
+		g := graphs.Graph()
+		hints := intake.Hints{IsService: func(s string) bool { _, ok := g.Lookup(s); return ok }}
 		msg := intake.Message{Text: m.Text}
 		for _, a := range m.Attachments {
 			msg.Attachments = append(msg.Attachments, intake.Attachment{

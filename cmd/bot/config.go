@@ -69,9 +69,10 @@ type Config struct {
 	LLMConcurrency     int
 	Retention          time.Duration
 
-	graph    *graph.Graph // loaded from ServiceGraph; empty when it is unset
-	resolver *diagnosis.Resolver
-	queries  diagnosis.Queries
+	graph     *graph.Graph // loaded from ServiceGraph; empty when it is unset
+	graphRead time.Time    // when it was loaded; zero without ServiceGraph
+	resolver  *diagnosis.Resolver
+	queries   diagnosis.Queries
 }
 
 // setting is one row of the configuration table: everything about one
@@ -409,6 +410,7 @@ func (c *Config) loadGraph() error {
 		if rules, err = diagnosis.ParseRules(data); err != nil {
 			return fmt.Errorf("%s: %w", c.ServiceGraph, err)
 		}
+		c.graphRead = time.Now()
 	}
 	r, err := diagnosis.NewResolver(c.graph, rules)
 	if err != nil {
@@ -430,8 +432,14 @@ func (c Config) Metrics(log *slog.Logger) (diagnosis.Metrics, error) {
 	return p, nil
 }
 
-// Graph is the service graph in effect; empty (Len 0) without SERVICE_GRAPH.
+// Graph is the service graph of SERVICE_GRAPH; empty (Len 0) without it.
 func (c Config) Graph() *graph.Graph { return c.graph }
+
+// GraphSnapshot is the graph of SERVICE_GRAPH as the first graph in
+// effect, with when the file was read.
+func (c Config) GraphSnapshot() graph.Snapshot {
+	return graph.Snapshot{Graph: c.graph, FileRead: c.graphRead}
+}
 
 // Queries are the PromQL templates metric evidence uses.
 func (c Config) Queries() diagnosis.Queries { return c.queries }
