@@ -20,6 +20,7 @@ import (
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
 	"github.com/nightowl-sre/nightowl/diagnosis/intake"
 	"github.com/nightowl-sre/nightowl/diagnosis/llm"
+	"github.com/nightowl-sre/nightowl/diagnosis/prom"
 	"github.com/nightowl-sre/nightowl/metrics"
 	"github.com/nightowl-sre/nightowl/playbooks"
 	"github.com/nightowl-sre/nightowl/runbooks"
@@ -38,7 +39,8 @@ type App struct {
 	Runner   *playbooks.Runner
 	LLM      *llm.Explainer // nil with LLM_PROVIDER=none
 	// Graph is the service graph in effect, which a refresh may swap.
-	Graph *graph.Current
+	Graph  *graph.Current
+	graphs *graphRefresher // nil with neither SERVICE_GRAPH nor discovery
 	// Metrics holds nightowl_*; served on METRICS_ADDR when it is set.
 	Metrics *metrics.Registry
 }
@@ -56,6 +58,10 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	g := a.Graph
 	for _, w := range g.Graph().Warnings() {
 		log.Warn("service graph", "warning", w)
+	}
+	if err := a.useGraphRefresh(ctx); err != nil {
+		db.Close()
+		return nil, err
 	}
 	prometheus, err := cfg.Metrics(log)
 	if err != nil {
@@ -201,6 +207,9 @@ func (a *App) Run(ctx context.Context) error {
 	if a.LLM != nil {
 		g.Go(func() error { a.pingLLM(ctx); return nil })
 	}
+	if a.graphs != nil {
+		g.Go(func() error { return a.graphs.Run(ctx) })
+	}
 	retention := store.NewRetention(a.DB, store.RetentionConfig{Keep: a.cfg.Retention, Logger: a.log})
 	g.Go(func() error { return retention.Run(ctx) })
 	if a.cfg.PprofAddr != "" {
@@ -211,6 +220,47 @@ func (a *App) Run(ctx context.Context) error {
 		g.Go(func() error { return srv.Run(ctx) })
 	}
 	return g.Wait()
+}
+
+// useGraphRefresh keeps the graph in effect fresh when there is a graph
+// file or discovery: discovery's first read happens now, so the first
+// alerts meet the discovered graph; when it fails the bot starts on the
+// file alone and says so.
+func (a *App) useGraphRefresh(ctx context.Context) error {
+	var discover discoverFunc
+	if a.cfg.GraphDiscovery == "prometheus" {
+		client, err := prom.New(prom.Config{URL: a.cfg.PrometheusURL, Timeout: discoveryQueryTimeout, Logger: a.log})
+		if err != nil {
+			return fmt.Errorf("GRAPH_DISCOVERY: %w", err)
+		}
+		discover = promDiscovery(client, a.cfg.GraphWindow)
+	}
+	if a.cfg.ServiceGraph == "" && discover == nil {
+		return nil
+	}
+	a.graphs = newGraphRefresher(a.cfg, a.Graph, discover, a.cfg.rules, a.log)
+	if discover != nil {
+		first, cancel := context.WithTimeout(ctx, firstRefreshTimeout)
+		defer cancel()
+		a.graphs.refresh(first, "start", false)
+	}
+	return nil
+}
+
+// ReloadGraphOn makes each signal on c (SIGHUP) read the graph file and
+// discovery again; call it before Run.
+func (a *App) ReloadGraphOn(c <-chan os.Signal) {
+	if a.graphs != nil {
+		a.graphs.hangups = c
+	}
+}
+
+// ReloadGraph asks for the graph file and discovery to be read again,
+// as SIGHUP does, without waiting.
+func (a *App) ReloadGraph() {
+	if a.graphs != nil {
+		a.graphs.Reload()
+	}
 }
 
 // servePprof serves Go's profiles on addr until ctx ends.

@@ -38,18 +38,24 @@ type Config struct {
 	RunbooksDir      string
 	PlaybooksDir     string
 	ServiceGraph     string
-	OnCall           string
-	Escalation       string
-	LLMProvider      string
-	LLMModel         string
-	LLMBaseURL       string
-	LLMAPIKey        string
-	LLMTimeout       time.Duration
-	LLMBudget        int
-	RedactLabels     []string
-	GroupWait        time.Duration
-	RunbookMaxRuns   int
-	LogLevel         slog.Level
+	// GraphDiscovery is "prometheus" to discover the graph from what
+	// PROMETHEUS_URL scrapes, merged with ServiceGraph, every GraphRefresh
+	// over GraphWindow; "" for none.
+	GraphDiscovery string
+	GraphRefresh   time.Duration
+	GraphWindow    time.Duration
+	OnCall         string
+	Escalation     string
+	LLMProvider    string
+	LLMModel       string
+	LLMBaseURL     string
+	LLMAPIKey      string
+	LLMTimeout     time.Duration
+	LLMBudget      int
+	RedactLabels   []string
+	GroupWait      time.Duration
+	RunbookMaxRuns int
+	LogLevel       slog.Level
 	// PprofAddr serves Go's profiles (/debug/pprof/); "" for none.
 	PprofAddr string
 	// MetricsAddr serves /metrics, /healthz and /readyz; "" for none.
@@ -72,6 +78,7 @@ type Config struct {
 	graph     *graph.Graph // loaded from ServiceGraph; empty when it is unset
 	graphRead time.Time    // when it was loaded; zero without ServiceGraph
 	resolver  *diagnosis.Resolver
+	rules     []diagnosis.Rule // the graph file's resolve: rules
 	queries   diagnosis.Queries
 }
 
@@ -213,6 +220,35 @@ func (c *Config) settings(need requirement) []setting {
 				c.ServiceGraph = v
 				if err := c.loadGraph(); err != nil {
 					p.wrap(err)
+				}
+			}},
+		{env: "GRAPH_DISCOVERY", def: "none", help: "none | prometheus: discover the service graph from the mesh, trace and kube-state-metrics series PROMETHEUS_URL holds, merged with SERVICE_GRAPH (docs/grouping.md)",
+			read: func(v string, p problems) {
+				switch strings.ToLower(v) {
+				case "none":
+				case "prometheus":
+					c.GraphDiscovery = "prometheus"
+					if c.PrometheusURL == "" { // PROMETHEUS_URL is read first
+						p.add("=prometheus needs PROMETHEUS_URL: set it to the Prometheus that scrapes the mesh, traces or kube-state-metrics")
+					}
+				default:
+					p.add("%q is not one of none, prometheus", v)
+				}
+			}},
+		{env: "GRAPH_REFRESH", def: "5m", help: "how often discovery reads the graph again (SIGHUP also reads it, and SERVICE_GRAPH, again)",
+			read: func(v string, p problems) {
+				if d, err := time.ParseDuration(v); err != nil || d < 10*time.Second {
+					p.add("%q is not a duration of 10s or more, such as 5m", v)
+				} else {
+					c.GraphRefresh = d
+				}
+			}},
+		{env: "GRAPH_WINDOW", def: "1h", help: "discovery weighs edges by request rate, and places pods, over this window",
+			read: func(v string, p problems) {
+				if d, err := time.ParseDuration(v); err != nil || d < time.Minute {
+					p.add("%q is not a duration of a minute or more, such as 1h", v)
+				} else {
+					c.GraphWindow = d
 				}
 			}},
 		{env: "LLM_PROVIDER", def: "none", help: "none | openai | ollama",
@@ -416,7 +452,7 @@ func (c *Config) loadGraph() error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.ServiceGraph, err)
 	}
-	c.resolver = r
+	c.resolver, c.rules = r, rules
 	return nil
 }
 
@@ -438,7 +474,7 @@ func (c Config) Graph() *graph.Graph { return c.graph }
 // GraphSnapshot is the graph of SERVICE_GRAPH as the first graph in
 // effect, with when the file was read.
 func (c Config) GraphSnapshot() graph.Snapshot {
-	return graph.Snapshot{Graph: c.graph, FileRead: c.graphRead}
+	return graph.Snapshot{Graph: c.graph, FileRead: c.graphRead, Discovering: c.GraphDiscovery != ""}
 }
 
 // Queries are the PromQL templates metric evidence uses.
