@@ -227,7 +227,7 @@ func help(command string) Reply {
 			line(text("In an incident's thread, mention the bot instead: "), code("@nightowl diag"), text(", "), code("@nightowl cause postgres-rds"), text(" (Slack does not tell bots which thread a slash command came from).")),
 		},
 		"/graph": {
-			line(code("/graph order-service"), text(" — a picture of the service's neighbourhood: what it calls, what calls it, alert states, the root cause")),
+			line(code("/graph order-service"), text(" — a picture of the service's neighbourhood: what it calls, what calls it, alert states, the root cause; where each edge came from")),
 			line(code(`/graph query sum(rate(http_requests_total{code=~"5.."}[5m])) by (service) 6h`), text(" — a chart of a PromQL query over a range (default 1h, up to 7d)")),
 		},
 		"/runbook": {
