@@ -130,7 +130,7 @@ func (r *graphRefresher) refresh(parent context.Context, why string, rereadFile 
 	}
 	now := r.current.Store(s)
 	level := slog.LevelDebug
-	if now.Graph.Len() != was.Graph.Len() || len(now.Edges) != len(was.Edges) || was.Failed.Err != "" || rereadFile {
+	if now.Version != was.Version || was.Failed.Err != "" || rereadFile {
 		level = slog.LevelInfo
 	}
 	r.log.Log(ctx, level, "service graph refreshed", "why", why, "nodes", now.Graph.Len(), "edges", edgeCounts(now),

@@ -98,12 +98,19 @@ func (c *Current) Load() *Snapshot { return c.snap.Load() }
 // Graph returns the graph in effect; never nil.
 func (c *Current) Graph() *Graph { return c.Load().Graph }
 
-// Store makes s the snapshot in effect, as the next version. A failure
-// it carries is kept; a refresh that worked stores none.
+// Store makes s the snapshot in effect: the next version when its graph
+// differs from the one in effect, else the same graph, kept, with s's
+// times and sources, so that readers see no change. A failure it carries
+// is kept; a refresh that worked stores none.
 func (c *Current) Store(s Snapshot) *Snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.store(s, c.Load().Version+1)
+	was := c.Load()
+	if s.Graph != nil && s.Graph.Equal(was.Graph) {
+		s.Graph = was.Graph
+		return c.store(s, was.Version)
+	}
+	return c.store(s, was.Version+1)
 }
 
 // Fail records a refresh that failed at at: the graph in effect stays,

@@ -51,3 +51,19 @@ func TestSnapshotSaysWhatShowedAnEdge(t *testing.T) {
 		t.Errorf("sources %v, want file and mesh-istio", got)
 	}
 }
+
+func TestStoringTheSameGraphAgainKeepsItsVersion(t *testing.T) {
+	first := mustParse(t, "services: {a: {depends_on: [b], kind: service}, b: {kind: database}}")
+	again := mustParse(t, "services: {b: {kind: database}, a: {kind: service, depends_on: [b]}}")
+	at := time.Date(2024, 11, 29, 9, 0, 0, 0, time.UTC)
+	c := graph.NewCurrent(graph.Snapshot{Graph: first, Discovered: at})
+	s := c.Store(graph.Snapshot{Graph: again, Discovered: at.Add(5 * time.Minute)})
+	if s.Graph != first || s.Version != 1 || !s.Discovered.Equal(at.Add(5*time.Minute)) {
+		t.Errorf("the same graph again: version %d, graph kept %v, discovered %v; want version 1, the graph kept, the new time",
+			s.Version, s.Graph == first, s.Discovered)
+	}
+	changed := mustParse(t, "services: {a: {depends_on: [b], kind: service}, b: {kind: cache}}")
+	if s := c.Store(graph.Snapshot{Graph: changed}); s.Graph != changed || s.Version != 2 {
+		t.Errorf("a changed kind: version %d, want 2 and the new graph", s.Version)
+	}
+}

@@ -239,6 +239,29 @@ func (g *Graph) walk(start int, next [][]int) bitset {
 	return seen
 }
 
+// Equal reports whether o has the same nodes as g, each with the same
+// kind, team, dependencies, runbooks and aliases.
+func (g *Graph) Equal(o *Graph) bool {
+	if g == o {
+		return true
+	}
+	if g == nil || o == nil || len(g.nodes) != len(o.nodes) {
+		return false
+	}
+	for i, n := range g.nodes {
+		j, ok := o.index[n.Name]
+		if !ok {
+			return false
+		}
+		m := o.nodes[j]
+		if n.Kind != m.Kind || n.Team != m.Team || !slices.Equal(n.Runbooks, m.Runbooks) || !slices.Equal(n.Aliases, m.Aliases) ||
+			!slices.Equal(g.DependsOn(n.Name), o.DependsOn(m.Name)) || i != j {
+			return false
+		}
+	}
+	return true
+}
+
 // Warnings lists what New tolerated but a human should fix.
 func (g *Graph) Warnings() []string { return slices.Clone(g.warnings) }
 
