@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -41,6 +43,8 @@ type App struct {
 	// Graph is the service graph in effect, which a refresh may swap.
 	Graph  *graph.Current
 	graphs *graphRefresher // nil with neither SERVICE_GRAPH nor discovery
+	// hangups carries SIGHUP to graphs while Run runs.
+	hangups chan os.Signal
 	// Metrics holds nightowl_*; served on METRICS_ADDR when it is set.
 	Metrics *metrics.Registry
 }
@@ -208,6 +212,8 @@ func (a *App) Run(ctx context.Context) error {
 		g.Go(func() error { a.pingLLM(ctx); return nil })
 	}
 	if a.graphs != nil {
+		signal.Notify(a.hangups, syscall.SIGHUP) // read the service graph again
+		defer signal.Stop(a.hangups)
 		g.Go(func() error { return a.graphs.Run(ctx) })
 	}
 	retention := store.NewRetention(a.DB, store.RetentionConfig{Keep: a.cfg.Retention, Logger: a.log})
@@ -238,29 +244,14 @@ func (a *App) useGraphRefresh(ctx context.Context) error {
 	if a.cfg.ServiceGraph == "" && discover == nil {
 		return nil
 	}
-	a.graphs = newGraphRefresher(a.cfg, a.Graph, discover, a.cfg.rules, a.log)
+	a.hangups = make(chan os.Signal, 1)
+	a.graphs = newGraphRefresher(a.cfg, a.Graph, discover, a.cfg.rules, a.hangups, a.log)
 	if discover != nil {
 		first, cancel := context.WithTimeout(ctx, firstRefreshTimeout)
 		defer cancel()
 		a.graphs.refresh(first, "start", false)
 	}
 	return nil
-}
-
-// ReloadGraphOn makes each signal on c (SIGHUP) read the graph file and
-// discovery again; call it before Run.
-func (a *App) ReloadGraphOn(c <-chan os.Signal) {
-	if a.graphs != nil {
-		a.graphs.hangups = c
-	}
-}
-
-// ReloadGraph asks for the graph file and discovery to be read again,
-// as SIGHUP does, without waiting.
-func (a *App) ReloadGraph() {
-	if a.graphs != nil {
-		a.graphs.Reload()
-	}
 }
 
 // servePprof serves Go's profiles on addr until ctx ends.

@@ -29,7 +29,7 @@ type discoverFunc func(ctx context.Context, at time.Time) (graph.Discovery, erro
 
 // graphRefresher keeps the graph in effect fresh: SERVICE_GRAPH merged
 // with what discovery shows (GRAPH_DISCOVERY), read again every
-// GRAPH_REFRESH and on a reload (SIGHUP), which reads the file again too.
+// GRAPH_REFRESH and on SIGHUP, which reads the file again too.
 // A refresh is all or nothing: one that fails keeps the last good graph,
 // and the snapshot, hence /graph, says when and why it failed.
 type graphRefresher struct {
@@ -37,7 +37,6 @@ type graphRefresher struct {
 	path     string       // SERVICE_GRAPH; "" for none
 	discover discoverFunc // nil without discovery
 	every    time.Duration
-	reload   chan struct{}
 	hangups  <-chan os.Signal // SIGHUP, when the process listens for it
 	log      *slog.Logger
 	now      func() time.Time
@@ -49,10 +48,10 @@ type graphRefresher struct {
 }
 
 // newGraphRefresher starts from the graph file Config read; discover is
-// nil without discovery.
-func newGraphRefresher(cfg Config, current *graph.Current, discover discoverFunc, rules []diagnosis.Rule, log *slog.Logger) *graphRefresher {
+// nil without discovery; a signal on hangups (SIGHUP) reads the file again.
+func newGraphRefresher(cfg Config, current *graph.Current, discover discoverFunc, rules []diagnosis.Rule, hangups <-chan os.Signal, log *slog.Logger) *graphRefresher {
 	r := &graphRefresher{current: current, path: cfg.ServiceGraph, discover: discover, every: cfg.GraphRefresh,
-		reload: make(chan struct{}, 1), log: log.With("component", "graph"), now: time.Now, rules: rules}
+		hangups: hangups, log: log.With("component", "graph"), now: time.Now, rules: rules}
 	if cfg.ServiceGraph != "" {
 		r.file, r.fileRead = cfg.Graph(), cfg.graphRead
 	}
@@ -80,16 +79,7 @@ func promDiscovery(client *prom.Client, window time.Duration) discoverFunc {
 	}
 }
 
-// Reload asks for a refresh that reads the graph file again, without
-// waiting for it.
-func (r *graphRefresher) Reload() {
-	select {
-	case r.reload <- struct{}{}:
-	default:
-	}
-}
-
-// Run refreshes every GRAPH_REFRESH with discovery, and on each reload,
+// Run refreshes every GRAPH_REFRESH with discovery, and on each hangup,
 // until ctx ends.
 func (r *graphRefresher) Run(ctx context.Context) error {
 	var tick <-chan time.Time
@@ -106,8 +96,6 @@ func (r *graphRefresher) Run(ctx context.Context) error {
 			r.refresh(ctx, "timer", false)
 		case <-r.hangups:
 			r.refresh(ctx, "SIGHUP", true)
-		case <-r.reload:
-			r.refresh(ctx, "reload", true)
 		}
 	}
 }

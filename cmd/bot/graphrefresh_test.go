@@ -58,8 +58,7 @@ func startRefresher(t *testing.T, path, file string, fake *fakeDiscovery, log *s
 	if fake != nil {
 		discover = fake.discover
 	}
-	r := newGraphRefresher(cfg, current, discover, cfg.rules, slog.New(slog.NewTextHandler(log, nil)))
-	r.hangups = hup
+	r := newGraphRefresher(cfg, current, discover, cfg.rules, hup, slog.New(slog.NewTextHandler(log, nil)))
 	ctx, cancel := context.WithCancel(t.Context())
 	if discover != nil {
 		r.refresh(ctx, "start", false)

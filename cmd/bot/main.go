@@ -107,10 +107,6 @@ func runCmd(ctx context.Context, args []string, getenv func(string) string, stde
 	if err != nil {
 		return err
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP) // read the service graph again
-	defer signal.Stop(hup)
-	app.ReloadGraphOn(hup)
 	return app.Run(ctx)
 }
 
