@@ -25,6 +25,7 @@ type Ask struct {
 // without one (or when the model fails) a small intent matcher answers the
 // common questions from the same tools. Usage is the model's cost, if any.
 func (h *Handler) Answer(ctx context.Context, q Ask) (Reply, diagnosis.Usage, error) {
+	h = h.pin()
 	// "cause X" says what the cause was: a correction, never a question
 	// for a model.
 	if name, ok := correctionIn(q.Text); ok {
@@ -126,7 +127,7 @@ func public(blocks []Block) Reply {
 func (h *Handler) serviceIn(q string) string {
 	best := ""
 	for _, w := range word.FindAllString(q, -1) {
-		if n, ok := h.d.Graph.Lookup(w); ok && len(w) > len(best) {
+		if n, ok := h.g.Lookup(w); ok && len(w) > len(best) {
 			best = n
 		}
 	}
@@ -169,7 +170,7 @@ func (h *Handler) whyAnswer(d diagnosis.Diagnosis, question string) []Block {
 		}
 		l := line(textf("%s is candidate %d at %.0f%%", c.Service, i+1, c.Confidence*100))
 		if suspect != "" {
-			l = line(textf("You asked about %s", c.Service), text(kindOf(h.d.Graph.Kind(c.Service))), textf(": it is candidate %d at %.0f%%", i+1, c.Confidence*100))
+			l = line(textf("You asked about %s", c.Service), text(kindOf(h.g.Kind(c.Service))), textf(": it is candidate %d at %.0f%%", i+1, c.Confidence*100))
 		}
 		if why := lessThan(top, c); why != "" {
 			l = append(l, text("; it has less going for it: "+why+"."))
@@ -243,12 +244,12 @@ func (h *Handler) suspectIn(d diagnosis.Diagnosis, question string) string {
 			continue
 		}
 		for _, c := range d.Candidates {
-			if slices.Contains(kw.kinds, h.d.Graph.Kind(c.Service)) {
+			if slices.Contains(kw.kinds, h.g.Kind(c.Service)) {
 				return c.Service
 			}
 		}
-		for _, n := range h.d.Graph.Names() {
-			if slices.Contains(kw.kinds, h.d.Graph.Kind(n)) && slices.Contains(d.AffectedServices, n) {
+		for _, n := range h.g.Names() {
+			if slices.Contains(kw.kinds, h.g.Kind(n)) && slices.Contains(d.AffectedServices, n) {
 				return n
 			}
 		}

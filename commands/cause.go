@@ -72,10 +72,10 @@ func (h *Handler) correct(ctx context.Context, id, name, user string) (Reply, er
 // causeOf resolves a name to a root cause: a node or alias of the graph,
 // or a service the incident's alerts name.
 func (h *Handler) causeOf(in diagnosis.Incident, d diagnosis.Diagnosis, name string) (string, bool) {
-	if n, ok := h.d.Graph.Lookup(name); ok {
+	if n, ok := h.g.Lookup(name); ok {
 		return n, true
 	}
-	if n, ok := h.d.Graph.Lookup(strings.ToLower(name)); ok {
+	if n, ok := h.g.Lookup(strings.ToLower(name)); ok {
 		return n, true
 	}
 	for _, s := range causeChoices(in, d) {

@@ -33,11 +33,23 @@ type Incidents interface {
 	Find(ctx context.Context, id string) (diagnosis.Incident, diagnosis.Diagnosis, bool)
 }
 
+// Graphs is the service graph in effect: a *graph.Graph, or the
+// *graph.Current a refresh swaps, whose snapshot also says where each edge
+// came from and how fresh it is. Each command reads it once.
+type Graphs interface {
+	Graph() *graph.Graph
+}
+
+// provenance is what a *graph.Current adds to Graphs.
+type provenance interface {
+	Load() *graph.Snapshot
+}
+
 // Deps are what the commands work with.
 type Deps struct {
 	Incidents Incidents
-	Graph     *graph.Graph
-	Resolver  *diagnosis.Resolver
+	// Graph is the service graph; nil: the empty graph.
+	Graph Graphs
 	// Metrics answers /graph query; nil means no Prometheus.
 	Metrics diagnosis.Metrics
 	// PromQLAllow, when set, is the metric names /graph query and the
@@ -69,6 +81,10 @@ type Deps struct {
 type Handler struct {
 	d   Deps
 	log *slog.Logger
+	// snap and g are the graph one command reads (pin), never changing
+	// while it answers.
+	snap *graph.Snapshot
+	g    *graph.Graph
 }
 
 // New returns a Handler.
@@ -85,13 +101,30 @@ func New(d Deps) *Handler {
 	if d.Names == nil {
 		d.Names = func(_ context.Context, u string) string { return u }
 	}
-	if d.Resolver == nil {
-		d.Resolver, _ = diagnosis.NewResolver(d.Graph, nil)
-	}
 	if d.Withhold == nil {
 		d.Withhold = func(string) bool { return false }
 	}
-	return &Handler{d: d, log: d.Logger.With("component", "commands")}
+	h := &Handler{d: d, log: d.Logger.With("component", "commands")}
+	return h.pin()
+}
+
+// pin is the handler for one command: the graph in effect read once, so a
+// refresh that swaps it meanwhile cannot mix two versions in one answer.
+func (h *Handler) pin() *Handler {
+	c := *h
+	switch src := h.d.Graph.(type) {
+	case provenance:
+		c.snap = src.Load()
+	case nil:
+		c.snap = &graph.Snapshot{}
+	default:
+		c.snap = &graph.Snapshot{Graph: src.Graph()}
+	}
+	if c.snap.Graph == nil {
+		c.snap.Graph, _ = graph.New(nil)
+	}
+	c.g = c.snap.Graph
+	return &c
 }
 
 // Commands are the slash commands this package answers.
@@ -100,6 +133,7 @@ var Commands = []string{"/diag", "/graph", "/runbook"}
 // Handle answers one command. A UsageError is the asker's mistake and is
 // shown to them; any other error is nightowl's and is logged by the caller.
 func (h *Handler) Handle(ctx context.Context, r Request) (Reply, error) {
+	h = h.pin()
 	args := fields(r.Text)
 	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
 		return help(r.Command), nil
@@ -151,14 +185,14 @@ func (h *Handler) findIncident(ctx context.Context, id string) (diagnosis.Incide
 
 // lookupService resolves a service name or alias, or says which ones exist.
 func (h *Handler) lookupService(name string) (string, error) {
-	if n, ok := h.d.Graph.Lookup(name); ok {
+	if n, ok := h.g.Lookup(name); ok {
 		return n, nil
 	}
-	if n, ok := h.d.Graph.Lookup(strings.ToLower(name)); ok {
+	if n, ok := h.g.Lookup(strings.ToLower(name)); ok {
 		return n, nil
 	}
 	var near []string
-	for _, n := range h.d.Graph.Names() {
+	for _, n := range h.g.Names() {
 		if strings.Contains(n, strings.ToLower(name)) || strings.Contains(strings.ToLower(name), n) {
 			near = append(near, n)
 		}
@@ -193,7 +227,7 @@ func help(command string) Reply {
 			line(text("In an incident's thread, mention the bot instead: "), code("@nightowl diag"), text(", "), code("@nightowl cause postgres-rds"), text(" (Slack does not tell bots which thread a slash command came from).")),
 		},
 		"/graph": {
-			line(code("/graph order-service"), text(" — a picture of the service's neighbourhood: what it calls, what calls it, alert states, the root cause")),
+			line(code("/graph order-service"), text(" — a picture of the service's neighbourhood: what it calls, what calls it, alert states, the root cause; where each edge came from")),
 			line(code(`/graph query sum(rate(http_requests_total{code=~"5.."}[5m])) by (service) 6h`), text(" — a chart of a PromQL query over a range (default 1h, up to 7d)")),
 		},
 		"/runbook": {

@@ -201,7 +201,7 @@ func (h *Handler) diagService(name string) (Reply, error) {
 			}
 		}
 	}
-	node, _ := h.d.Graph.Node(svc)
+	node, _ := h.g.Node(svc)
 	blocks := []Block{{Lines: []Line{line(bold(svc), textf(" · %s · team %s", orDash(node.Kind), orDash(node.Team)))}}}
 	var al []Line
 	for _, a := range mine {
@@ -225,8 +225,8 @@ func (h *Handler) diagService(name string) (Reply, error) {
 		}
 		return out
 	}
-	blocks = append(blocks, Block{Heading: "It calls", Lines: health(h.d.Graph.DependsOn(svc))})
-	blocks = append(blocks, Block{Heading: "Called by", Lines: health(h.d.Graph.Dependents(svc))})
+	blocks = append(blocks, Block{Heading: "It calls", Lines: health(h.g.DependsOn(svc))})
+	blocks = append(blocks, Block{Heading: "Called by", Lines: health(h.g.Dependents(svc))})
 	if inIncident {
 		l := line(text("Part of "), code(inc.ID))
 		if url := h.d.Link(inc.Thread); url != "" {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nightowl-sre/nightowl/commands/picture"
 	"github.com/nightowl-sre/nightowl/diagnosis"
+	"github.com/nightowl-sre/nightowl/diagnosis/graph"
 )
 
 // Neighbourhood bounds: how far a /graph picture reaches, and how many nodes.
@@ -55,7 +56,7 @@ func (h *Handler) graphService(ctx context.Context, name, incident string) (Repl
 	if err != nil {
 		return Reply{}, err
 	}
-	g := h.d.Graph
+	g := h.g
 	in, inIncident := h.incidentOf(svc)
 	if incident != "" {
 		if i, _, ok := h.d.Incidents.Find(ctx, incident); ok {
@@ -126,9 +127,97 @@ func (h *Handler) graphService(ctx context.Context, name, incident string) (Repl
 	if root != "" {
 		lines = append(lines, line(textf("Root cause of %s: %s; its impact radius: %s.", in.ID, root, orNone(g.Upstream(root)))))
 	}
+	lines = append(lines, h.provenance(svc)...)
 	alt := fmt.Sprintf("Dependency graph around %s: %d services, %d alerting", svc, len(names), len(firing))
 	return Reply{Public: true, Summary: summary, Blocks: []Block{{Lines: lines}},
 		Picture: &Picture{Name: "graph-" + svc + ".png", Title: "Dependencies of " + svc, Alt: alt, PNG: png}}, nil
+}
+
+// provenanceShown bounds the edges whose sources /graph lists one by one.
+const provenanceShown = 12
+
+// sourceNames are the sources of edges as /graph names them.
+var sourceNames = map[graph.Source]string{
+	graph.SourceFile:       "the graph file",
+	graph.SourceIstio:      "Istio",
+	graph.SourceLinkerd:    "Linkerd",
+	graph.SourceTraces:     "traces",
+	graph.SourceKubernetes: "Kubernetes",
+}
+
+// provenance says where each edge of svc came from and how fresh it is,
+// and when the last refresh failed. A graph read from a file alone says
+// when it was read; a graph with no history at all (a test's, the demo's)
+// says nothing.
+func (h *Handler) provenance(svc string) []Line {
+	s, now := h.snap, h.d.Now()
+	var lines []Line
+	if f := s.Failed; f.Err != "" {
+		kept := "the last good graph is in effect"
+		if at := lastRead(s); !at.IsZero() {
+			kept = fmt.Sprintf("the graph in effect was read %s ago", diagnosis.Roughly(now.Sub(at)))
+		}
+		lines = append(lines, line(bold("The last graph refresh failed"), textf(" %s ago: %s; %s.", diagnosis.Roughly(now.Sub(f.At)), f.Err, kept)))
+	}
+	if s.Discovering && s.Discovered.IsZero() {
+		lines = append(lines, line(text("Discovery has not read the graph from Prometheus yet: every edge here is the graph file's.")))
+	}
+	if s.Edges == nil && !s.Discovering {
+		if !s.FileRead.IsZero() {
+			lines = append(lines, line(textf("Every edge is from the graph file, read %s ago.", diagnosis.Roughly(now.Sub(s.FileRead)))))
+		}
+		return lines
+	}
+	type edge struct{ from, to string }
+	var edges []edge
+	for _, d := range h.g.DependsOn(svc) {
+		edges = append(edges, edge{svc, d})
+	}
+	for _, u := range h.g.Dependents(svc) {
+		edges = append(edges, edge{u, svc})
+	}
+	for i, e := range edges {
+		if i == provenanceShown {
+			lines = append(lines, line(textf("… and %d more edges.", len(edges)-provenanceShown)))
+			break
+		}
+		var from []string
+		for _, src := range s.Sources(e.from, e.to) {
+			from = append(from, h.sourceSaid(src, now))
+		}
+		if len(from) == 0 {
+			from = []string{"the graph file"} // a dependency the file names but does not declare
+		}
+		lines = append(lines, line(code(e.from+" → "+e.to), text(": "+strings.Join(from, "; "))))
+	}
+	return lines
+}
+
+// sourceSaid is "discovered from Istio 3m ago" or "from the graph file,
+// read 2h 5m ago".
+func (h *Handler) sourceSaid(src graph.Source, now time.Time) string {
+	name := sourceNames[src]
+	if name == "" {
+		name = string(src)
+	}
+	at := h.snap.ReadAt(src)
+	switch {
+	case src == graph.SourceFile && at.IsZero():
+		return "from the graph file"
+	case src == graph.SourceFile:
+		return fmt.Sprintf("from the graph file, read %s ago", diagnosis.Roughly(now.Sub(at)))
+	case at.IsZero():
+		return "discovered from " + name
+	}
+	return fmt.Sprintf("discovered from %s %s ago", name, diagnosis.Roughly(now.Sub(at)))
+}
+
+// lastRead is when the graph in effect was read: its discovery, else its file.
+func lastRead(s *graph.Snapshot) time.Time {
+	if !s.Discovered.IsZero() {
+		return s.Discovered
+	}
+	return s.FileRead
 }
 
 func orNone(s []string) string {

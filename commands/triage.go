@@ -23,16 +23,18 @@ func (h *Handler) Model() string {
 // RulesTriage is the card's triage from the diagnosis and the runbook
 // catalog alone: immediate, deterministic, never waits on a model.
 func (h *Handler) RulesTriage(in diagnosis.Incident, d diagnosis.Diagnosis) diagnosis.Triage {
+	h = h.pin()
 	var brief *diagnosis.RunbookBrief
 	if rb, ok := h.catalogRunbook(d.RecommendedRunbook); ok {
 		brief = &diagnosis.RunbookBrief{ID: rb.ID, Title: rb.Title, Risk: string(rb.Risk), DryRun: rb.DryRun, Timeout: rb.Timeout}
 	}
-	return diagnosis.RulesTriage(in, d, h.d.Graph, brief)
+	return diagnosis.RulesTriage(in, d, h.g, brief)
 }
 
 // ModelTriage asks the model for the card's triage, with the rules' triage
 // as the fallback it returns (with the reason) when the model fails.
 func (h *Handler) ModelTriage(ctx context.Context, in diagnosis.Incident, d diagnosis.Diagnosis) (diagnosis.Triage, diagnosis.Usage, error) {
+	h = h.pin()
 	rules := h.RulesTriage(in, d)
 	if h.d.Explainer == nil {
 		return rules, diagnosis.Usage{}, ErrNoModel

@@ -68,12 +68,10 @@ func (g *Grouper) clueScore(t *tracked, a Alert, f alertFacts, words []string) i
 			score += 2 // this alert's text names a node of the incident
 			break
 		}
-		if g.cfg.Graph != nil {
-			if n, ok := g.cfg.Graph.Lookup(w); ok {
-				if _, held := t.nodes[n]; held {
-					score += 2
-					break
-				}
+		if n, ok := g.graph.Lookup(w); ok {
+			if _, held := t.nodes[n]; held {
+				score += 2
+				break
 			}
 		}
 	}

@@ -31,10 +31,10 @@ var deploymentLabels = []string{
 // lag, a blackbox probe) carries the exporter's namespace, not its
 // subject's. The node's aliases count as its names.
 func (g *Grouper) deploymentNamespace(labels map[string]string, node string) string {
-	if ns := placedNamespace(labels, node); ns != "" || g.cfg.Graph == nil || node == "" {
+	if ns := placedNamespace(labels, node); ns != "" || node == "" {
 		return ns
 	}
-	n, ok := g.cfg.Graph.Node(node)
+	n, ok := g.graph.Node(node)
 	if !ok {
 		return ""
 	}

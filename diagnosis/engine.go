@@ -16,8 +16,11 @@ import (
 // EngineConfig wires the Engine. Only Graph matters for a first diagnosis;
 // Metrics and History add evidence when they are there.
 type EngineConfig struct {
-	Graph *graph.Graph
-	// Resolver names the node an alert is about (default: the default rules).
+	// Graph is the service graph: a *graph.Graph, or the *graph.Current a
+	// refresh swaps; each diagnosis reads it once. Nil: the empty graph.
+	Graph GraphSource
+	// Resolver names the node an alert is about (default: the default
+	// rules); each diagnosis uses its rules over the graph it read.
 	Resolver *Resolver
 	// Runbooks maps alert names to runbooks when nothing closer says which.
 	Runbooks RunbookIndex
@@ -57,11 +60,8 @@ type Engine struct {
 
 // NewEngine returns an Engine.
 func NewEngine(cfg EngineConfig) *Engine {
-	if cfg.Graph == nil {
-		cfg.Graph, _ = graph.New(nil)
-	}
 	if cfg.Resolver == nil {
-		cfg.Resolver, _ = NewResolver(cfg.Graph, nil)
+		cfg.Resolver, _ = NewResolver(graphOf(cfg.Graph), nil)
 	}
 	if cfg.Queries.Errors == "" {
 		cfg.Queries = DefaultQueries()
@@ -101,15 +101,17 @@ const (
 // Diagnose ranks the incident's root-cause candidates. It never fails: a
 // missing graph, Prometheus or history only weakens the evidence, and says so.
 func (e *Engine) Diagnose(ctx context.Context, in Incident) Diagnosis {
-	d := Diagnosis{Incident: in.ID, GeneratedAt: e.cfg.Now(), NoGraph: e.cfg.Graph.Len() == 0}
-	byNode, resolutions := e.byNode(in, &d)
+	g := graphOf(e.cfg.Graph) // read once: a refresh may swap it meanwhile
+	r := e.cfg.Resolver.For(g)
+	d := Diagnosis{Incident: in.ID, GeneratedAt: e.cfg.Now(), NoGraph: g.Len() == 0}
+	byNode, resolutions := e.byNode(in, &d, r)
 	if len(byNode) == 0 {
 		d.Summary = "no alerts"
 		d.Candidates = []Candidate{}
 		return d
 	}
-	v := newView(e.cfg.Graph, e.params, e.off, byNode, e.cfg.Now())
-	v.learn(e.cfg.Resolver)
+	v := newView(g, e.params, e.off, byNode, e.cfg.Now())
+	v.learn(r)
 	cands := v.candidates()
 	for _, c := range cands {
 		if c.obs != nil {
@@ -171,12 +173,12 @@ func (e *Engine) Diagnose(ctx context.Context, in Incident) Diagnosis {
 	d.Explanation = explanation
 	top := cands[0]
 	d.Unsure = d.Candidates[0].Confidence < SureAt
-	d.ImpactRadius = e.cfg.Graph.Upstream(top.node)
+	d.ImpactRadius = g.Upstream(top.node)
 	var alerts []AlertState
 	if top.obs != nil {
 		alerts = top.obs.alerts
 	}
-	d.RecommendedRunbook, d.RunbookReason = e.runbookFor(top.node, alerts, d.History)
+	d.RecommendedRunbook, d.RunbookReason = e.runbookFor(g, top.node, alerts, d.History)
 	d.Summary = summaryOf(top.node, alerts, d)
 	return d
 }
@@ -256,7 +258,7 @@ func (e *Engine) public(v *rcaView, c *rcaCand, confidence float64) Candidate {
 		Confidence: round3(confidence),
 		Score:      round3(c.score),
 		Signals:    map[string]float64{},
-		InGraph:    e.cfg.Graph.Has(c.node),
+		InGraph:    v.g.Has(c.node),
 		Alerts:     []string{},
 		Evidence:   []string{},
 		Check:      checkFor(v, c),
@@ -288,7 +290,7 @@ func (e *Engine) public(v *rcaView, c *rcaCand, confidence float64) Candidate {
 
 // runbookFor: the runbook its root-cause alert names, then any alert of it,
 // then the graph's, then what fixed similar incidents, then the catalog.
-func (e *Engine) runbookFor(node string, alerts []AlertState, matches []HistoryMatch) (string, string) {
+func (e *Engine) runbookFor(g *graph.Graph, node string, alerts []AlertState, matches []HistoryMatch) (string, string) {
 	for _, a := range alerts {
 		if rb := a.Labels[LabelRunbook]; rb != "" && a.RootCauseCandidate() {
 			return rb, fmt.Sprintf("runbook label of %s", a.Name())
@@ -301,7 +303,7 @@ func (e *Engine) runbookFor(node string, alerts []AlertState, matches []HistoryM
 			}
 		}
 	}
-	if n, ok := e.cfg.Graph.Node(node); ok && len(n.Runbooks) > 0 {
+	if n, ok := g.Node(node); ok && len(n.Runbooks) > 0 {
 		return n.Runbooks[0], fmt.Sprintf("first runbook of %s in the service graph", node)
 	}
 	if rb, n := bestFix(matches); rb != "" {
@@ -325,12 +327,13 @@ func summaryOf(node string, alerts []AlertState, d Diagnosis) string {
 	return fmt.Sprintf("%s: %d alerts across %d services", cause, d.Alerts.Distinct, len(d.AffectedServices))
 }
 
-// byNode resolves every alert to its node and counts the storm.
-func (e *Engine) byNode(in Incident, d *Diagnosis) (map[string][]AlertState, map[string]Resolution) {
+// byNode resolves every alert to its node with r and counts the storm.
+func (e *Engine) byNode(in Incident, d *Diagnosis, r *Resolver) (map[string][]AlertState, map[string]Resolution) {
+	g := r.Graph()
 	byNode := map[string][]AlertState{}
 	resolutions := map[string]Resolution{}
 	for _, a := range in.Alerts {
-		res := e.cfg.Resolver.Resolve(a.Alert)
+		res := r.Resolve(a.Alert)
 		a.Node = res.Node
 		resolutions[a.Fingerprint] = res
 		d.Alerts.Distinct += max(a.Count, 1)
@@ -356,15 +359,15 @@ func (e *Engine) byNode(in Incident, d *Diagnosis) (map[string][]AlertState, map
 		// before its card paged nobody.
 		d.Alerts.Pages = 1
 	}
-	mergeUnknownPrefixes(byNode, e.cfg.Graph)
+	mergeUnknownPrefixes(byNode, g)
 	for n := range byNode {
 		d.AffectedServices = append(d.AffectedServices, n)
-		if !d.NoGraph && !e.cfg.Graph.Has(n) {
+		if !d.NoGraph && !g.Has(n) {
 			d.NotInGraph = append(d.NotInGraph, n)
 		}
 	}
 	for n := range in.More.Nodes {
-		if _, seen := byNode[n]; !seen && n != TallyOther && e.cfg.Graph.Has(n) {
+		if _, seen := byNode[n]; !seen && n != TallyOther && g.Has(n) {
 			d.AffectedServices = append(d.AffectedServices, n)
 		}
 	}

@@ -99,12 +99,13 @@ type GrouperConfig struct {
 	// MaxGap is how far apart in time (by startsAt) a related alert may be from
 	// an open incident's alerts and still join it. Default 30m.
 	MaxGap time.Duration
-	// Graph relates services; nil means it knows none, and alerts group by
-	// their node and by clues (docs/grouping.md).
-	Graph *graph.Graph
-	// Resolve names the graph node an alert is about; default: a Resolver
-	// with the default rules.
-	Resolve func(Alert) string
+	// Graph relates services: a *graph.Graph, or the *graph.Current a
+	// refresh swaps (each Add reads it once). Nil means it knows none, and
+	// alerts group by their node and by clues (docs/grouping.md).
+	Graph GraphSource
+	// Resolver names the graph node an alert is about, with its rules over
+	// the graph in effect; default: the default rules.
+	Resolver *Resolver
 	// MaxAlerts bounds the alerts an incident keeps one by one in memory;
 	// later ones are summarised (Incident.More). Default DefaultMaxAlerts.
 	MaxAlerts int
@@ -135,6 +136,10 @@ type Grouper struct {
 	byFP  map[string]*tracked // fingerprint → the incident that keeps it
 	extra map[uint64]*tracked // fpKey → the incident that summarises it
 	order []*tracked          // live incidents, oldest first
+	// graph is the graph the incidents' neighbourhoods were built from,
+	// and resolver its Resolver; syncGraph follows a swap.
+	graph    *graph.Graph
+	resolver *Resolver
 }
 
 type tracked struct {
@@ -194,15 +199,34 @@ func NewGrouper(cfg GrouperConfig, sink Sink) *Grouper {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Resolve == nil {
-		r, _ := NewResolver(cfg.Graph, nil)
-		cfg.Resolve = r.Node
+	g := graphOf(cfg.Graph)
+	if cfg.Resolver == nil {
+		cfg.Resolver, _ = NewResolver(g, nil)
 	}
 	return &Grouper{
 		cfg: cfg, sink: sink, log: cfg.Logger.With("component", "grouper"),
 		kick: make(chan struct{}, 1),
 		live: map[string]*tracked{}, byFP: map[string]*tracked{}, extra: map[uint64]*tracked{},
+		graph: g, resolver: cfg.Resolver.For(g),
 	}
+}
+
+// syncGraph reads the graph in effect once, under g.mu; after a swap it
+// rebuilds every incident's neighbourhood, which is a set of positions in
+// one graph's nodes, from the nodes the incident holds.
+func (g *Grouper) syncGraph() {
+	cur := graphOf(g.cfg.Graph)
+	if cur == g.graph {
+		return
+	}
+	g.graph, g.resolver = cur, g.cfg.Resolver.For(cur)
+	for _, t := range g.order {
+		t.near = nil
+		for node := range t.nodes {
+			g.neighbour(t, node)
+		}
+	}
+	g.log.Debug("service graph swapped: neighbourhoods rebuilt", "nodes", cur.Len(), "incidents", len(g.order))
 }
 
 // Outcome says what Add did with one alert.
@@ -220,6 +244,7 @@ func (g *Grouper) Add(alerts ...Alert) []Outcome {
 	now := g.cfg.Now()
 	out := make([]Outcome, len(alerts))
 	g.mu.Lock()
+	g.syncGraph()
 	for i, a := range alerts {
 		out[i] = g.add(a, now)
 	}
@@ -255,7 +280,7 @@ func (g *Grouper) add(a Alert, now time.Time) Outcome {
 	if a.Status == Resolved {
 		return Outcome{Ignored: "resolved alert that never fired here"}
 	}
-	node := g.cfg.Resolve(a)
+	node := g.resolver.Node(a)
 	f := g.factsOf(a, node, now)
 	t := g.match(a, f)
 	if t == nil {
@@ -426,6 +451,7 @@ func (g *Grouper) newID(a Alert, now time.Time) string {
 func (g *Grouper) Restore(incidents ...Incident) {
 	now := g.cfg.Now()
 	g.mu.Lock()
+	g.syncGraph()
 	for _, in := range incidents {
 		if _, dup := g.live[in.ID]; dup {
 			continue

@@ -55,7 +55,7 @@ func (g *Grouper) factsOf(a Alert, node string, now time.Time) alertFacts {
 	if f.start.IsZero() {
 		f.start = now
 	}
-	f.known = node != "" && g.cfg.Graph != nil && g.cfg.Graph.Has(node)
+	f.known = node != "" && g.graph.Has(node)
 	f.ns = g.deploymentNamespace(a.Labels, node)
 	f.own = ownNamespace(a.Labels, f.ns)
 	return f
@@ -167,16 +167,23 @@ func (g *Grouper) noteNode(t *tracked, node, ns string) {
 	nss, held := t.nodes[node]
 	if !held {
 		t.nodes[node] = nil
-		if g.cfg.Graph != nil && g.cfg.Graph.Has(node) {
-			if t.near == nil {
-				t.near = g.cfg.Graph.NewNeighbourhood()
-			}
-			t.near.Add(node)
-		}
+		g.neighbour(t, node)
 	}
 	if ns != "" && !slices.Contains(nss, ns) {
 		t.nodes[node] = append(nss, ns)
 	}
+}
+
+// neighbour widens the incident's neighbourhood by node, when the graph
+// knows it.
+func (g *Grouper) neighbour(t *tracked, node string) {
+	if !g.graph.Has(node) {
+		return
+	}
+	if t.near == nil {
+		t.near = g.graph.NewNeighbourhood()
+	}
+	t.near.Add(node)
 }
 
 // tally counts an incident's alerts per namespace; its Scope shows its

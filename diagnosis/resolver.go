@@ -138,7 +138,7 @@ type Resolver struct {
 // NewResolver compiles rules (nil: DefaultRules).
 func NewResolver(g *graph.Graph, rules []Rule) (*Resolver, error) {
 	if g == nil {
-		g, _ = graph.New(nil)
+		g = noGraph
 	}
 	if rules == nil {
 		rules = DefaultRules()
@@ -158,6 +158,22 @@ func NewResolver(g *graph.Graph, rules []Rule) (*Resolver, error) {
 	}
 	return &Resolver{g: g, rules: rules}, nil
 }
+
+// For is a Resolver with the same rules over graph g (nil: the empty
+// graph): the one to use with a graph a refresh swapped in, so that names
+// resolve to nodes of the graph the caller reads.
+func (r *Resolver) For(g *graph.Graph) *Resolver {
+	if g == nil {
+		g = noGraph
+	}
+	if g == r.g {
+		return r
+	}
+	return &Resolver{g: g, rules: r.rules}
+}
+
+// Graph is the graph the Resolver resolves to.
+func (r *Resolver) Graph() *graph.Graph { return r.g }
 
 // ParseRules reads the optional `resolve:` list of a service graph file.
 func ParseRules(data []byte) ([]Rule, error) {

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -20,6 +22,7 @@ import (
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
 	"github.com/nightowl-sre/nightowl/diagnosis/intake"
 	"github.com/nightowl-sre/nightowl/diagnosis/llm"
+	"github.com/nightowl-sre/nightowl/diagnosis/prom"
 	"github.com/nightowl-sre/nightowl/metrics"
 	"github.com/nightowl-sre/nightowl/playbooks"
 	"github.com/nightowl-sre/nightowl/runbooks"
@@ -37,6 +40,11 @@ type App struct {
 	Runbooks *runbooks.Service // nil without a runbook catalog
 	Runner   *playbooks.Runner
 	LLM      *llm.Explainer // nil with LLM_PROVIDER=none
+	// Graph is the service graph in effect, which a refresh may swap.
+	Graph  *graph.Current
+	graphs *graphRefresher // nil with neither SERVICE_GRAPH nor discovery
+	// hangups carries SIGHUP to graphs while Run runs.
+	hangups chan os.Signal
 	// Metrics holds nightowl_*; served on METRICS_ADDR when it is set.
 	Metrics *metrics.Registry
 }
@@ -55,9 +63,15 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, reg *metrics.Regi
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, DB: db, Metrics: reg}
-	g := cfg.Graph()
-	for _, w := range g.Warnings() {
+	// The graph in effect: everything below reads it once per operation.
+	a.Graph = graph.NewCurrent(cfg.GraphSnapshot())
+	g := a.Graph
+	for _, w := range g.Graph().Warnings() {
 		log.Warn("service graph", "warning", w)
+	}
+	if err := a.useGraphRefresh(ctx); err != nil {
+		db.Close()
+		return nil, err
 	}
 	prometheus, err := cfg.Metrics(log)
 	if err != nil {
@@ -84,7 +98,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, reg *metrics.Regi
 	// Built first, read by what comes after: the live incidents, Slack,
 	// and the queue that carries the runbook service's news to the bot.
 	a.Live = diagnosis.NewLive(diagnosis.LiveConfig{
-		Grouper: diagnosis.GrouperConfig{Wait: cfg.GroupWait, Graph: g, Resolve: cfg.Resolver().Node, Logger: log,
+		Grouper: diagnosis.GrouperConfig{Wait: cfg.GroupWait, Graph: g, Resolver: cfg.Resolver(), Logger: log,
 			MaxAlerts: cfg.IncidentMaxAlerts, MaxIncidents: cfg.MaxIncidents, StaleAfter: cfg.IncidentStaleAfter,
 			Taken: func(id string) bool {
 				ok, err := db.IncidentExists(context.Background(), id)
@@ -119,7 +133,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, reg *metrics.Regi
 		withhold = a.LLM.Withholds
 	}
 	words := commands.New(commands.Deps{
-		Incidents: a.Live, Graph: g, Resolver: cfg.Resolver(), Metrics: prometheus, PromQLAllow: cfg.PromQLAllow, Runbooks: a.Runbooks,
+		Incidents: a.Live, Graph: g, Metrics: prometheus, PromQLAllow: cfg.PromQLAllow, Runbooks: a.Runbooks,
 		Explainer: explainer, Withhold: withhold, Link: a.Slack.Permalink, Names: a.Slack.DisplayName, Causes: causes{db}, Logger: log,
 	})
 	a.Bot, err = bot.New(bot.Config{
@@ -172,13 +186,13 @@ func restoreSummarised(ctx context.Context, db *store.DB, live *diagnosis.Live, 
 func (a *App) Run(ctx context.Context) error {
 	defer a.DB.Close()
 	a.log.Info("nightowl starting", "alerts_channel", a.cfg.AlertsChannel, "incidents_channel", a.cfg.IncidentsChannel,
-		"db", a.cfg.DBPath, "graph_nodes", a.cfg.Graph().Len(), "group_wait", a.cfg.GroupWait, "runbooks", a.Runbooks != nil,
+		"db", a.cfg.DBPath, "graph_nodes", a.Graph.Graph().Len(), "group_wait", a.cfg.GroupWait, "runbooks", a.Runbooks != nil,
 		"alert_sources", a.cfg.AlertSources, "alertmanager_verifies", a.cfg.AlertmanagerURL != "")
 	if a.cfg.AnyAlertSource {
 		a.log.Warn("ALERT_SOURCES=any: every bot in the alerts channel is trusted to post alerts that page on-call; list Alertmanager's bot ID instead",
 			"alerts_channel", a.cfg.AlertsChannel)
 	}
-	if a.cfg.Graph().Len() == 0 {
+	if a.Graph.Graph().Len() == 0 {
 		a.log.Warn("no service graph: grouping by time and labels, diagnosing without graph signals; set SERVICE_GRAPH to a graph file (docs/grouping.md)")
 	}
 	if a.Runbooks != nil && a.cfg.AlertmanagerURL == "" {
@@ -208,12 +222,43 @@ func (a *App) Run(ctx context.Context) error {
 	if a.LLM != nil {
 		g.Go(func() error { a.pingLLM(ctx); return nil })
 	}
+	if a.graphs != nil {
+		signal.Notify(a.hangups, syscall.SIGHUP) // read the service graph again
+		defer signal.Stop(a.hangups)
+		g.Go(func() error { return a.graphs.Run(ctx) })
+	}
 	retention := store.NewRetention(a.DB, store.RetentionConfig{Keep: a.cfg.Retention, Logger: a.log})
 	g.Go(func() error { return retention.Run(ctx) })
 	if a.cfg.PprofAddr != "" {
 		g.Go(func() error { return servePprof(ctx, a.cfg.PprofAddr, a.log) })
 	}
 	return g.Wait()
+}
+
+// useGraphRefresh keeps the graph in effect fresh when there is a graph
+// file or discovery: discovery's first read happens now, so the first
+// alerts meet the discovered graph; when it fails the bot starts on the
+// file alone and says so.
+func (a *App) useGraphRefresh(ctx context.Context) error {
+	var discover discoverFunc
+	if a.cfg.GraphDiscovery == "prometheus" {
+		client, err := prom.New(prom.Config{URL: a.cfg.PrometheusURL, Timeout: discoveryQueryTimeout, Logger: a.log})
+		if err != nil {
+			return fmt.Errorf("GRAPH_DISCOVERY: %w", err)
+		}
+		discover = promDiscovery(client, a.cfg.GraphWindow)
+	}
+	if a.cfg.ServiceGraph == "" && discover == nil {
+		return nil
+	}
+	a.hangups = make(chan os.Signal, 1)
+	a.graphs = newGraphRefresher(a.cfg, a.Graph, discover, a.cfg.rules, a.hangups, a.log)
+	if discover != nil {
+		first, cancel := context.WithTimeout(ctx, firstRefreshTimeout)
+		defer cancel()
+		a.graphs.refresh(first, "start", false)
+	}
+	return nil
 }
 
 // servePprof serves Go's profiles on addr until ctx ends.
@@ -289,13 +334,13 @@ func (a *App) useRunbooks(ctx context.Context, catalog *runbooks.Catalog, promet
 			return len(series) > 0, err
 		}
 	}
-	g := a.cfg.Graph()
+	g := a.Graph
 	policy := runbooks.NewPolicy(a.cfg.Approvers, a.Slack, nil)
 	a.Runner = runner
 	a.Runbooks = runbooks.NewService(runbooks.Config{
 		PlaybooksDir: a.cfg.PlaybooksDir, MaxRuns: a.cfg.RunbookMaxRuns, Verify: verify, Logger: a.log,
 		RequestTTL: a.cfg.RunbookRequestTTL, StopGrace: a.cfg.RunbookStopGrace,
-		IsService:    func(s string) bool { _, ok := g.Lookup(s); return ok },
+		IsService:    func(s string) bool { _, ok := g.Graph().Lookup(s); return ok },
 		IncidentOpen: a.Live.IsOpen,
 	}, catalog, policy, runner, observedAudit{a.DB, a.Metrics}, notify)
 	return nil
@@ -348,11 +393,13 @@ func alertChecker(cfg Config) (bot.AlertChecker, error) {
 	return c, nil
 }
 
-// decoder adapts intake to the bot's Decoder seam; the graph helps read
-// Alertmanager's default message, whose label names are lost.
-func decoder(g *graph.Graph) bot.Decoder {
-	hints := intake.Hints{IsService: func(s string) bool { _, ok := g.Lookup(s); return ok }}
+// decoder adapts intake to the bot's Decoder seam; the graph in effect,
+// read once per message, helps read Alertmanager's default message, whose
+// label names are lost.
+func decoder(graphs diagnosis.GraphSource) bot.Decoder {
 	return func(m bot.Relayed, at time.Time) ([]diagnosis.Alert, []string, error) {
+		g := graphs.Graph()
+		hints := intake.Hints{IsService: func(s string) bool { _, ok := g.Lookup(s); return ok }}
 		msg := intake.Message{Text: m.Text}
 		for _, a := range m.Attachments {
 			msg.Attachments = append(msg.Attachments, intake.Attachment{

@@ -16,7 +16,6 @@ import (
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
-	"github.com/nightowl-sre/nightowl/diagnosis/prom"
 )
 
 // Config is nightowl's configuration: every setting is an environment
@@ -38,18 +37,24 @@ type Config struct {
 	RunbooksDir      string
 	PlaybooksDir     string
 	ServiceGraph     string
-	OnCall           string
-	Escalation       string
-	LLMProvider      string
-	LLMModel         string
-	LLMBaseURL       string
-	LLMAPIKey        string
-	LLMTimeout       time.Duration
-	LLMBudget        int
-	RedactLabels     []string
-	GroupWait        time.Duration
-	RunbookMaxRuns   int
-	LogLevel         slog.Level
+	// GraphDiscovery is "prometheus" to discover the graph from what
+	// PROMETHEUS_URL scrapes, merged with ServiceGraph, every GraphRefresh
+	// over GraphWindow; "" for none.
+	GraphDiscovery string
+	GraphRefresh   time.Duration
+	GraphWindow    time.Duration
+	OnCall         string
+	Escalation     string
+	LLMProvider    string
+	LLMModel       string
+	LLMBaseURL     string
+	LLMAPIKey      string
+	LLMTimeout     time.Duration
+	LLMBudget      int
+	RedactLabels   []string
+	GroupWait      time.Duration
+	RunbookMaxRuns int
+	LogLevel       slog.Level
 	// LogFormat is "text" (logfmt-like, for a terminal) or "json" (one
 	// object a line, for Loki or Elasticsearch).
 	LogFormat string
@@ -84,9 +89,11 @@ type Config struct {
 	ReplicaURL          string
 	ReplicaSyncInterval time.Duration
 
-	graph    *graph.Graph // loaded from ServiceGraph; empty when it is unset
-	resolver *diagnosis.Resolver
-	queries  diagnosis.Queries
+	graph     *graph.Graph // loaded from ServiceGraph; empty when it is unset
+	graphRead time.Time    // when it was loaded; zero without ServiceGraph
+	resolver  *diagnosis.Resolver
+	rules     []diagnosis.Rule // the graph file's resolve: rules
+	queries   diagnosis.Queries
 }
 
 // setting is one row of the configuration table: everything about one
@@ -227,6 +234,35 @@ func (c *Config) settings(need requirement) []setting {
 				c.ServiceGraph = v
 				if err := c.loadGraph(); err != nil {
 					p.wrap(err)
+				}
+			}},
+		{env: "GRAPH_DISCOVERY", def: "none", help: "none | prometheus: discover the service graph from the mesh, trace and kube-state-metrics series PROMETHEUS_URL holds, merged with SERVICE_GRAPH (docs/grouping.md)",
+			read: func(v string, p problems) {
+				switch strings.ToLower(v) {
+				case "none":
+				case "prometheus":
+					c.GraphDiscovery = "prometheus"
+					if c.PrometheusURL == "" { // PROMETHEUS_URL is read first
+						p.add("=prometheus needs PROMETHEUS_URL: set it to the Prometheus that scrapes the mesh, traces or kube-state-metrics")
+					}
+				default:
+					p.add("%q is not one of none, prometheus", v)
+				}
+			}},
+		{env: "GRAPH_REFRESH", def: "5m", help: "how often discovery reads the graph again (SIGHUP also reads it, and SERVICE_GRAPH, again)",
+			read: func(v string, p problems) {
+				if d, err := time.ParseDuration(v); err != nil || d < 10*time.Second {
+					p.add("%q is not a duration of 10s or more, such as 5m", v)
+				} else {
+					c.GraphRefresh = d
+				}
+			}},
+		{env: "GRAPH_WINDOW", def: "1h", help: "discovery weighs edges by request rate, and places pods, over this window",
+			read: func(v string, p problems) {
+				if d, err := time.ParseDuration(v); err != nil || d < time.Minute {
+					p.add("%q is not a duration of a minute or more, such as 1h", v)
+				} else {
+					c.GraphWindow = d
 				}
 			}},
 		{env: "LLM_PROVIDER", def: "none", help: "none | openai | ollama",
@@ -414,52 +450,6 @@ var (
 	channelRe = regexp.MustCompile(`^[CGD][A-Z0-9]{2,}$`)
 	sourceRe  = regexp.MustCompile(`^[AB][A-Z0-9]{2,}$`)
 )
-
-// loadGraph reads the service graph and its optional `resolve:` rules; without
-// SERVICE_GRAPH it is empty (docs/grouping.md), the example is `bot demo`'s.
-func (c *Config) loadGraph() error {
-	c.graph, _ = graph.New(nil)
-	var rules []diagnosis.Rule
-	if c.ServiceGraph != "" {
-		data, err := os.ReadFile(c.ServiceGraph)
-		if err != nil {
-			return fmt.Errorf("read service graph: %w", err)
-		}
-		if c.graph, err = graph.Parse(data); err != nil {
-			return fmt.Errorf("%s: %w", c.ServiceGraph, err)
-		}
-		if rules, err = diagnosis.ParseRules(data); err != nil {
-			return fmt.Errorf("%s: %w", c.ServiceGraph, err)
-		}
-	}
-	r, err := diagnosis.NewResolver(c.graph, rules)
-	if err != nil {
-		return fmt.Errorf("%s: %w", c.ServiceGraph, err)
-	}
-	c.resolver = r
-	return nil
-}
-
-// Metrics is the Prometheus adapter, or nil when PROMETHEUS_URL is unset.
-func (c Config) Metrics(log *slog.Logger) (diagnosis.Metrics, error) {
-	if c.PrometheusURL == "" {
-		return nil, nil
-	}
-	p, err := prom.New(prom.Config{URL: c.PrometheusURL, Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("PROMETHEUS_URL: %w", err)
-	}
-	return p, nil
-}
-
-// Graph is the service graph in effect; empty (Len 0) without SERVICE_GRAPH.
-func (c Config) Graph() *graph.Graph { return c.graph }
-
-// Queries are the PromQL templates metric evidence uses.
-func (c Config) Queries() diagnosis.Queries { return c.queries }
-
-// Resolver names the graph node of each alert.
-func (c Config) Resolver() *diagnosis.Resolver { return c.resolver }
 
 // newLogger builds the process logger at LOG_LEVEL: text for people, or
 // with LOG_FORMAT=json one JSON object a line for a log pipeline.

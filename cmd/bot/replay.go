@@ -105,7 +105,7 @@ func runReplay(ctx context.Context, cfg Config, start time.Time, events []replay
 	g := cfg.Graph()
 	engine := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Resolver: cfg.Resolver(), Queries: cfg.Queries(), Now: sim.Now, Logger: log})
 	live := diagnosis.NewLive(diagnosis.LiveConfig{
-		Grouper: diagnosis.GrouperConfig{Wait: cfg.GroupWait, Graph: g, Resolve: cfg.Resolver().Node, Logger: log,
+		Grouper: diagnosis.GrouperConfig{Wait: cfg.GroupWait, Graph: g, Resolver: cfg.Resolver(), Logger: log,
 			MaxAlerts: cfg.IncidentMaxAlerts, MaxIncidents: cfg.MaxIncidents, StaleAfter: cfg.IncidentStaleAfter,
 			Taken: sim.Taken, Now: sim.Now},
 		Diagnoser: engine, Logger: log,

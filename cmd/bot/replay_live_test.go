@@ -73,7 +73,7 @@ func TestReplayFormsTheSameIncidentsAsTheLivePathOnTheBlackFridayStorm(t *testin
 		shift := time.Now().Sub(first)
 		engine := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: cfg.Graph(), Resolver: cfg.Resolver(), Queries: cfg.Queries(), Logger: quiet})
 		l := diagnosis.NewLive(diagnosis.LiveConfig{
-			Grouper: diagnosis.GrouperConfig{Wait: cfg.GroupWait, Graph: cfg.Graph(), Resolve: cfg.Resolver().Node, Logger: quiet,
+			Grouper: diagnosis.GrouperConfig{Wait: cfg.GroupWait, Graph: cfg.Graph(), Resolver: cfg.Resolver(), Logger: quiet,
 				MaxAlerts: cfg.IncidentMaxAlerts, MaxIncidents: cfg.MaxIncidents, StaleAfter: cfg.IncidentStaleAfter},
 			Diagnoser: engine, Logger: quiet,
 		})

@@ -66,7 +66,8 @@ const (
 )
 
 // Edge is one dependency and what showed it: From depends on To. Rate is
-// requests per second over the window for meshes and traces, the number of
+// requests per second over the window for meshes and traces (bytes per
+// second for an Istio TCP call), the number of
 // From's pods on the node for kubernetes, and 0 for the file.
 type Edge struct {
 	From, To string

@@ -18,7 +18,11 @@ import (
 // discovered name) that name no other node. Discovered edges are added to
 // the file's. Merge returns every edge of the result with what showed it:
 // the file's edges as SourceFile, an edge both showed once per source.
+// What the file's `ignore:` list names is left out of the discovery first.
 func Merge(file *Graph, d Discovery) (*Graph, []Edge, error) {
+	if file != nil {
+		d = d.Without(file.Ignored())
+	}
 	nodes := map[string]*Node{}
 	taken := map[string]string{} // name or alias → node
 	var order []string
@@ -90,6 +94,9 @@ func Merge(file *Graph, d Discovery) (*Graph, []Edge, error) {
 	g, err := New(list)
 	if err != nil {
 		return nil, nil, fmt.Errorf("merge discovered graph: %w", err)
+	}
+	if file != nil {
+		g.ignore = file.ignore
 	}
 	slices.SortStableFunc(edges, func(a, b Edge) int {
 		return cmpJoin(compare(a.From, b.From), compare(a.To, b.To), compare(string(a.Source), string(b.Source)))

@@ -71,10 +71,12 @@ type Graph struct {
 	reach    []bitset // reach[i]: every node i depends on, transitively
 	rel      []bitset // rel[i]: every node Related to i, i included
 	warnings []string
+	ignore   Ignore // what the file hides from discovery
 }
 
 type file struct {
 	Services map[string]*Node `yaml:"services"`
+	Ignore   []string         `yaml:"ignore"`
 }
 
 // Load reads a graph from a YAML or JSON file.
@@ -96,8 +98,12 @@ func Parse(data []byte) (*Graph, error) {
 	if err := yaml.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
-	if len(f.Services) == 0 {
+	if len(f.Services) == 0 && len(f.Ignore) == 0 {
 		return nil, fmt.Errorf("no services: expected a top-level \"services:\" map")
+	}
+	ignore, err := ParseIgnore(f.Ignore)
+	if err != nil {
+		return nil, err
 	}
 	nodes := make([]Node, 0, len(f.Services))
 	for name, n := range f.Services {
@@ -108,8 +114,16 @@ func Parse(data []byte) (*Graph, error) {
 		node.Name = name
 		nodes = append(nodes, node)
 	}
-	return New(nodes)
+	g, err := New(nodes)
+	if err != nil {
+		return nil, err
+	}
+	g.ignore = ignore
+	return g, nil
 }
+
+// Ignored is what the graph file hides from discovery (its `ignore:` list).
+func (g *Graph) Ignored() Ignore { return g.ignore }
 
 // Example is the built-in Black Friday shop graph.
 func Example() *Graph {
@@ -223,6 +237,29 @@ func (g *Graph) walk(start int, next [][]int) bitset {
 		push(n)
 	}
 	return seen
+}
+
+// Equal reports whether o has the same nodes as g, each with the same
+// kind, team, dependencies, runbooks and aliases.
+func (g *Graph) Equal(o *Graph) bool {
+	if g == o {
+		return true
+	}
+	if g == nil || o == nil || len(g.nodes) != len(o.nodes) {
+		return false
+	}
+	for i, n := range g.nodes {
+		j, ok := o.index[n.Name]
+		if !ok {
+			return false
+		}
+		m := o.nodes[j]
+		if n.Kind != m.Kind || n.Team != m.Team || !slices.Equal(n.Runbooks, m.Runbooks) || !slices.Equal(n.Aliases, m.Aliases) ||
+			!slices.Equal(g.DependsOn(n.Name), o.DependsOn(m.Name)) || i != j {
+			return false
+		}
+	}
+	return true
 }
 
 // Warnings lists what New tolerated but a human should fix.

@@ -49,7 +49,10 @@ const istioEnds = "source_workload, source_workload_namespace, destination_workl
 // discoveryFamilies are the instant queries of each family. Requests are
 // rates over the window, grouped by the labels naming both ends; both
 // Istio proxies report a call, so its rate is the larger of the reporters'
-// sums (each request once). Pods, owners, node names and exporters are
+// sums (each request once). Calls over TCP (a database, a cache, a broker)
+// have no requests: Istio counts their bytes (istio_tcp_sent_bytes_total,
+// with the same labels), which stand in, as bytes per second, for a pair
+// of ends with no HTTP or gRPC requests. Pods, owners, node names and exporters are
 // whatever existed during the window.
 func discoveryFamilies(window string, exporters []string) []family {
 	seen := func(metric, by string) string {
@@ -57,7 +60,8 @@ func discoveryFamilies(window string, exporters []string) []family {
 	}
 	return []family{
 		{name: "istio", queries: []string{fmt.Sprintf(
-			"max by (%[1]s) (sum by (reporter, %[1]s) (rate(istio_requests_total[%[2]s])))", istioEnds, window)}},
+			"max by (%[1]s) (sum by (reporter, %[1]s) (rate(istio_requests_total[%[2]s])) or sum by (reporter, %[1]s) (rate(istio_tcp_sent_bytes_total[%[2]s])))",
+			istioEnds, window)}},
 		{name: "linkerd", queries: []string{
 			fmt.Sprintf(`sum by (deployment, statefulset, daemonset, namespace, dst_deployment, dst_statefulset, dst_daemonset, dst_namespace, dst_service) (rate(request_total{direction="outbound"}[%s]))`, window),
 			fmt.Sprintf(`sum by (deployment, statefulset, daemonset, namespace, dst_deployment, dst_statefulset, dst_daemonset, dst_namespace, dst_service) (rate(response_total{direction="outbound"}[%s]))`, window),

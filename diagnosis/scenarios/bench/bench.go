@@ -97,7 +97,7 @@ func Group(s scenarios.Scenario, r *diagnosis.Resolver) (incidents []diagnosis.I
 // with the default settings (MaxGap is StormWindow) and returns its
 // incidents, newest first.
 func groupAll(s scenarios.Scenario, r *diagnosis.Resolver) []diagnosis.Incident {
-	g := diagnosis.NewGrouper(diagnosis.GrouperConfig{Graph: s.Graph, Resolve: r.Node, MaxGap: StormWindow}, diagnosis.SinkFunc(func(context.Context, diagnosis.Update) {}))
+	g := diagnosis.NewGrouper(diagnosis.GrouperConfig{Graph: s.Graph, Resolver: r, MaxGap: StormWindow}, diagnosis.SinkFunc(func(context.Context, diagnosis.Update) {}))
 	all := s.AllAlerts()
 	for i := range all {
 		all[i].Status, all[i].EndsAt = diagnosis.Firing, time.Time{}
