@@ -22,10 +22,12 @@ import (
 // serve one emulated workspace; the store follows the leader through a
 // Litestream file replica.
 
-// The election's terms in these tests: short, in the proportions of the
-// defaults (15s, 10s, 2s).
+// The election's terms in these tests: short, with the lease outlasting
+// the renew deadline by as much as the deadline, so that a leader cut off
+// has stopped speaking before a standby may take over even on a busy
+// machine (the defaults, 15s, 10s and 2s, leave 5 s).
 const (
-	haLease = 3 * time.Second
+	haLease = 4 * time.Second
 	haRenew = 2 * time.Second
 	haRetry = 400 * time.Millisecond
 )

@@ -17,8 +17,11 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // Short terms for tests; whole seconds for the lease, as the Lease keeps it.
+// The lease outlasts the renew deadline by as much as the deadline, so
+// that a leader cut off is silent well before a standby may take over,
+// even on a busy machine (the defaults, 15 s and 10 s, leave 5 s).
 const (
-	leaseDuration = 2 * time.Second
+	leaseDuration = 3 * time.Second
 	renewDeadline = 1500 * time.Millisecond
 	retryPeriod   = 250 * time.Millisecond
 )
