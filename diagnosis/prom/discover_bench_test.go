@@ -6,8 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
 	"github.com/nightowl-sre/nightowl/diagnosis/prom"
@@ -90,7 +92,7 @@ func discoverInput(tb testing.TB, c *prom.Client) graph.Input {
 // answers at once), then discovery (targets: under 2 s and 100 MB an
 // operation); discovery alone; and, for reference, building the *Graph
 // of the result (graph.New's transitive closures of a mesh where every
-// workload reaches every other).
+// workload reaches every other); and a whole refresh, with its peak heap.
 func BenchmarkDiscoverMesh2000(b *testing.B) {
 	url := serveAnswers(b, meshAnswers(2000))
 	c := mustNew(b, prom.Config{URL: url})
@@ -106,6 +108,45 @@ func BenchmarkDiscoverMesh2000(b *testing.B) {
 		for b.Loop() {
 			graph.Discover(in)
 		}
+	})
+	// A whole refresh as GRAPH_DISCOVERY does it, with the peak of the
+	// live heap above what it was before (sampled every 5 ms): the memory
+	// target is about what a refresh holds at once, not what it allocates
+	// in all.
+	b.Run("refresh", func(b *testing.B) {
+		b.ReportAllocs()
+		peak := 0.0
+		for b.Loop() {
+			runtime.GC()
+			var before runtime.MemStats
+			runtime.ReadMemStats(&before)
+			stop := make(chan struct{})
+			done := make(chan uint64)
+			go func() {
+				var top uint64
+				t := time.NewTicker(5 * time.Millisecond)
+				defer t.Stop()
+				for {
+					var m runtime.MemStats
+					runtime.ReadMemStats(&m)
+					top = max(top, m.HeapInuse)
+					select {
+					case <-stop:
+						done <- top
+						return
+					case <-t.C:
+					}
+				}
+			}()
+			if _, _, err := graph.Merge(nil, graph.Discover(discoverInput(b, c))); err != nil {
+				b.Fatal(err)
+			}
+			close(stop)
+			if top := <-done; top > before.HeapInuse {
+				peak = max(peak, float64(top-before.HeapInuse)/(1<<20))
+			}
+		}
+		b.ReportMetric(peak, "peak-heap-MB")
 	})
 	d := graph.Discover(in)
 	b.Run("graph", func(b *testing.B) {
