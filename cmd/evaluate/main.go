@@ -39,7 +39,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	workers := fs.Int("workers", 0, "diagnoses run in parallel (0: GOMAXPROCS)")
 	refit := fs.Bool("refit", false, "leave-one-topology-out refits the parameters on the other topologies (slow)")
 	disable := fs.String("disable", "", "signals the engine leaves out everywhere, comma-separated (e.g. signature: how it does on error texts it has no signature for)")
-	misses := fs.String("misses", "", "print the misses of one root type (or \"all\") on the tuning half, with their alerts, and stop")
+	misses := fs.String("misses", "", "print the misses of one root type (or \"all\") on the tuning half, or of the hand-written corpus (\"corpus\"; never the held-out set), with their alerts, and stop")
 	fitOnly := fs.Bool("fit", false, "fit the model's parameters on the tuning half and the hand-written incidents, print them as Go, and stop")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -190,8 +190,17 @@ func orDefault(err error, msg string) string {
 // top candidates and the alerts: what to read before changing the model.
 func printMisses(stdout, stderr io.Writer, rootType string, n int, seed int64, off []string) int {
 	var generated []scenarios.Scenario
-	for _, in := range synth.Generate(seed, n, synth.Tune) {
-		generated = append(generated, in.Scenario)
+	if rootType == "corpus" {
+		corpus, err := scenarios.Corpus()
+		if err != nil {
+			fmt.Fprintf(stderr, "evaluate: %v\n", err)
+			return 1
+		}
+		generated, rootType = corpus, "all"
+	} else {
+		for _, in := range synth.Generate(seed, n, synth.Tune) {
+			generated = append(generated, in.Scenario)
+		}
 	}
 	cases, err := bench.Cases(generated, bench.KeepResolved())
 	if err != nil {

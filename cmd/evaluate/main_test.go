@@ -61,3 +61,18 @@ func TestEvaluateRefusesAnUnknownSignal(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 2 and the signals there are", code, errs.String())
 	}
 }
+
+func TestEvaluateShowsTheCorpusMissesButNeverTheHeldOutSet(t *testing.T) {
+	var out, errs bytes.Buffer
+	if code := run([]string{"-misses", "corpus", "-half", "tune"}, &out, &errs); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	if !strings.Contains(out.String(), "== ") {
+		t.Errorf("no corpus miss printed:\n%s", out.String())
+	}
+	for _, heldOut := range []string{"iot-telemetry/", "logistics/", "media-streaming/", "saas-workspace/"} {
+		if strings.Contains(out.String(), heldOut) {
+			t.Errorf("the held-out set's %s is among the misses shown", heldOut)
+		}
+	}
+}
