@@ -20,6 +20,10 @@ type Stream struct {
 	log   *slog.Logger
 	db    *litestream.DB
 	store *litestream.Store
+	// stopCompacting ends the compaction loop; compacted is closed when it
+	// has returned.
+	stopCompacting context.CancelFunc
+	compacted      chan struct{}
 }
 
 // Start begins streaming the database at path, which the store has
@@ -53,14 +57,22 @@ func Start(ctx context.Context, path string, cfg Config) (*Stream, error) {
 	}
 	store := litestream.NewStore([]*litestream.DB{db}, levels)
 	store.Logger = cfg.Logger
-	store.CompactionMonitorEnabled = true
+	// Compaction runs in a loop of ours, not in the Store's monitors:
+	// Store.Close closes the database before it stops its monitors, and a
+	// snapshot in flight then reads a closed file (a data race in
+	// Litestream 0.5.17). Ours stops before the Store closes.
+	store.CompactionMonitorEnabled = false
 	if err := store.Open(ctx); err != nil {
 		return nil, fmt.Errorf("replicate %s to %s: %w", path, redact(cfg.URL), err)
 	}
-	s := &Stream{path: path, cfg: cfg, log: cfg.Logger, db: db, store: store}
+	compactCtx, stopCompacting := context.WithCancel(context.WithoutCancel(ctx))
+	s := &Stream{path: path, cfg: cfg, log: cfg.Logger, db: db, store: store,
+		stopCompacting: stopCompacting, compacted: make(chan struct{})}
+	go s.compact(compactCtx, append(levels[1:], store.SnapshotLevel()))
 	// Litestream reads the file lazily; the first sync takes its hold on
 	// the WAL now and ships the file as it is.
 	if err := s.Sync(ctx); err != nil {
+		s.stopCompaction()
 		return nil, errors.Join(err, store.Close(context.WithoutCancel(ctx)))
 	}
 	cfg.Logger.Info("replicating the database", "db", path, "replica", redact(cfg.URL), "sync_interval", cfg.SyncInterval)
@@ -95,6 +107,7 @@ func (s *Stream) Position() (local, replicated uint64, err error) {
 // closed first.
 func (s *Stream) Close(ctx context.Context) error {
 	synced := s.Sync(ctx)
+	s.stopCompaction()
 	if err := errors.Join(synced, s.store.Close(ctx)); err != nil {
 		return fmt.Errorf("stop replicating %s: %w", s.path, err)
 	}
@@ -106,4 +119,45 @@ func (s *Stream) Close(ctx context.Context) error {
 		s.log.Info("replica holds every write", "db", s.path, "txid", pos.TXID.String())
 	}
 	return nil
+}
+
+// compact merges the replica's files level by level, each when its
+// interval has passed (Litestream's own schedule), and snapshots, until
+// ctx ends.
+func (s *Stream) compact(ctx context.Context, levels []*litestream.CompactionLevel) {
+	defer close(s.compacted)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		next := time.Now().Add(time.Minute)
+		for _, lvl := range levels {
+			_, err := s.store.CompactDB(ctx, s.db, lvl)
+			switch {
+			case err == nil, errors.Is(err, litestream.ErrNoCompaction), errors.Is(err, litestream.ErrCompactionTooEarly),
+				errors.Is(err, litestream.ErrDBNotReady), ctx.Err() != nil:
+			default:
+				s.log.Warn("replica compaction failed; the replica stays whole, with more files", "db", s.path, "level", lvl.Level, "err", err)
+			}
+			if lvl.Level == litestream.SnapshotLevel && ctx.Err() == nil {
+				if err := s.store.EnforceSnapshotRetention(ctx, s.db); err != nil && ctx.Err() == nil {
+					s.log.Warn("replica snapshot retention failed", "db", s.path, "err", err)
+				}
+			}
+			if at := lvl.NextCompactionAt(time.Now()); at.Before(next) {
+				next = at
+			}
+		}
+		timer.Reset(max(time.Until(next), time.Second))
+	}
+}
+
+// stopCompaction ends the compaction loop and waits for it.
+func (s *Stream) stopCompaction() {
+	s.stopCompacting()
+	<-s.compacted
 }
