@@ -66,6 +66,7 @@ type Named struct {
 type Day struct {
 	Date         time.Time // midnight in Loc
 	Pages, Night int
+	MTTA, MTTR   Stat
 }
 
 // Week is one week of the period (from Monday, in Loc, clipped to it).
@@ -329,6 +330,7 @@ func days(ls []Lifecycle, from, to time.Time, loc *time.Location) []Day {
 		index[d] = len(out)
 		out = append(out, Day{Date: d})
 	}
+	mtta, mttr := make([][]time.Duration, len(out)), make([][]time.Duration, len(out))
 	for _, l := range ls {
 		if !l.Paged {
 			continue
@@ -341,6 +343,11 @@ func days(ls []Lifecycle, from, to time.Time, loc *time.Location) []Day {
 		if Night(l.Card, loc) {
 			out[i].Night++
 		}
+		mtta[i] = appendSpan(mtta[i], l.Card, l.Ack.At)
+		mttr[i] = appendSpan(mttr[i], l.FirstAlert, l.Resolved)
+	}
+	for i := range out {
+		out[i].MTTA, out[i].MTTR = stat(mtta[i]), stat(mttr[i])
 	}
 	return out
 }

@@ -85,7 +85,10 @@ func Postmortem(t Timeline, loc *time.Location, name func(string) string) string
 	if !l.Card.IsZero() {
 		paged := "no one paged"
 		if l.Paged {
-			paged = "paged " + cmp.Or(who(l.PagedWho), "on-call")
+			paged = "paged on-call"
+			if l.PagedWho != "" {
+				paged = "paged " + who(l.PagedWho)
+			}
 		}
 		row("Card posted (detected)", at(l.Card)+since(l.FirstAlert, l.Card)+", "+paged)
 	}
