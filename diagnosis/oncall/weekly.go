@@ -32,7 +32,7 @@ type WeeklyConfig struct {
 	// still posted when it starts; default 24h. Later, it waits for the
 	// next Monday.
 	CatchUp time.Duration
-	Logger *slog.Logger
+	Logger  *slog.Logger
 }
 
 // Weekly posts the report of the week before, each Monday at 09:00; a
