@@ -55,6 +55,16 @@ var (
 	Now = local(time.March, 2, 9, 0)
 )
 
+// Graph is the history's service graph (SERVICE_GRAPH), with the teams
+// TeamOf names.
+const Graph = `services:
+  frontend: {kind: service, team: web, depends_on: [checkout, orders]}
+  checkout: {kind: service, team: payments, depends_on: [postgres]}
+  orders: {kind: service, team: orders, depends_on: [postgres]}
+  postgres: {kind: database, team: data}
+  elasticsearch: {kind: database}
+`
+
 // TeamOf is the service graph's word on who owns a node.
 func TeamOf(node string) string {
 	return map[string]string{"orders": "orders", "checkout": "payments", "postgres": "data", "frontend": "web"}[node]
@@ -152,6 +162,17 @@ func History() []Story {
 		{ID: "INC-W4G", Card: local(time.February, 28, 12, 0), MTTD: 1 * m, MTTR: 1 * m, Rules: []rule{podRestarting}, Cause: "orders", Notifications: 2, Settled: true},
 		{ID: "INC-W4H", Card: local(time.March, 1, 22, 30), MTTD: 30 * time.Second, Ack: Alice, MTTA: 1 * m, Rules: []rule{checkoutErrors}, Cause: "checkout", Notifications: 5},
 	}
+}
+
+// Shift moves every story by d: a history that ends now, for a test
+// whose clock it cannot set.
+func Shift(stories []Story, d time.Duration) []Story {
+	out := make([]Story, len(stories))
+	for i, s := range stories {
+		s.Card = s.Card.Add(d)
+		out[i] = s
+	}
+	return out
 }
 
 // Writer is the store's writing side that the history goes through.
