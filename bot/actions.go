@@ -22,6 +22,10 @@ const (
 	ActionVoteUp    = "diagnosis_vote_up"
 	ActionVoteDown  = "diagnosis_vote_down"
 	ActionCausePick = "diagnosis_cause_pick"
+	// ActionPageActionable and ActionPageNotActionable answer "Was this
+	// page actionable?" in a resolved incident's thread (verdict.go).
+	ActionPageActionable    = "page_actionable"
+	ActionPageNotActionable = "page_not_actionable"
 )
 
 // Action IDs of the buttons on a run request's message in the thread.

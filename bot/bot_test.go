@@ -68,7 +68,7 @@ func TestTheCardPagesOnceAndEveryLaterBurstGoesInItsThread(t *testing.T) {
 		{"a repeated notification is absorbed: no reply, no update",
 			[][]spec{{errors}, {errors}}, 1, 1, 1, 0},
 		{"the last resolution closes the thread and pages nobody",
-			[][]spec{{errors}, {gone}}, 1, 1, 2, 1},
+			[][]spec{{errors}, {gone}}, 1, 1, 3, 1}, // the burst, the closing, "Was this page actionable?"
 		{"the same failure in another namespace is another card and another page",
 			[][]spec{{errors}, {staging}}, 2, 2, 2, 0},
 	}

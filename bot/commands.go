@@ -67,14 +67,24 @@ func (b *Bot) answer(ctx context.Context, req commands.Request, deliver func(Mes
 		b.log.Error("deliver command answer", "command", req.Command, keyUser, req.User, "err", err)
 		return
 	}
+	var ups []Upload
 	if p := reply.Picture; p != nil {
-		up := Upload{Channel: channel, ThreadTS: threadTS, Name: p.Name, Title: p.Title, Alt: p.Alt, Data: p.PNG}
+		ups = append(ups, Upload{Channel: channel, ThreadTS: threadTS, Name: p.Name, Title: p.Title, Alt: p.Alt, Data: p.PNG})
+	}
+	for _, f := range reply.Files {
+		ups = append(ups, Upload{Channel: channel, ThreadTS: threadTS, Name: f.Name, Title: f.Title, Alt: f.Alt, Data: f.Data})
+	}
+	for _, up := range ups {
 		if err := b.slack.Upload(ctx, up); err != nil {
-			b.log.Error("upload picture", "command", req.Command, "err", err)
+			b.log.Error("upload picture", "command", req.Command, "file", up.Name, "err", err)
 			note := commands.Reply{Summary: "The picture could not be uploaded: " + err.Error()}
+			if up.Name != ups[0].Name {
+				note.Summary = up.Name + " could not be uploaded: " + err.Error()
+			}
 			if err := deliver(renderReply(note), false); err != nil {
 				b.log.Error("deliver upload failure", "command", req.Command, "err", err)
 			}
+			return
 		}
 	}
 }

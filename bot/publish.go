@@ -43,6 +43,9 @@ func (b *Bot) publish(ctx context.Context, u diagnosis.Update) {
 		reply.Channel, reply.ThreadTS = in.Thread.Channel, in.Thread.TS
 		b.postReply(ctx, in.ID, "thread reply", reply)
 	}
+	if u.Kind == diagnosis.IncidentResolved {
+		b.askVerdict(ctx, in)
+	}
 	b.refreshCard(ctx, in.ID)
 	b.persist(ctx, in)
 	if u.Kind != diagnosis.IncidentResolved {

@@ -46,6 +46,9 @@ func (b *Bot) newRoutes() routes {
 			ActionVoteUp:         b.onVote,
 			ActionVoteDown:       b.onVote,
 			ActionCausePick:      b.onCausePick,
+
+			ActionPageActionable:    b.onVerdict, // verdict.go
+			ActionPageNotActionable: b.onVerdict,
 		},
 	}
 	if b.commander != nil {

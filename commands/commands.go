@@ -10,6 +10,7 @@ import (
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
+	"github.com/nightowl-sre/nightowl/diagnosis/oncall"
 	"github.com/nightowl-sre/nightowl/runbooks"
 )
 
@@ -71,6 +72,13 @@ type Deps struct {
 	// Causes keeps people's corrections of root causes; nil means they
 	// are not kept.
 	Causes Causes
+	// Record answers /diag report and /diag timeline; nil means there is
+	// no record to read.
+	Record oncall.Record
+	// Loc is the time zone of reports and timelines (TZ); nil is UTC.
+	Loc *time.Location
+	// OnCall is who a page counts for when the record names nobody.
+	OnCall string
 	// Names shows a user ID as a name, without mentioning anyone.
 	Names  func(ctx context.Context, user string) string
 	Now    func() time.Time
@@ -100,6 +108,9 @@ func New(d Deps) *Handler {
 	}
 	if d.Names == nil {
 		d.Names = func(_ context.Context, u string) string { return u }
+	}
+	if d.Loc == nil {
+		d.Loc = time.UTC
 	}
 	if d.Withhold == nil {
 		d.Withhold = func(string) bool { return false }
@@ -224,6 +235,8 @@ func help(command string) Reply {
 			line(code("/diag INC-4F2A"), text(" — the full diagnosis: candidates, evidence, history")),
 			line(code("/diag order-service"), text(" — a service: its open alerts, its dependencies and dependents, its incident")),
 			line(code("/diag INC-4F2A cause postgres-rds"), text(" — say what the root cause was: similar incidents learn from it")),
+			line(code("/diag report 7d payments"), text(" — on-call health over 7d or 30d, for one team or all: pages, MTTA, MTTR, night pages, noisy alerts and their fixes, with charts")),
+			line(code("/diag timeline INC-4F2A"), text(" — the incident's timeline as a postmortem draft in Markdown, ready to paste")),
 			line(text("In an incident's thread, mention the bot instead: "), code("@nightowl diag"), text(", "), code("@nightowl cause postgres-rds"), text(" (Slack does not tell bots which thread a slash command came from).")),
 		},
 		"/graph": {

@@ -10,6 +10,14 @@ import (
 
 // diag answers /diag, /diag INC-…, /diag <service>.
 func (h *Handler) diag(ctx context.Context, r Request, args []string) (Reply, error) {
+	if len(args) > 0 {
+		switch strings.ToLower(args[0]) {
+		case "report":
+			return h.diagReport(ctx, args[1:])
+		case "timeline":
+			return h.diagTimeline(ctx, r, args[1:])
+		}
+	}
 	switch {
 	case len(args) == 0 && r.Incident != "":
 		return h.diagIncident(ctx, r.Incident)

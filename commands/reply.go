@@ -49,6 +49,15 @@ type Picture struct {
 	PNG   []byte `json:"-"`
 }
 
+// File is a document or another picture to upload with the answer, after
+// its Picture.
+type File struct {
+	Name  string `json:"name"`
+	Title string `json:"title"`
+	Alt   string `json:"alt,omitempty"`
+	Data  []byte `json:"-"`
+}
+
 // Reply is a command's answer.
 type Reply struct {
 	// Public answers are seen by the channel (or thread); the rest only by
@@ -58,6 +67,7 @@ type Reply struct {
 	Summary string   `json:"summary"`
 	Blocks  []Block  `json:"blocks"`
 	Picture *Picture `json:"picture,omitempty"`
+	Files   []File   `json:"files,omitempty"`
 	// Thread, when set, is the incident thread a public answer belongs in,
 	// wherever the command was typed (a correction of the root cause).
 	Thread diagnosis.Thread `json:"thread,omitzero"`
@@ -109,6 +119,9 @@ func (r Reply) String() string {
 	}
 	if r.Picture != nil {
 		fmt.Fprintf(&b, "[picture %s: %s]\n", r.Picture.Name, r.Picture.Alt)
+	}
+	for _, f := range r.Files {
+		fmt.Fprintf(&b, "[file %s: %s]\n", f.Name, f.Title)
 	}
 	return b.String()
 }

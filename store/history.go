@@ -1,15 +1,18 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
+	"github.com/nightowl-sre/nightowl/diagnosis/oncall"
 )
 
 var _ diagnosis.History = (*DB)(nil)
@@ -31,6 +34,9 @@ func (db *DB) SaveDiagnosis(ctx context.Context, d diagnosis.Diagnosis) (err err
 	}
 	top, _ := d.Top()
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := noteDiagnosisChange(ctx, tx, d, top, at); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO diagnoses (incident_id, generated_at, root_cause, confidence, runbook, summary, body)
 			VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -44,6 +50,33 @@ func (db *DB) SaveDiagnosis(ctx context.Context, d diagnosis.Diagnosis) (err err
 		return fmt.Errorf("save diagnosis of %s: %w", d.Incident, err)
 	}
 	return nil
+}
+
+// noteDiagnosisChange appends a "diagnosed" event to the incident's record
+// when the diagnosis names another root cause or runbook than the one it
+// replaces (or is the first): the timeline shows how the diagnosis moved.
+func noteDiagnosisChange(ctx context.Context, tx *sql.Tx, d diagnosis.Diagnosis, top diagnosis.Candidate, at any) error {
+	var cause, runbook string
+	err := tx.QueryRowContext(ctx, `SELECT root_cause, runbook FROM diagnoses WHERE incident_id = ?`, d.Incident).Scan(&cause, &runbook)
+	switch {
+	case err == nil && cause == top.Service && runbook == d.RecommendedRunbook:
+		return nil
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("previous diagnosis: %w", err)
+	}
+	detail := "no root cause named"
+	if top.Service != "" {
+		detail = fmt.Sprintf("root cause %s (%.0f%%)", top.Service, 100*top.Confidence)
+	}
+	if d.RecommendedRunbook != "" {
+		detail += ", runbook " + d.RecommendedRunbook
+	}
+	if err == nil {
+		detail += fmt.Sprintf(" (was %s)", cmp.Or(cause, "none"))
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO events (incident_id, kind, actor, detail, at) VALUES (?, ?, 'nightowl', ?, ?)`,
+		d.Incident, string(oncall.EventDiagnosed), detail, at)
+	return err
 }
 
 // Diagnosis returns the latest diagnosis of an incident.

@@ -135,6 +135,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, reg *metrics.Regi
 	words := commands.New(commands.Deps{
 		Incidents: a.Live, Graph: g, Metrics: prometheus, PromQLAllow: cfg.PromQLAllow, Runbooks: a.Runbooks,
 		Explainer: explainer, Withhold: withhold, Link: a.Slack.Permalink, Names: a.Slack.DisplayName, Causes: causes{db}, Logger: log,
+		Record: db, Loc: cfg.Loc, OnCall: cfg.OnCall,
 	})
 	a.Bot, err = bot.New(bot.Config{
 		AlertsChannel: cfg.AlertsChannel, IncidentsChannel: cfg.IncidentsChannel,
@@ -226,6 +227,9 @@ func (a *App) Run(ctx context.Context) error {
 		signal.Notify(a.hangups, syscall.SIGHUP) // read the service graph again
 		defer signal.Stop(a.hangups)
 		g.Go(func() error { return a.graphs.Run(ctx) })
+	}
+	if a.cfg.ReportChannel != "" {
+		g.Go(func() error { return a.weeklyReport().Run(ctx) })
 	}
 	retention := store.NewRetention(a.DB, store.RetentionConfig{Keep: a.cfg.Retention, Logger: a.log})
 	g.Go(func() error { return retention.Run(ctx) })

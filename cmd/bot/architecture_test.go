@@ -83,14 +83,14 @@ func TestImportsPointDown(t *testing.T) {
 	}
 }
 
-// The layers, bottom first: bot → commands → runbooks → diagnosis →
-// diagnosis/graph. The first three are the domain.
+// The layers, bottom first: bot → commands → runbooks → diagnosis/oncall →
+// diagnosis → diagnosis/graph. The first four are the domain.
 var (
-	layers = []string{"diagnosis/graph", "diagnosis", "runbooks", "commands", "bot"}
-	domain = layers[:3]
+	layers = []string{"diagnosis/graph", "diagnosis", "diagnosis/oncall", "runbooks", "commands", "bot"}
+	domain = layers[:4]
 	// adapters and the domain packages each serves.
 	adapters = map[string][]string{
-		"store":               {"diagnosis", "runbooks"},
+		"store":               {"diagnosis", "diagnosis/oncall", "runbooks"},
 		"playbooks":           {"runbooks"},
 		"diagnosis/prom":      {"diagnosis"},
 		"diagnosis/llm":       {"diagnosis"},
@@ -107,7 +107,7 @@ var (
 	// the evaluation (scenarios, a real Alertmanager and Prometheus, golden
 	// files).
 	wiring  = []string{"cmd/bot", "cmd/evaluate", "cmd/loadgen"}
-	support = []string{"diagnosis/scenarios", "diagnosis/scenarios/bench", "diagnosis/scenarios/synth", "deploy/testbed", "deploy/golden", "deploy/lease/leasetest"}
+	support = []string{"diagnosis/scenarios", "diagnosis/oncall/oncalltest", "diagnosis/scenarios/bench", "diagnosis/scenarios/synth", "deploy/testbed", "deploy/golden", "deploy/lease/leasetest"}
 )
 
 // TestEveryPackageHasAPlace makes a new package choose: a layer, an

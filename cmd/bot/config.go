@@ -88,6 +88,10 @@ type Config struct {
 	LeaseRetryPeriod    time.Duration
 	ReplicaURL          string
 	ReplicaSyncInterval time.Duration
+	// ReportChannel gets the weekly on-call report ("" for none); Loc is
+	// TZ, the time zone of its nights, days and weeks.
+	ReportChannel string
+	Loc           *time.Location
 
 	graph     *graph.Graph // loaded from ServiceGraph; empty when it is unset
 	graphRead time.Time    // when it was loaded; zero without ServiceGraph
@@ -394,7 +398,7 @@ func (c *Config) settings(need requirement) []setting {
 				}
 				c.Retention = d
 			}},
-	}, c.replicaSettings()...)
+	}, append(c.replicaSettings(), c.reportSettings()...)...)
 }
 
 // flagName is a variable's flag: GROUP_WAIT → group-wait.

@@ -6,6 +6,8 @@
 //	bot diagnose FILE|-  diagnose an Alertmanager webhook JSON file
 //	bot runbooks lint    check the runbook catalog and its playbooks
 //	bot audit            print the record of runbook runs
+//	bot timeline INC-…   print an incident's postmortem draft (Markdown)
+//	bot report           print the on-call report (Markdown; --out DIR adds charts)
 //	bot backup FILE      copy the database into a new file, while it runs
 //	bot restore          bring the database back from its replica (REPLICA_URL)
 //	bot graph discover   print the service graph Prometheus's metrics imply
@@ -61,6 +63,10 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdin 
 		err = runbooksCmd(ctx, args, getenv, stdout, stderr)
 	case "audit":
 		err = auditCmd(ctx, args, getenv, stdout, stderr)
+	case "timeline":
+		err = timelineCmd(ctx, args, getenv, stdout, stderr)
+	case "report":
+		err = reportCmd(ctx, args, getenv, stdout, stderr)
 	case "backup":
 		err = backupCmd(ctx, args, getenv, stdout, stderr)
 	case "restore":
@@ -102,6 +108,8 @@ commands:
   diagnose FILE|-  diagnose an Alertmanager webhook JSON file (--format json|text)
   runbooks lint    check the runbook catalog and that every playbook parses
   audit            print the record: runbook requests, approvals, refusals, runs (--incident INC-…)
+  timeline INC-…   print an incident's timeline as a Markdown postmortem draft, from DB_PATH
+  report           print the on-call report from DB_PATH (--days 7|30, --team T, --to DATE, --out DIR for report.md and charts)
   backup FILE      copy the database (DB_PATH) into a new file, safely while nightowl runs
   restore          bring the database back from its replica (REPLICA_URL; --replica URL, --to NEW-FILE)
   graph            discover a service graph from Prometheus (discover), or check a graph file (check FILE)
