@@ -35,8 +35,11 @@ type Config struct {
 	// never trusted.
 	AlertSources []string
 	AnySource    bool
-	// OnCall is paged by each new card, once; Escalation by the Escalate button.
+	// OnCall is paged by each new card, once; Escalation by the Escalate
+	// button, and by nightowl when nobody acknowledges a card within
+	// EscalateAfter (0: never).
 	OnCall, Escalation string
+	EscalateAfter      time.Duration
 	// Workers bounds, in each lane of its own, the clicks, the slash
 	// commands and the questions handled at once (lanes.go). Default 4.
 	Workers int
@@ -182,6 +185,7 @@ type Bot struct {
 	saving  cardLocks // one per incident: its saves, in turn
 	rb      *runbookState
 	verify  *verifyState
+	esc     *escalations
 }
 
 // New builds a bot; Run starts it.
@@ -226,6 +230,7 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 		outbox:  newOutbox(),
 		rb:      newRunbookState(deps.RunbookUpdates),
 		verify:  newVerifyState(),
+		esc:     newEscalations(),
 		triage:  newTriageState(),
 		life:    context.Background(),
 		slack:   deps.Slack, people: deps.People, responder: deps.Responder, conn: deps.Conn, obs: deps.Observer,
@@ -274,6 +279,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	g.Go(func() error { return b.runOutbox(ctx) })
 	g.Go(func() error { return b.runCatchUp(ctx) })
 	g.Go(func() error { return b.runSaver(ctx) })
+	g.Go(func() error { return b.runEscalation(ctx) })
 	for _, l := range b.lanes {
 		for range l.workers {
 			g.Go(func() error { return l.work(ctx) })

@@ -115,6 +115,7 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	unlock()
 	if v.Page != "" { // a card found after a timeout paged when it landed
 		b.obs.PageSent(b.notified(ctx)) // a group's members are asked of Slack: not under the card lock
+		b.esc.paged(in.ID, b.deps.Now())
 	}
 	b.persist(ctx, in)
 	if resolved {

@@ -125,7 +125,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, reg *metrics.Regi
 	a.Bot, err = bot.New(bot.Config{
 		AlertsChannel: cfg.AlertsChannel, IncidentsChannel: cfg.IncidentsChannel,
 		AlertSources: cfg.AlertSources, AnySource: cfg.AnyAlertSource,
-		OnCall: cfg.OnCall, Escalation: cfg.Escalation,
+		OnCall: cfg.OnCall, Escalation: cfg.Escalation, EscalateAfter: cfg.EscalateAfter,
 	}, bot.Deps{
 		Slack: a.Slack, People: a.Slack, Responder: a.Slack, Conn: a.Slack,
 		Live: a.Live, Diagnoses: a.Live, Index: a.Live,

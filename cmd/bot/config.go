@@ -83,6 +83,7 @@ type Config struct {
 	LeaseRetryPeriod    time.Duration
 	ReplicaURL          string
 	ReplicaSyncInterval time.Duration
+	paging
 
 	graph    *graph.Graph // loaded from ServiceGraph; empty when it is unset
 	resolver *diagnosis.Resolver
@@ -193,7 +194,7 @@ func (c *Config) settings(need requirement) []setting {
 			}},
 		{env: "ONCALL", help: "user (U…) or user group (S…) each new incident card pages, once",
 			read: func(v string, p problems) { c.OnCall = v; checkPerson(p, v) }},
-		{env: "ESCALATION", help: "user (U…) or user group (S…) the Escalate button pages",
+		{env: "ESCALATION", help: "user (U…) or user group (S…) the Escalate button pages (and nightowl, after ESCALATE_AFTER without an acknowledgement)",
 			read: func(v string, p problems) { c.Escalation = v; checkPerson(p, v) }},
 		{env: "PROMETHEUS_URL", help: "Prometheus base URL for metric evidence (optional)",
 			read: func(v string, p problems) { c.PrometheusURL = v; checkURL(p, v) }},
@@ -358,7 +359,7 @@ func (c *Config) settings(need requirement) []setting {
 				}
 				c.Retention = d
 			}},
-	}, c.replicaSettings()...)
+	}, append(c.replicaSettings(), c.pagingSettings()...)...)
 }
 
 // flagName is a variable's flag: GROUP_WAIT → group-wait.
