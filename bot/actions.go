@@ -73,6 +73,7 @@ func (b *Bot) onAck(ctx context.Context, cb slack.InteractionCallback, act *slac
 	}
 	b.save(ctx, in)
 	b.record(ctx, in.ID, diagnosis.EventAcked, cb.User.ID, "")
+	b.queuePage(ctx, PageEvent{Incident: in.ID, Action: PageAcknowledge, At: in.Ack.At})
 	b.log.Info("incident acknowledged", keyIncident, in.ID, keyUser, cb.User.ID)
 	b.refreshCard(ctx, in.ID)
 }

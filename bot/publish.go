@@ -58,6 +58,7 @@ func (b *Bot) publish(ctx context.Context, u diagnosis.Update) {
 		b.obs.IncidentResolved()
 		b.record(ctx, in.ID, diagnosis.EventResolved, "", fmt.Sprintf("after %s", diagnosis.Elapsed(in.Duration(b.deps.Now()))))
 		b.settle(ctx, in.ID)
+		b.queuePage(ctx, PageEvent{Incident: in.ID, Action: PageResolve, At: b.deps.Now()})
 	case diagnosis.Reopened:
 		b.record(ctx, in.ID, diagnosis.EventReopened, "", fmt.Sprintf("%d changes", len(u.Changes)))
 	default:
@@ -116,6 +117,7 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	if v.Page != "" { // a card found after a timeout paged when it landed
 		b.obs.PageSent(b.notified(ctx)) // a group's members are asked of Slack: not under the card lock
 		b.esc.paged(in.ID, b.deps.Now())
+		b.queuePage(ctx, b.triggerEvent(in, shown))
 	}
 	b.persist(ctx, in)
 	if resolved {
