@@ -22,6 +22,10 @@ const (
 	ActionVoteUp    = "diagnosis_vote_up"
 	ActionVoteDown  = "diagnosis_vote_down"
 	ActionCausePick = "diagnosis_cause_pick"
+	// ActionSilence is the card's Silence menu (1 h, 4 h, until Monday),
+	// ActionSilenceExpire the Expire silence button in the thread.
+	ActionSilence       = "incident_silence"
+	ActionSilenceExpire = "silence_expire"
 )
 
 // Action IDs of the buttons on a run request's message in the thread.

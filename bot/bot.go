@@ -143,6 +143,10 @@ type Deps struct {
 	// Alerts verifies relayed alerts with Alertmanager before a card offers
 	// a runbook; nil trusts every alert from a trusted source.
 	Alerts AlertChecker
+	// Silencer makes Alertmanager silences from cards and SilenceAudit
+	// keeps them on the record; nil Silencer offers no Silence menu.
+	Silencer     Silencer
+	SilenceAudit SilenceAudit
 	// Pager rings phones beyond Slack (PagerDuty) and PageLog keeps its
 	// events until sent; nil turns paging off.
 	Pager   Pager

@@ -44,6 +44,11 @@ type cardView struct {
 	// says why, in plain words.
 	Unverified bool
 	VerifyNote string
+	// Silencing offers the Silence menu; Silence is the silence that
+	// holds now (nil: none), SilencedBy who made it.
+	Silencing  bool
+	Silence    *SilenceRecord
+	SilencedBy string
 }
 
 func mrkdwn(s string) *slack.TextBlockObject {
@@ -192,6 +197,9 @@ func contextLine(v cardView) string {
 	if !in.Escalation.IsZero() {
 		parts = append(parts, fmt.Sprintf("⬆️ Escalated by %s at %s UTC", plainName(v.EscName, maxPersonName), in.Escalation.At.UTC().Format("15:04")))
 	}
+	if s := v.Silence; s != nil {
+		parts = append(parts, silenceLine(*s, v.SilencedBy))
+	}
 	if r := v.Run; r != nil {
 		icon, state := requestState(*r)
 		parts = append(parts, fmt.Sprintf("%s %s %s (requested by %s)", icon, plainName(r.Runbook, maxName), state, plainName(v.RunBy, maxPersonName)))
@@ -270,6 +278,9 @@ func cardActions(v cardView) slack.Block {
 	}
 	if v.Incident.Ack.IsZero() {
 		els = append(els, slack.NewButtonBlockElement(ActionAck, id, plainText("Acknowledge")))
+	}
+	if v.Silencing && v.Silence == nil {
+		els = append(els, silenceMenu(id))
 	}
 	els = append(els, voteButtons(v)...)
 	if len(els) == 0 {

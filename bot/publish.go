@@ -78,7 +78,8 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	unlock := b.cards.lock(in.ID)
 	d := b.diagnose(ctx, in)
 	shown := offered(d, ver)
-	v := cardView{Incident: in, Diagnosis: shown, Now: b.deps.Now(), Feedback: b.deps.Votes != nil, Unverified: !ver.ok, VerifyNote: ver.note}
+	v := cardView{Incident: in, Diagnosis: shown, Now: b.deps.Now(), Feedback: b.deps.Votes != nil, Unverified: !ver.ok, VerifyNote: ver.note,
+		Silencing: b.deps.Silencer != nil}
 	resolved := in.Status == diagnosis.Resolved // it ended while its card could not be posted: nobody is woken for it
 	if b.cfg.OnCall != "" && !resolved {
 		v.Page = mention(b.cfg.OnCall)
@@ -223,7 +224,11 @@ func (b *Bot) updateCard(ctx context.Context, id string) error {
 		ver = verdict{ok: true}
 	}
 	shown := offered(d, ver)
-	v := cardView{Incident: in, Diagnosis: shown, Now: b.deps.Now(), Feedback: b.deps.Votes != nil, Unverified: !ver.ok, VerifyNote: ver.note}
+	v := cardView{Incident: in, Diagnosis: shown, Now: b.deps.Now(), Feedback: b.deps.Votes != nil, Unverified: !ver.ok, VerifyNote: ver.note,
+		Silencing: b.deps.Silencer != nil}
+	if s, ok := b.cardSilence(ctx, id); ok {
+		v.Silence, v.SilencedBy = &s, b.name(ctx, s.CreatedBy)
+	}
 	if b.cfg.OnCall != "" {
 		v.PagedName = "@" + b.name(ctx, b.cfg.OnCall)
 	}

@@ -46,6 +46,8 @@ func (b *Bot) newRoutes() routes {
 			ActionVoteUp:         b.onVote,
 			ActionVoteDown:       b.onVote,
 			ActionCausePick:      b.onCausePick,
+			ActionSilence:        b.onSilence,
+			ActionSilenceExpire:  b.onExpireSilence,
 		},
 	}
 	if b.commander != nil {

@@ -123,7 +123,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, reg *metrics.Regi
 		Incidents: a.Live, Graph: g, Resolver: cfg.Resolver(), Metrics: prometheus, PromQLAllow: cfg.PromQLAllow, Runbooks: a.Runbooks,
 		Explainer: explainer, Withhold: withhold, Link: a.Slack.Permalink, Names: a.Slack.DisplayName, Causes: causes{db}, Logger: log,
 	})
-	ring, err := pager(cfg)
+	reach, err := paging(cfg, db)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -140,7 +140,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, reg *metrics.Regi
 		Runbooks: a.Runbooks, RunbookUpdates: updates, Command: command,
 		Records: records{db}, Incidents: db, Decode: decoder(g), Alerts: checker,
 		Conversations: db, Costs: db, Votes: db, Corrections: db,
-		Pager: ring, PageLog: db,
+		Pager: reach.Pager, PageLog: db, Silencer: reach.Silencer, SilenceAudit: reach.SilenceAudit,
 		Observer: a.Metrics, Logger: log,
 	})
 	if err != nil {

@@ -83,7 +83,7 @@ type Config struct {
 	LeaseRetryPeriod    time.Duration
 	ReplicaURL          string
 	ReplicaSyncInterval time.Duration
-	paging
+	pagingConfig
 
 	graph    *graph.Graph // loaded from ServiceGraph; empty when it is unset
 	resolver *diagnosis.Resolver

@@ -5,10 +5,10 @@ import (
 	"time"
 )
 
-// paging is the configuration of what reaches people beyond the card
+// pagingConfig is the configuration of what reaches people beyond the card
 // (docs/paging.md): escalation when nobody acknowledges, PagerDuty, and
 // the links and times a card shows.
-type paging struct {
+type pagingConfig struct {
 	// EscalateAfter pages Escalation when nobody acknowledged a card that
 	// long after it paged; 0 never does.
 	EscalateAfter time.Duration
