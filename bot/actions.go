@@ -71,8 +71,8 @@ func (b *Bot) onAck(ctx context.Context, cb slack.InteractionCallback, act *slac
 		}
 	})
 	if !first {
-		b.replyClick(ctx, cb, fmt.Sprintf("%s was already acknowledged by %s at %s UTC.",
-			in.ID, escape(b.name(ctx, in.Ack.By)), in.Ack.At.UTC().Format("15:04")))
+		b.replyClick(ctx, cb, fmt.Sprintf("%s was already acknowledged by %s at %s.",
+			in.ID, escape(b.name(ctx, in.Ack.By)), slackTime(in.Ack.At)))
 		return
 	}
 	b.save(ctx, in)
@@ -101,8 +101,8 @@ func (b *Bot) onEscalate(ctx context.Context, cb slack.InteractionCallback, act 
 		}
 	})
 	if !first {
-		b.replyClick(ctx, cb, fmt.Sprintf("%s was already escalated by %s at %s UTC.",
-			in.ID, escape(b.name(ctx, in.Escalation.By)), in.Escalation.At.UTC().Format("15:04")))
+		b.replyClick(ctx, cb, fmt.Sprintf("%s was already escalated by %s at %s.",
+			in.ID, escape(b.name(ctx, in.Escalation.By)), slackTime(in.Escalation.At)))
 		return
 	}
 	text := fmt.Sprintf("⬆️ %s escalated %s: paging %s.", escape(b.name(ctx, cb.User.ID)), in.ID, mention(b.cfg.Escalation))

@@ -14,6 +14,26 @@ import (
 // cardLinkItem is a link the card, its thread or a page shows.
 type cardLinkItem struct{ URL, Text string }
 
+// linksLine is the card's line of links, "" for none.
+func linksLine(links []cardLinkItem) string {
+	parts := make([]string, 0, len(links))
+	for _, l := range links {
+		// In a <url|text> link Slack reads "|" and ">" as its own.
+		u := strings.NewReplacer("|", "%7C", ">", "%3E", "<", "%3C", " ", "%20").Replace(l.URL)
+		if len(u) > maxLinkURL {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("<%s|%s>", strings.ReplaceAll(u, "&", "&amp;"), escape(l.Text)))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "🔗 " + strings.Join(parts, " · ")
+}
+
+// maxLinkURL leaves out a link too long to be shown whole.
+const maxLinkURL = 900
+
 // alertLinks are where to look further: the alert's own graph
 // (generatorURL), the incident's alerts in Alertmanager, and the Grafana
 // dashboard for its likely cause.

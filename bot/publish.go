@@ -79,7 +79,7 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	d := b.diagnose(ctx, in)
 	shown := offered(d, ver)
 	v := cardView{Incident: in, Diagnosis: shown, Now: b.deps.Now(), Feedback: b.deps.Votes != nil, Unverified: !ver.ok, VerifyNote: ver.note,
-		Silencing: b.deps.Silencer != nil}
+		Silencing: b.deps.Silencer != nil, Links: b.alertLinks(in)}
 	resolved := in.Status == diagnosis.Resolved // it ended while its card could not be posted: nobody is woken for it
 	if b.cfg.OnCall != "" && !resolved {
 		v.Page = mention(b.cfg.OnCall)
@@ -225,7 +225,7 @@ func (b *Bot) updateCard(ctx context.Context, id string) error {
 	}
 	shown := offered(d, ver)
 	v := cardView{Incident: in, Diagnosis: shown, Now: b.deps.Now(), Feedback: b.deps.Votes != nil, Unverified: !ver.ok, VerifyNote: ver.note,
-		Silencing: b.deps.Silencer != nil}
+		Silencing: b.deps.Silencer != nil, Links: b.alertLinks(in)}
 	if s, ok := b.cardSilence(ctx, id); ok {
 		v.Silence, v.SilencedBy = &s, b.name(ctx, s.CreatedBy)
 	}

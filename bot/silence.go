@@ -82,6 +82,12 @@ func silenceEnd(choice string, now time.Time, loc *time.Location) (time.Time, bo
 	return time.Time{}, false
 }
 
+// slackTime shows a time of day in each reader's own zone, with a UTC
+// fallback.
+func slackTime(t time.Time) string {
+	return fmt.Sprintf("<!date^%d^{time}|%s>", t.Unix(), t.UTC().Format("15:04 UTC"))
+}
+
 // slackDate shows a time in each reader's own zone, with a UTC fallback.
 func slackDate(t time.Time) string {
 	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04 UTC"))
