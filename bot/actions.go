@@ -26,6 +26,10 @@ const (
 	// page actionable?" in a resolved incident's thread (verdict.go).
 	ActionPageActionable    = "page_actionable"
 	ActionPageNotActionable = "page_not_actionable"
+	// ActionSilence is the card's Silence menu (1 h, 4 h, until Monday),
+	// ActionSilenceExpire the Expire silence button in the thread.
+	ActionSilence       = "incident_silence"
+	ActionSilenceExpire = "silence_expire"
 )
 
 // Action IDs of the buttons on a run request's message in the thread.
@@ -71,12 +75,13 @@ func (b *Bot) onAck(ctx context.Context, cb slack.InteractionCallback, act *slac
 		}
 	})
 	if !first {
-		b.replyClick(ctx, cb, fmt.Sprintf("%s was already acknowledged by %s at %s UTC.",
-			in.ID, escape(b.name(ctx, in.Ack.By)), in.Ack.At.UTC().Format("15:04")))
+		b.replyClick(ctx, cb, fmt.Sprintf("%s was already acknowledged by %s at %s.",
+			in.ID, escape(b.name(ctx, in.Ack.By)), slackTime(in.Ack.At)))
 		return
 	}
 	b.save(ctx, in)
 	b.record(ctx, in.ID, diagnosis.EventAcked, cb.User.ID, "")
+	b.queuePage(ctx, PageEvent{Incident: in.ID, Action: PageAcknowledge, At: in.Ack.At})
 	b.log.Info("incident acknowledged", keyIncident, in.ID, keyUser, cb.User.ID)
 	b.refreshCard(ctx, in.ID)
 }
@@ -100,8 +105,8 @@ func (b *Bot) onEscalate(ctx context.Context, cb slack.InteractionCallback, act 
 		}
 	})
 	if !first {
-		b.replyClick(ctx, cb, fmt.Sprintf("%s was already escalated by %s at %s UTC.",
-			in.ID, escape(b.name(ctx, in.Escalation.By)), in.Escalation.At.UTC().Format("15:04")))
+		b.replyClick(ctx, cb, fmt.Sprintf("%s was already escalated by %s at %s.",
+			in.ID, escape(b.name(ctx, in.Escalation.By)), slackTime(in.Escalation.At)))
 		return
 	}
 	text := fmt.Sprintf("⬆️ %s escalated %s: paging %s.", escape(b.name(ctx, cb.User.ID)), in.ID, mention(b.cfg.Escalation))

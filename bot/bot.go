@@ -35,8 +35,15 @@ type Config struct {
 	// never trusted.
 	AlertSources []string
 	AnySource    bool
-	// OnCall is paged by each new card, once; Escalation by the Escalate button.
+	// OnCall is paged by each new card, once; Escalation by the Escalate
+	// button, and by nightowl when nobody acknowledges a card within
+	// EscalateAfter (0: never).
 	OnCall, Escalation string
+	EscalateAfter      time.Duration
+	// AlertmanagerURL and GrafanaURL are linked from cards ("" for no
+	// link); Location is the time zone of "until Monday 09:00".
+	AlertmanagerURL, GrafanaURL string
+	Location                    *time.Location
 	// Workers bounds, in each lane of its own, the clicks, the slash
 	// commands and the questions handled at once (lanes.go). Default 4.
 	Workers int
@@ -136,6 +143,14 @@ type Deps struct {
 	// Alerts verifies relayed alerts with Alertmanager before a card offers
 	// a runbook; nil trusts every alert from a trusted source.
 	Alerts AlertChecker
+	// Silencer makes Alertmanager silences from cards and SilenceAudit
+	// keeps them on the record; nil Silencer offers no Silence menu.
+	Silencer     Silencer
+	SilenceAudit SilenceAudit
+	// Pager rings phones beyond Slack (PagerDuty) and PageLog keeps its
+	// events until sent; nil turns paging off.
+	Pager   Pager
+	PageLog PageLog
 	// Observer hears alerts, incidents, cards, pages and diagnoses, for
 	// nightowl's own metrics; nil hears nothing.
 	Observer Observer
@@ -171,17 +186,19 @@ type Bot struct {
 	life context.Context
 	bg   sync.WaitGroup
 
-	intake  chan relayedMsg  // recorded alert messages, grouped in order
-	catchup chan struct{}    // read the alerts channel's history again (catchup.go)
-	unsaved *unsavedSet      // incidents alerts joined, to save (runSaver)
-	lanes   map[string]*lane // bounded work by kind (lanes.go)
-	triages *triageQueue
-	outbox  *outbox // card updates and replies to try again (delivery.go)
-	routes  routes
-	cards   cardLocks // one per incident: renders and updates of its card
-	saving  cardLocks // one per incident: its saves, in turn
-	rb      *runbookState
-	verify  *verifyState
+	intake   chan relayedMsg  // recorded alert messages, grouped in order
+	catchup  chan struct{}    // read the alerts channel's history again (catchup.go)
+	unsaved  *unsavedSet      // incidents alerts joined, to save (runSaver)
+	lanes    map[string]*lane // bounded work by kind (lanes.go)
+	triages  *triageQueue
+	outbox   *outbox // card updates and replies to try again (delivery.go)
+	routes   routes
+	cards    cardLocks // one per incident: renders and updates of its card
+	saving   cardLocks // one per incident: its saves, in turn
+	rb       *runbookState
+	verify   *verifyState
+	esc      *escalations
+	pageWake chan struct{}
 }
 
 // New builds a bot; Run starts it.
@@ -201,6 +218,9 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4
 	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
 	if cfg.TriageWorkers <= 0 {
 		cfg.TriageWorkers = 2
 	}
@@ -218,17 +238,19 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 	}
 	b := &Bot{
 		cfg: cfg, deps: deps, log: deps.Logger.With("component", "bot"),
-		intake:  make(chan relayedMsg, 1024),
-		catchup: make(chan struct{}, 1),
-		unsaved: newUnsavedSet(),
-		lanes:   map[string]*lane{},
-		triages: newTriageQueue(),
-		outbox:  newOutbox(),
-		rb:      newRunbookState(deps.RunbookUpdates),
-		verify:  newVerifyState(),
-		triage:  newTriageState(),
-		life:    context.Background(),
-		slack:   deps.Slack, people: deps.People, responder: deps.Responder, conn: deps.Conn, obs: deps.Observer,
+		intake:   make(chan relayedMsg, 1024),
+		catchup:  make(chan struct{}, 1),
+		unsaved:  newUnsavedSet(),
+		lanes:    map[string]*lane{},
+		triages:  newTriageQueue(),
+		outbox:   newOutbox(),
+		rb:       newRunbookState(deps.RunbookUpdates),
+		verify:   newVerifyState(),
+		esc:      newEscalations(),
+		pageWake: make(chan struct{}, 1),
+		triage:   newTriageState(),
+		life:     context.Background(),
+		slack:    deps.Slack, people: deps.People, responder: deps.Responder, conn: deps.Conn, obs: deps.Observer,
 		live: deps.Live, diagnoses: deps.Diagnoses, index: deps.Index,
 		commander: deps.Commands, answerer: deps.Answerer, triager: deps.Triager,
 	}
@@ -274,6 +296,8 @@ func (b *Bot) Run(ctx context.Context) error {
 	g.Go(func() error { return b.runOutbox(ctx) })
 	g.Go(func() error { return b.runCatchUp(ctx) })
 	g.Go(func() error { return b.runSaver(ctx) })
+	g.Go(func() error { return b.runEscalation(ctx) })
+	g.Go(func() error { return b.runPager(ctx) })
 	for _, l := range b.lanes {
 		for range l.workers {
 			g.Go(func() error { return l.work(ctx) })

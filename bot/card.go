@@ -44,6 +44,14 @@ type cardView struct {
 	// says why, in plain words.
 	Unverified bool
 	VerifyNote string
+	// Silencing offers the Silence menu; Silence is the silence that
+	// holds now (nil: none), SilencedBy who made it.
+	Silencing  bool
+	Silence    *SilenceRecord
+	SilencedBy string
+	// Links are where to look further (the alert's query, Alertmanager,
+	// Grafana).
+	Links []cardLinkItem
 }
 
 func mrkdwn(s string) *slack.TextBlockObject {
@@ -156,6 +164,9 @@ func renderCard(v cardView) Message {
 		blocks = append(blocks, slack.NewContextBlock("card-verify", mrkdwn(text)))
 	}
 	blocks = append(blocks, slack.NewContextBlock("card-context", mrkdwn(truncate(contextLine(v), maxSectionText))))
+	if s := linksLine(v.Links); s != "" {
+		blocks = append(blocks, slack.NewContextBlock("card-links", mrkdwn(s)))
+	}
 	if s := talkLine(v); s != "" {
 		blocks = append(blocks, slack.NewContextBlock("card-talk", mrkdwn(truncate(s, maxSectionText))))
 	}
@@ -179,7 +190,7 @@ func contextLine(v cardView) string {
 		parts = append(parts, codeName(s))
 	}
 	started := in.StartedAt()
-	parts = append(parts, fmt.Sprintf("started %s UTC", started.UTC().Format("2006-01-02 15:04:05")))
+	parts = append(parts, "started "+slackDate(started))
 	if in.Status == diagnosis.Resolved {
 		parts = append(parts, "resolved after "+diagnosis.Elapsed(in.Duration(v.Now)))
 	}
@@ -187,10 +198,13 @@ func contextLine(v cardView) string {
 		parts = append(parts, fmt.Sprintf("🔁 re-fired %d×", in.Reopened))
 	}
 	if !in.Ack.IsZero() {
-		parts = append(parts, fmt.Sprintf("✅ Acknowledged by %s at %s UTC", plainName(v.AckName, maxPersonName), in.Ack.At.UTC().Format("15:04")))
+		parts = append(parts, fmt.Sprintf("✅ Acknowledged by %s at %s", plainName(v.AckName, maxPersonName), slackTime(in.Ack.At)))
 	}
 	if !in.Escalation.IsZero() {
-		parts = append(parts, fmt.Sprintf("⬆️ Escalated by %s at %s UTC", plainName(v.EscName, maxPersonName), in.Escalation.At.UTC().Format("15:04")))
+		parts = append(parts, fmt.Sprintf("⬆️ Escalated by %s at %s", plainName(v.EscName, maxPersonName), slackTime(in.Escalation.At)))
+	}
+	if s := v.Silence; s != nil {
+		parts = append(parts, silenceLine(*s, v.SilencedBy))
 	}
 	if r := v.Run; r != nil {
 		icon, state := requestState(*r)
@@ -270,6 +284,9 @@ func cardActions(v cardView) slack.Block {
 	}
 	if v.Incident.Ack.IsZero() {
 		els = append(els, slack.NewButtonBlockElement(ActionAck, id, plainText("Acknowledge")))
+	}
+	if v.Silencing && v.Silence == nil {
+		els = append(els, silenceMenu(id))
 	}
 	els = append(els, voteButtons(v)...)
 	if len(els) == 0 {

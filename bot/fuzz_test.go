@@ -45,7 +45,7 @@ func mustMentionOnly(t *testing.T, calls []call, allowed ...string) {
 		raw, _ := json.Marshal(c.Msg.Blocks)
 		for _, s := range []string{c.Msg.Text, htmlUnescaper.Replace(string(raw))} {
 			for _, m := range mentionToken.FindAllString(s, -1) {
-				ok := false
+				ok := strings.HasPrefix(m, "<!date^") // a time in the reader's zone mentions nobody
 				for _, a := range allowed {
 					ok = ok || m == a
 				}

@@ -245,6 +245,9 @@ type botOptions struct {
 	away  func(f *fakeSlack)
 	// observer hears what the bot reports for metrics (nil: nobody).
 	observer Observer
+	// restore are incidents taken back from the store before the bot
+	// starts, as after a restart.
+	restore []diagnosis.Incident
 }
 
 // mustRunBot runs a bot in the current synctest bubble until the test ends.
@@ -267,6 +270,7 @@ func mustRunBot(t *testing.T, opt botOptions) *botUnderTest {
 		Grouper:   gc,
 		Diagnoser: diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g}),
 	})
+	live.Restore(opt.restore...)
 	cfg := opt.cfg
 	cfg.AlertsChannel, cfg.IncidentsChannel, cfg.AlertSources = tAlerts, tIncidents, []string{tRelay}
 	if cfg.OnCall == "" {

@@ -61,6 +61,7 @@ func (b *Bot) publish(ctx context.Context, u diagnosis.Update) {
 		b.obs.IncidentResolved()
 		b.record(ctx, in.ID, diagnosis.EventResolved, "", fmt.Sprintf("after %s", diagnosis.Elapsed(in.Duration(b.deps.Now()))))
 		b.settle(ctx, in.ID)
+		b.queuePage(ctx, PageEvent{Incident: in.ID, Action: PageResolve, At: b.deps.Now()})
 	case diagnosis.Reopened:
 		b.record(ctx, in.ID, diagnosis.EventReopened, "", fmt.Sprintf("%d changes", len(u.Changes)))
 	default:
@@ -80,7 +81,8 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	unlock := b.cards.lock(in.ID)
 	d := b.diagnose(ctx, in)
 	shown := offered(d, ver)
-	v := cardView{Incident: in, Diagnosis: shown, Now: b.deps.Now(), Feedback: b.deps.Votes != nil, Unverified: !ver.ok, VerifyNote: ver.note}
+	v := cardView{Incident: in, Diagnosis: shown, Now: b.deps.Now(), Feedback: b.deps.Votes != nil, Unverified: !ver.ok, VerifyNote: ver.note,
+		Silencing: b.deps.Silencer != nil, Links: b.alertLinks(in)}
 	resolved := in.Status == diagnosis.Resolved // it ended while its card could not be posted: nobody is woken for it
 	if b.cfg.OnCall != "" && !resolved {
 		v.Page = mention(b.cfg.OnCall)
@@ -118,6 +120,8 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	unlock()
 	if v.Page != "" { // a card found after a timeout paged when it landed
 		b.obs.PageSent(b.notified(ctx)) // a group's members are asked of Slack: not under the card lock
+		b.esc.paged(in.ID, b.deps.Now())
+		b.queuePage(ctx, b.triggerEvent(in, shown))
 	}
 	b.persist(ctx, in)
 	if resolved {
@@ -223,7 +227,11 @@ func (b *Bot) updateCard(ctx context.Context, id string) error {
 		ver = verdict{ok: true}
 	}
 	shown := offered(d, ver)
-	v := cardView{Incident: in, Diagnosis: shown, Now: b.deps.Now(), Feedback: b.deps.Votes != nil, Unverified: !ver.ok, VerifyNote: ver.note}
+	v := cardView{Incident: in, Diagnosis: shown, Now: b.deps.Now(), Feedback: b.deps.Votes != nil, Unverified: !ver.ok, VerifyNote: ver.note,
+		Silencing: b.deps.Silencer != nil, Links: b.alertLinks(in)}
+	if s, ok := b.cardSilence(ctx, id); ok {
+		v.Silence, v.SilencedBy = &s, b.name(ctx, s.CreatedBy)
+	}
 	if b.cfg.OnCall != "" {
 		v.PagedName = "@" + b.name(ctx, b.cfg.OnCall)
 	}

@@ -49,6 +49,8 @@ func (b *Bot) newRoutes() routes {
 
 			ActionPageActionable:    b.onVerdict, // verdict.go
 			ActionPageNotActionable: b.onVerdict,
+			ActionSilence:           b.onSilence,
+			ActionSilenceExpire:     b.onExpireSilence,
 		},
 	}
 	if b.commander != nil {

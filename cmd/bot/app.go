@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -137,10 +138,16 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, reg *metrics.Regi
 		Explainer: explainer, Withhold: withhold, Link: a.Slack.Permalink, Names: a.Slack.DisplayName, Causes: causes{db}, Logger: log,
 		Record: db, Loc: cfg.Loc, OnCall: cfg.OnCall,
 	})
+	reach, err := paging(cfg, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	a.Bot, err = bot.New(bot.Config{
 		AlertsChannel: cfg.AlertsChannel, IncidentsChannel: cfg.IncidentsChannel,
 		AlertSources: cfg.AlertSources, AnySource: cfg.AnyAlertSource,
-		OnCall: cfg.OnCall, Escalation: cfg.Escalation,
+		OnCall: cfg.OnCall, Escalation: cfg.Escalation, EscalateAfter: cfg.EscalateAfter,
+		AlertmanagerURL: cmp.Or(cfg.AlertmanagerExternalURL, cfg.AlertmanagerURL), GrafanaURL: cfg.GrafanaURL, Location: cfg.Loc,
 	}, bot.Deps{
 		Slack: a.Slack, People: a.Slack, Responder: a.Slack, Conn: a.Slack,
 		Live: a.Live, Diagnoses: a.Live, Index: a.Live,
@@ -148,6 +155,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, reg *metrics.Regi
 		Runbooks: a.Runbooks, RunbookUpdates: updates, Command: command,
 		Records: records{db}, Incidents: db, Decode: decoder(g), Alerts: checker,
 		Conversations: db, Costs: db, Votes: db, Corrections: db,
+		Pager: reach.Pager, PageLog: db, Silencer: reach.Silencer, SilenceAudit: reach.SilenceAudit,
 		Observer: a.Metrics, Logger: log,
 	})
 	if err != nil {

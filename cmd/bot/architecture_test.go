@@ -58,6 +58,7 @@ func TestImportsPointDown(t *testing.T) {
 		mod + "diagnosis/intake":              {"cmd/bot"},
 		mod + "bot/slackemu":                  {"cmd/bot", "cmd/loadgen"},
 		mod + "deploy/alertmanager":           {"cmd/bot", "cmd/loadgen"},
+		mod + "deploy/pagerduty\x00":          {"cmd/bot"},
 		mod + "deploy/testbed":                {},
 		mod + "deploy/golden":                 {},
 		mod + "diagnosis/scenarios/bench":     {"cmd/evaluate"},
@@ -102,12 +103,13 @@ var (
 		"metrics":             {}, // nightowl_* instruments and /metrics, /healthz, /readyz
 		"store/replica":       {}, // Litestream: the database streamed to a replica, restored from it
 		"deploy/lease":        {}, // client-go: a coordination.k8s.io Lease elects the replica that speaks
+		"deploy/pagerduty":    {}, // PagerDuty's Events API v2
 	}
 	// wiring builds programs out of everything; support feeds tests and
 	// the evaluation (scenarios, a real Alertmanager and Prometheus, golden
 	// files).
 	wiring  = []string{"cmd/bot", "cmd/evaluate", "cmd/loadgen"}
-	support = []string{"diagnosis/scenarios", "diagnosis/oncall/oncalltest", "diagnosis/scenarios/bench", "diagnosis/scenarios/synth", "deploy/testbed", "deploy/golden", "deploy/lease/leasetest"}
+	support = []string{"diagnosis/scenarios", "diagnosis/oncall/oncalltest", "diagnosis/scenarios/bench", "diagnosis/scenarios/synth", "deploy/testbed", "deploy/golden", "deploy/lease/leasetest", "deploy/pagerduty/pdtest"}
 )
 
 // TestEveryPackageHasAPlace makes a new package choose: a layer, an

@@ -92,6 +92,7 @@ type Config struct {
 	// TZ, the time zone of its nights, days and weeks.
 	ReportChannel string
 	Loc           *time.Location
+	pagingConfig
 
 	graph     *graph.Graph // loaded from ServiceGraph; empty when it is unset
 	graphRead time.Time    // when it was loaded; zero without ServiceGraph
@@ -204,7 +205,7 @@ func (c *Config) settings(need requirement) []setting {
 			}},
 		{env: "ONCALL", help: "user (U…) or user group (S…) each new incident card pages, once",
 			read: func(v string, p problems) { c.OnCall = v; checkPerson(p, v) }},
-		{env: "ESCALATION", help: "user (U…) or user group (S…) the Escalate button pages",
+		{env: "ESCALATION", help: "user (U…) or user group (S…) the Escalate button pages (and nightowl, after ESCALATE_AFTER without an acknowledgement)",
 			read: func(v string, p problems) { c.Escalation = v; checkPerson(p, v) }},
 		{env: "PROMETHEUS_URL", help: "Prometheus base URL for metric evidence (optional)",
 			read: func(v string, p problems) { c.PrometheusURL = v; checkURL(p, v) }},
@@ -398,7 +399,7 @@ func (c *Config) settings(need requirement) []setting {
 				}
 				c.Retention = d
 			}},
-	}, append(c.replicaSettings(), c.reportSettings()...)...)
+	}, append(append(c.replicaSettings(), c.reportSettings()...), c.pagingSettings()...)...)
 }
 
 // flagName is a variable's flag: GROUP_WAIT → group-wait.

@@ -10,7 +10,7 @@ func (c *Config) reportSettings() []setting {
 	return []setting{
 		{env: "REPORT_CHANNEL", unset: "no weekly report", help: "channel ID (C…) the on-call report of the week before is posted to, each Monday at 09:00 in TZ",
 			read: func(v string, p problems) { c.ReportChannel = v; checkChannel(p, v) }},
-		{env: "TZ", unset: "UTC", help: "time zone of night pages (22:00–07:00), days and weeks in /diag report, timelines and the weekly report, such as Europe/Berlin",
+		{env: "TZ", unset: "UTC", help: "time zone of night pages (22:00–07:00), days and weeks in /diag report, timelines and the weekly report, and of \"until Monday 09:00\" silences, such as Europe/Berlin",
 			read: func(v string, p problems) {
 				c.Loc = time.UTC
 				if v == "" {

@@ -120,6 +120,7 @@ var demoClock = []struct {
 	{regexp.MustCompile("(?:/[^/\\s`]+)*/nightowl-demo-\\d+"), "$$TMPDIR/nightowl-demo"},
 	{regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)`), "YYYY-MM-DDThh:mm:ssZ"},
 	{regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d`), "YYYY-MM-DD hh:mm:ss"},
+	{regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d UTC`), "YYYY-MM-DD hh:mm UTC"}, // the fallback of a <!date^…> token
 	{regexp.MustCompile(`\b\d\d:\d\d:\d\d\b`), "hh:mm:ss"},
 	{regexp.MustCompile(`\b\d\d:\d\d UTC\b`), "hh:mm UTC"},
 	{regexp.MustCompile(`\b(succeeded in|failed in|resolved after|Took) ` + duration), "$1 ‹duration›"},

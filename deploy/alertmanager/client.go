@@ -22,6 +22,7 @@ import (
 // burst's cost one request; a failure is kept as long, so an Alertmanager
 // that is down costs one timeout per TTL, not one per card.
 type Client struct {
+	base     string // Alertmanager's base URL, without /api/v2
 	endpoint string
 	http     *http.Client
 	ttl      time.Duration
@@ -77,7 +78,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Client{endpoint: u.String() + "/api/v2/alerts", http: cfg.HTTPClient, ttl: cfg.TTL, now: cfg.Now, sem: make(chan struct{}, 1)}, nil
+	return &Client{base: u.String(), endpoint: u.String() + "/api/v2/alerts", http: cfg.HTTPClient, ttl: cfg.TTL, now: cfg.Now, sem: make(chan struct{}, 1)}, nil
 }
 
 // Alerts returns the alerts Alertmanager holds, from the last answer when
