@@ -172,15 +172,7 @@ func discoveryHeader(where string, window time.Duration, at time.Time, results [
 	if len(failed) > 0 {
 		fmt.Fprintf(&b, "# Families that failed: %s\n", strings.Join(failed, ", "))
 	}
-	bySource := map[graph.Source]int{}
-	for _, e := range d.Edges {
-		bySource[e.Source]++
-	}
-	var counts []string
-	for src, n := range bySource {
-		counts = append(counts, fmt.Sprintf("%s %d", src, n))
-	}
-	sort.Strings(counts)
+	counts := countBySource(d.Edges)
 	deps := 0
 	for _, n := range d.Nodes {
 		deps += len(n.DependsOn)
@@ -319,4 +311,19 @@ func alertingServices(ctx context.Context, path string, since time.Time) ([]aler
 		return nil, fmt.Errorf("alerting services in %s: %w", path, err)
 	}
 	return out, nil
+}
+
+// countBySource says how many of the edges each source gave ("istio 12"),
+// sorted.
+func countBySource(edges []graph.Edge) []string {
+	by := map[graph.Source]int{}
+	for _, e := range edges {
+		by[e.Source]++
+	}
+	var out []string
+	for src, n := range by {
+		out = append(out, fmt.Sprintf("%s %d", src, n))
+	}
+	sort.Strings(out)
+	return out
 }

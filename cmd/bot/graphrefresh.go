@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"reflect"
-	"sort"
 	"strings"
 	"time"
 
@@ -184,14 +183,5 @@ func edgeCounts(s *graph.Snapshot) string {
 		}
 		return fmt.Sprintf("file %d", deps)
 	}
-	by := map[graph.Source]int{}
-	for _, e := range s.Edges {
-		by[e.Source]++
-	}
-	var out []string
-	for src, n := range by {
-		out = append(out, fmt.Sprintf("%s %d", src, n))
-	}
-	sort.Strings(out)
-	return listOrNone(out)
+	return listOrNone(countBySource(s.Edges))
 }

@@ -141,16 +141,9 @@ type Restored struct {
 func Restore(ctx context.Context, path string, cfg Config) (Restored, error) {
 	cfg = cfg.withDefaults()
 	start := time.Now()
-	client, err := newClient(cfg.URL)
+	client, want, err := openLatest(ctx, cfg)
 	if err != nil {
 		return Restored{}, err
-	}
-	if err := client.Init(ctx); err != nil {
-		return Restored{}, fmt.Errorf("replica %s: %w", redact(cfg.URL), err)
-	}
-	want, err := latest(ctx, client)
-	if err != nil {
-		return Restored{}, fmt.Errorf("replica %s: %w", redact(cfg.URL), err)
 	}
 	if want == 0 {
 		return Restored{Took: time.Since(start)}, nil
@@ -170,6 +163,23 @@ func Restore(ctx context.Context, path string, cfg Config) (Restored, error) {
 	return r, nil
 }
 
+// openLatest opens the replica and reads the last transaction it holds
+// (0 when it holds none yet).
+func openLatest(ctx context.Context, cfg Config) (litestream.ReplicaClient, ltx.TXID, error) {
+	client, err := newClient(cfg.URL)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := client.Init(ctx); err != nil {
+		return nil, 0, fmt.Errorf("replica %s: %w", redact(cfg.URL), err)
+	}
+	want, err := latest(ctx, client)
+	if err != nil {
+		return nil, 0, fmt.Errorf("replica %s: %w", redact(cfg.URL), err)
+	}
+	return client, want, nil
+}
+
 // RestoreTo writes the replica's latest state into a new file dest, which
 // must not exist (bot restore --to).
 func RestoreTo(ctx context.Context, dest string, cfg Config) (Restored, error) {
@@ -178,16 +188,9 @@ func RestoreTo(ctx context.Context, dest string, cfg Config) (Restored, error) {
 	if _, err := os.Stat(dest); err == nil {
 		return Restored{}, fmt.Errorf("restore to %s: %w", dest, fs.ErrExist)
 	}
-	client, err := newClient(cfg.URL)
+	client, want, err := openLatest(ctx, cfg)
 	if err != nil {
 		return Restored{}, err
-	}
-	if err := client.Init(ctx); err != nil {
-		return Restored{}, fmt.Errorf("replica %s: %w", redact(cfg.URL), err)
-	}
-	want, err := latest(ctx, client)
-	if err != nil {
-		return Restored{}, fmt.Errorf("replica %s: %w", redact(cfg.URL), err)
 	}
 	if want == 0 {
 		return Restored{}, fmt.Errorf("replica %s holds no database yet", redact(cfg.URL))
