@@ -59,14 +59,26 @@ func TestSIGHUPReadsTheGraphFileAgain(t *testing.T) {
 		if _, err := emu.SlashCommand(t.Context(), slackemu.SlashCommand{User: uLead, Channel: chIncidents, Command: "/graph", Text: service}); err != nil {
 			t.Fatal(err)
 		}
+		// The answer is words (ephemeral, or in the channel) and, for a
+		// service the graph knows, a picture uploaded beside them: wait
+		// for the words, whichever comes first.
+		var answer string
 		MustWait(t, emu, 15*time.Second, "the answer to /graph "+service, func() bool {
-			return len(emu.Ephemerals(uLead)) > before || len(emu.Messages(chIncidents)) > beforePublic
+			for _, e := range emu.Ephemerals(uLead)[before:] {
+				if text := e.Text + string(e.Blocks); strings.Contains(text, service) {
+					answer = text
+					return true
+				}
+			}
+			for _, m := range emu.Messages(chIncidents)[beforePublic:] {
+				if text := m.Text + string(m.Blocks); strings.Contains(text, service) {
+					answer = text
+					return true
+				}
+			}
+			return false
 		})
-		if e := emu.Ephemerals(uLead); len(e) > before {
-			return e[len(e)-1].Text + string(e[len(e)-1].Blocks)
-		}
-		ms := emu.Messages(chIncidents)
-		return ms[len(ms)-1].Text + string(ms[len(ms)-1].Blocks)
+		return answer
 	}
 	hangUp := func(wantInLog string) {
 		t.Helper()
