@@ -30,6 +30,11 @@ const (
 	// ActionSilenceExpire the Expire silence button in the thread.
 	ActionSilence       = "incident_silence"
 	ActionSilenceExpire = "silence_expire"
+	// ActionResolve is the card's Resolve button (with a confirm dialog),
+	// ActionMerge its "Merge into…" menu of the other open incidents
+	// (resolve.go).
+	ActionResolve = "incident_resolve"
+	ActionMerge   = "incident_merge"
 )
 
 // Action IDs of the buttons on a run request's message in the thread.

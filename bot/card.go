@@ -52,6 +52,10 @@ type cardView struct {
 	// Links are where to look further (the alert's query, Alertmanager,
 	// Grafana).
 	Links []cardLinkItem
+	// Others are the other open incidents, which the "Merge into…" menu
+	// offers; MergedInto, set on a card merged away, names where it went.
+	Others     []diagnosis.Incident
+	MergedInto string
 }
 
 func mrkdwn(s string) *slack.TextBlockObject {
@@ -108,6 +112,9 @@ func renderCard(v cardView) Message {
 	state := ""
 	if in.Status == diagnosis.Resolved {
 		state = " · resolved"
+	}
+	if v.MergedInto != "" {
+		state = " · merged"
 	}
 	headline := cardHeadline(d)
 	// Escaped first, then cut: an entity must not push the header past its limit.
@@ -203,6 +210,12 @@ func contextLine(v cardView) string {
 	if !in.Escalation.IsZero() {
 		parts = append(parts, fmt.Sprintf("⬆️ Escalated by %s at %s", plainName(v.EscName, maxPersonName), slackTime(in.Escalation.At)))
 	}
+	if !in.Resolution.IsZero() {
+		parts = append(parts, fmt.Sprintf("☑️ Resolved by %s at %s", mention(in.Resolution.By), slackTime(in.Resolution.At)))
+	}
+	if v.MergedInto != "" {
+		parts = append(parts, "↪️ Merged into "+v.MergedInto)
+	}
 	if s := v.Silence; s != nil {
 		parts = append(parts, silenceLine(*s, v.SilencedBy))
 	}
@@ -287,6 +300,10 @@ func cardActions(v cardView) slack.Block {
 	}
 	if v.Silencing && v.Silence == nil {
 		els = append(els, silenceMenu(id))
+	}
+	els = append(els, resolveButton(v.Incident))
+	if m := mergeMenu(id, v.Others); m != nil {
+		els = append(els, m)
 	}
 	els = append(els, voteButtons(v)...)
 	if len(els) == 0 {
@@ -463,11 +480,18 @@ func lineSections(lines []string, unlisted, maxSections int) []slack.Block {
 }
 
 // renderClosing is the thread reply that closes a resolved incident.
-func renderClosing(in diagnosis.Incident, d diagnosis.Diagnosis, now time.Time, ackName string) Message {
+func renderClosing(in diagnosis.Incident, d diagnosis.Diagnosis, now time.Time, ackName, resolverName string) Message {
 	text := fmt.Sprintf("✅ %s resolved after %s. %d alerts, %d notifications, 1 page.",
 		in.ID, diagnosis.Elapsed(in.Duration(now)), d.Alerts.Distinct, d.Alerts.Received)
+	if !in.Resolution.IsZero() {
+		text = fmt.Sprintf("✅ %s resolved by %s after %s. %d alerts, %d notifications, 1 page.",
+			in.ID, truncate(resolverName, maxPersonName), diagnosis.Elapsed(in.Duration(now)), d.Alerts.Distinct, d.Alerts.Received)
+	}
 	if !in.Ack.IsZero() {
 		text += fmt.Sprintf(" Acknowledged by %s %s after the start.", truncate(ackName, maxPersonName), diagnosis.Elapsed(in.Ack.At.Sub(in.StartedAt())))
+	}
+	if n := in.StillFiring(); !in.Resolution.IsZero() && n > 0 {
+		text += fmt.Sprintf(" %s still %s; a new alert will open a new incident.", plural(n, "alert", "alerts"), map[bool]string{true: "fires", false: "fire"}[n == 1])
 	}
 	return Message{Text: truncate(escape(text), maxFallbackText), Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(escape(text), maxSectionText)), nil, nil)}}
 }

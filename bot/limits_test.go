@@ -128,7 +128,7 @@ func TestNoLabelMakesACardInvalid(t *testing.T) {
 		u.Changes = append(u.Changes, diagnosis.Change{Kind: diagnosis.ChangeNew, Alert: a})
 	}
 	mustValid(t, "the first thread reply", renderBurst(u))
-	mustValid(t, "the closing reply", renderClosing(acked, d, at.Add(time.Hour), name))
+	mustValid(t, "the closing reply", renderClosing(acked, d, at.Add(time.Hour), name, name))
 	mustValid(t, "the 👎 answer", wrongCauseMessage(in.ID, huge("svc-a", 5000), d))
 }
 

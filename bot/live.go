@@ -15,6 +15,11 @@ type Live interface {
 	Add(alerts ...diagnosis.Alert) []diagnosis.Outcome
 	Incident(id string) (diagnosis.Incident, bool)
 	Annotate(id string, f func(*diagnosis.Incident)) (diagnosis.Incident, bool)
+	// Resolve resolves a firing incident by hand; its resolution is
+	// published as its alerts' would be. Merge moves one incident's
+	// alerts into another.
+	Resolve(id string, by diagnosis.Mark) (diagnosis.Incident, bool)
+	Merge(from, into string) (was, now diagnosis.Incident, err error)
 	Run(ctx context.Context, sink diagnosis.Sink) error
 	// Undelivered hands back an incident whose card Slack did not take,
 	// to be published again at retryAt.

@@ -37,7 +37,7 @@ func (b *Bot) publish(ctx context.Context, u diagnosis.Update) {
 	unlock()
 	reply := renderBurst(u)
 	if u.Kind == diagnosis.IncidentResolved {
-		reply = renderClosing(in, d, b.deps.Now(), b.name(ctx, in.Ack.By))
+		reply = renderClosing(in, d, b.deps.Now(), b.name(ctx, in.Ack.By), b.name(ctx, in.Resolution.By))
 	}
 	if len(u.Changes) > 0 || !u.Unlisted.IsZero() || u.Kind == diagnosis.IncidentResolved {
 		reply.Channel, reply.ThreadTS = in.Thread.Channel, in.Thread.TS
@@ -59,7 +59,11 @@ func (b *Bot) publish(ctx context.Context, u diagnosis.Update) {
 	switch u.Kind {
 	case diagnosis.IncidentResolved:
 		b.obs.IncidentResolved()
-		b.record(ctx, in.ID, diagnosis.EventResolved, "", fmt.Sprintf("after %s", diagnosis.Elapsed(in.Duration(b.deps.Now()))))
+		detail := fmt.Sprintf("after %s", diagnosis.Elapsed(in.Duration(b.deps.Now())))
+		if !in.Resolution.IsZero() {
+			detail = fmt.Sprintf("by hand after %s; %d alerts still fired", diagnosis.Elapsed(in.Duration(b.deps.Now())), in.StillFiring())
+		}
+		b.record(ctx, in.ID, diagnosis.EventResolved, in.Resolution.By, detail)
 		b.settle(ctx, in.ID)
 		b.queuePage(ctx, PageEvent{Incident: in.ID, Action: PageResolve, At: b.deps.Now()})
 	case diagnosis.Reopened:
@@ -82,7 +86,7 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	d := b.diagnose(ctx, in)
 	shown := offered(d, ver)
 	v := cardView{Incident: in, Diagnosis: shown, Now: b.deps.Now(), Feedback: b.deps.Votes != nil, Unverified: !ver.ok, VerifyNote: ver.note,
-		Silencing: b.deps.Silencer != nil, Links: b.alertLinks(in)}
+		Silencing: b.deps.Silencer != nil, Links: b.alertLinks(in), Others: b.mergeChoices(in.ID)}
 	resolved := in.Status == diagnosis.Resolved // it ended while its card could not be posted: nobody is woken for it
 	if b.cfg.OnCall != "" && !resolved {
 		v.Page = mention(b.cfg.OnCall)
@@ -228,7 +232,7 @@ func (b *Bot) updateCard(ctx context.Context, id string) error {
 	}
 	shown := offered(d, ver)
 	v := cardView{Incident: in, Diagnosis: shown, Now: b.deps.Now(), Feedback: b.deps.Votes != nil, Unverified: !ver.ok, VerifyNote: ver.note,
-		Silencing: b.deps.Silencer != nil, Links: b.alertLinks(in)}
+		Silencing: b.deps.Silencer != nil, Links: b.alertLinks(in), Others: b.mergeChoices(id)}
 	if s, ok := b.cardSilence(ctx, id); ok {
 		v.Silence, v.SilencedBy = &s, b.name(ctx, s.CreatedBy)
 	}

@@ -51,6 +51,8 @@ func (b *Bot) newRoutes() routes {
 			ActionPageNotActionable: b.onVerdict,
 			ActionSilence:           b.onSilence,
 			ActionSilenceExpire:     b.onExpireSilence,
+			ActionResolve:           b.onResolve, // resolve.go
+			ActionMerge:             b.onMerge,
 		},
 	}
 	if b.commander != nil {

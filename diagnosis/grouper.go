@@ -166,8 +166,10 @@ type tracked struct {
 	retire      string          // why it must leave memory at the next publish
 	repeats     int
 	reopened    bool
-	dueAt       time.Time // zero: nothing to publish
-	settledAt   time.Time // resolved at, by the Grouper's clock
+	// closed: a person resolved it (Resolve); no alert joins or reopens it.
+	closed    bool
+	dueAt     time.Time // zero: nothing to publish
+	settledAt time.Time // resolved at, by the Grouper's clock
 }
 
 // NewGrouper returns a Grouper that publishes to sink.
@@ -270,10 +272,19 @@ func (g *Grouper) add(a Alert, now time.Time) Outcome {
 	if a.Count <= 0 {
 		a.Count = 1
 	}
+	key := fpKey(a.Fingerprint)
+	if t, ok := g.byFP[a.Fingerprint]; ok && t.closed {
+		if out, kept := g.addToClosed(t, a, now); kept {
+			return out
+		}
+	} else if t, ok := g.extra[key]; ok && t.closed {
+		if out, kept := g.addToClosed(t, a, now); kept {
+			return out
+		}
+	}
 	if t, ok := g.byFP[a.Fingerprint]; ok {
 		return g.update(t, a, now)
 	}
-	key := fpKey(a.Fingerprint)
 	if t, ok := g.extra[key]; ok {
 		return g.updateSummarised(t, key, a, now)
 	}

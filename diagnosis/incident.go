@@ -31,6 +31,9 @@ type Incident struct {
 	// Ack and Escalation record who acknowledged and escalated, and when.
 	Ack        Mark `json:"ack,omitzero"`
 	Escalation Mark `json:"escalation,omitzero"`
+	// Resolution records who resolved it by hand, and when (zero: its
+	// alerts resolved it, or it fires).
+	Resolution Mark `json:"resolution,omitzero"`
 }
 
 // AlertState is the latest word on one distinct alert (by fingerprint).
@@ -199,4 +202,7 @@ const (
 	// EventRetired: the incident left memory while firing (no alert news,
 	// or too many incidents); it stays on the record.
 	EventRetired EventKind = "retired"
+	// EventMerged: a person merged one incident into another; both
+	// records have it (Detail "into INC-…" or "INC-… merged in").
+	EventMerged EventKind = "merged"
 )

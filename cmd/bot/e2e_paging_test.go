@@ -102,3 +102,67 @@ func TestPagerDutyHearsTriggerAcknowledgeResolveOnceEachAcrossRestarts(t *testin
 		t.Errorf("PagerDuty refused %q", r)
 	}
 }
+
+// TestResolvingByHandResolvesThePagerDutyIncidentAndANewAlertPagesAnew:
+// through the emulator, pressing Resolve (its dialog confirmed) on a card
+// whose alerts still fire resolves the PagerDuty incident, shows who
+// resolved it and says what still fires; a new alert then opens a new
+// card and a new PagerDuty incident rather than reopening the old one.
+func TestResolvingByHandResolvesThePagerDutyIncidentAndANewAlertPagesAnew(t *testing.T) {
+	pd := pdtest.MustStart(t)
+	emu := MustWorkspace(t)
+	hook := MustAlertmanagerHook(emu)
+	env := map[string]string{"PAGERDUTY_ROUTING_KEY": pdKey, "PAGERDUTY_URL": pd.URL}
+	MustRunNightowl(t, emu, filepath.Join(t.TempDir(), "bot.db"), env)
+
+	now := time.Now().Add(-time.Minute)
+	alerts := []diagnosis.Alert{
+		alertOn("DatabaseConnectionsHigh", "postgres-rds", "critical", now),
+		alertOn("ServiceErrorRateHigh", "order-service", "warning", now.Add(10*time.Second)),
+	}
+	MustRelay(t, hook, []string{"namespace"}, alerts)
+	var card slackemu.Message
+	MustWait(t, emu, 30*time.Second, "the card", func() bool {
+		ms := emu.Messages(chIncidents)
+		if len(ms) == 1 {
+			card = ms[0]
+		}
+		return len(ms) == 1
+	})
+	id := incidentOf(card)
+	mustPDActions(t, pd, "trigger "+id)
+
+	res := press(t, emu, slackemu.Click{User: uOnCall, MessageTS: card.TS, ActionID: bot.ActionResolve})
+	if res.Confirm == nil || !strings.Contains(res.Confirm.Title, "Resolve "+id) {
+		t.Errorf("Resolve showed the dialog %+v, want one asking to resolve %s", res.Confirm, id)
+	}
+	mustPDActions(t, pd, "trigger "+id, "resolve "+id)
+	MustWait(t, emu, 30*time.Second, "the card resolved by hand", func() bool {
+		ms := emu.Messages(chIncidents)
+		return len(ms) == 1 && strings.Contains(string(ms[0].Blocks), "Resolved by \\u003c@"+uOnCall+"\\u003e") ||
+			len(ms) == 1 && strings.Contains(string(ms[0].Blocks), "Resolved by <@"+uOnCall+">")
+	})
+	MustWait(t, emu, 30*time.Second, "the thread saying what still fires", func() bool {
+		for _, m := range emu.Replies(chIncidents, card.TS) {
+			if strings.Contains(m.Text, "2 alerts still fire; a new alert will open a new incident.") {
+				return true
+			}
+		}
+		return false
+	})
+
+	MustRelay(t, hook, []string{"namespace"}, []diagnosis.Alert{alertOn("PodCrashLooping", "checkout-service", "critical", time.Now())})
+	var second slackemu.Message
+	MustWait(t, emu, 30*time.Second, "a new card", func() bool {
+		ms := emu.Messages(chIncidents)
+		if len(ms) == 2 {
+			second = ms[1]
+		}
+		return len(ms) == 2
+	})
+	next := incidentOf(second)
+	if next == id {
+		t.Fatalf("the new alert reopened %s", id)
+	}
+	mustPDActions(t, pd, "trigger "+id, "resolve "+id, "trigger "+next)
+}

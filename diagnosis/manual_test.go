@@ -1,0 +1,104 @@
+package diagnosis_test
+
+import (
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/nightowl-sre/nightowl/diagnosis"
+)
+
+func TestAnIncidentResolvedByHandIsNotReopenedSilently(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g, sink := startGrouper(t, diagnosis.GrouperConfig{Wait: time.Second, FlapWindow: 15 * time.Minute})
+		now := time.Now()
+		a, b := mkAlert("A", "payment-service", now), mkAlert("B", "order-service", now)
+		id := g.Add(a, b)[0].Incident
+		time.Sleep(2 * time.Second)
+		g.Add(resolved(a, time.Now()))
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+
+		by := diagnosis.Mark{By: "U0PRIYA", At: time.Now()}
+		in, ok := g.Resolve(id, by)
+		if !ok || in.Status != diagnosis.Resolved || in.Resolution != by || in.StillFiring() != 1 {
+			t.Fatalf("Resolve: ok %v, status %s, resolution %+v, %d still firing; want resolved by priya, 1 firing", ok, in.Status, in.Resolution, in.StillFiring())
+		}
+		if _, again := g.Resolve(id, by); again {
+			t.Error("an incident resolved twice")
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		us := sink.all()
+		if last := us[len(us)-1]; last.Kind != diagnosis.IncidentResolved || last.Incident.Resolution != by {
+			t.Fatalf("got %v, want the resolution published with who resolved it", sink.kinds())
+		}
+		published := len(us)
+
+		// B still fires: its repeats and its resolution are taken quietly.
+		if out := g.Add(b)[0]; out.Incident != id || !out.Repeat {
+			t.Errorf("a repeat of a still-firing alert: %+v, want a repeat of %s", out, id)
+		}
+		g.Add(resolved(b, time.Now()))
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if n := len(sink.all()); n != published {
+			t.Errorf("got %v after repeats and a resolution, want nothing more published", sink.kinds())
+		}
+
+		// A fires again, and a new related alert fires: a new incident, not the old one reopened.
+		again := g.Add(a)[0].Incident
+		joined := g.Add(mkAlert("C", "checkout-service", time.Now()))[0].Incident
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if again == id || again == "" || joined != again {
+			t.Errorf("A fired again into %q and C into %q, want one new incident, not %s", again, joined, id)
+		}
+		us = sink.all()
+		if last := us[len(us)-1]; last.Kind != diagnosis.Opened || last.Incident.ID != again {
+			t.Errorf("got %v, want a new incident opened", sink.kinds())
+		}
+		if old, _ := g.Incident(id); old.Status != diagnosis.Resolved || old.Reopened != 0 {
+			t.Errorf("the incident resolved by hand is %s, reopened %d", old.Status, old.Reopened)
+		}
+	})
+}
+
+func TestAMergedIncidentsAlertsFollowTheIncidentItWasMergedInto(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g, sink := startGrouper(t, diagnosis.GrouperConfig{Wait: time.Second})
+		now := time.Now()
+		a := mkAlert("A", "payment-service", now)
+		b := mkAlert("B", "search-service", now, "namespace", "search")
+		from := g.Add(a)[0].Incident
+		into := g.Add(b)[0].Incident
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if from == into {
+			t.Fatalf("both alerts joined %s; the test needs two incidents", from)
+		}
+		if _, _, err := g.Merge(from, from); err == nil {
+			t.Error("an incident merged into itself")
+		}
+		was, now2, err := g.Merge(from, into)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(was.Alerts) != 1 || len(now2.Alerts) != 2 || now2.ID != into {
+			t.Fatalf("merged %d alerts, %s holds %d; want 1 and 2", len(was.Alerts), now2.ID, len(now2.Alerts))
+		}
+		if _, live := g.Incident(from); live {
+			t.Errorf("%s is still live after it was merged", from)
+		}
+		g.Add(resolved(a, time.Now()))
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		us := sink.all()
+		if last := us[len(us)-1]; last.Incident.ID != into || last.Kind != diagnosis.Burst {
+			t.Errorf("got %v, want A's resolution in %s", sink.kinds(), into)
+		}
+		if _, _, err := g.Merge(from, into); err == nil {
+			t.Error("a merged incident merged again")
+		}
+	})
+}
