@@ -167,7 +167,10 @@ type tracked struct {
 	repeats     int
 	reopened    bool
 	// closed: a person resolved it (Resolve); no alert joins or reopens it.
-	closed    bool
+	closed bool
+	// splitOff maps the nodes a person split off it (Split) to the
+	// incident they went to: their later alerts do not join it.
+	splitOff  map[string]string
 	dueAt     time.Time // zero: nothing to publish
 	settledAt time.Time // resolved at, by the Grouper's clock
 }

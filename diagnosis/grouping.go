@@ -72,7 +72,7 @@ func (g *Grouper) match(a Alert, f alertFacts) *tracked {
 		case !g.admits(t, f, g.cfg.MaxGap):
 		case g.joinsByGraph(t, f):
 			found = append(found, t)
-		case f.known && t.near == nil && !t.published:
+		case f.known && t.near == nil && !t.published && t.inc.SplitFrom.IsZero():
 			graphless = append(graphless, t)
 		}
 	}
@@ -118,7 +118,12 @@ func (g *Grouper) match(a Alert, f alertFacts) *tracked {
 // admits reports whether an incident is open to an alert at all: it fires,
 // its cluster and environment do not conflict, and its alerts started
 // within gap of the alert.
+// An incident a person split a node off (Split) is not open to that
+// node's alerts any more.
 func (g *Grouper) admits(t *tracked, f alertFacts, gap time.Duration) bool {
+	if _, off := t.splitOff[f.node]; off && f.node != "" {
+		return false
+	}
 	return t.inc.Status == Firing && unknownOrEqual(t.cluster, f.cluster) && unknownOrEqual(t.env, f.env) &&
 		!f.start.Before(t.firstAt.Add(-gap)) && !f.start.After(t.lastAt.Add(gap))
 }

@@ -34,7 +34,21 @@ type Incident struct {
 	// Resolution records who resolved it by hand, and when (zero: its
 	// alerts resolved it, or it fires).
 	Resolution Mark `json:"resolution,omitzero"`
+	// SplitFrom, on an incident a person split off another (Grouper.Split),
+	// says which one, which service, who and when.
+	SplitFrom Split `json:"split_from,omitzero"`
 }
+
+// Split records that a person moved the alerts of one service out of an
+// incident into a new one.
+type Split struct {
+	Incident string `json:"incident"`
+	Service  string `json:"service"`
+	Mark
+}
+
+// IsZero reports whether the incident was not split off another.
+func (s Split) IsZero() bool { return s.Incident == "" }
 
 // AlertState is the latest word on one distinct alert (by fingerprint).
 type AlertState struct {
@@ -205,4 +219,8 @@ const (
 	// EventMerged: a person merged one incident into another; both
 	// records have it (Detail "into INC-…" or "INC-… merged in").
 	EventMerged EventKind = "merged"
+	// EventSplit: a person moved one service's alerts out of an incident
+	// into a new one; both records have it (Detail "<service> into INC-…"
+	// or "<service> from INC-…").
+	EventSplit EventKind = "split"
 )

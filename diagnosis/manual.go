@@ -2,6 +2,8 @@ package diagnosis
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -133,4 +135,117 @@ func (l *Live) Resolve(id string, by Mark) (Incident, bool) { return l.grouper.R
 // Merge merges one incident into another (Grouper.Merge).
 func (l *Live) Merge(from, into string) (Incident, Incident, error) {
 	return l.grouper.Merge(from, into)
+}
+
+// Split moves the alerts of one service (AlertState.NodeOrService) out of
+// a firing incident with a card into a new incident, which gets its own
+// card and page at once (Opened) and its own diagnosis: people said it is
+// a separate problem. Incident.SplitFrom on the new one says where it came
+// from. The alerts the incident only summarises (Incident.More) stay. The
+// old incident keeps its card; it resolves if what is left of it has
+// resolved. From now on the service's alerts do not join the old incident
+// while it is open: the Grouper's rules place them as any alert, so they
+// join the new incident while it is open and related, or open another.
+// It returns the old incident as it is now and the new one; an error says
+// in one sentence why not (an unknown service, the incident's last
+// service, only resolved alerts to move, a resolved incident).
+func (g *Grouper) Split(id, service string, by Mark) (Incident, Incident, error) {
+	now := g.cfg.Now()
+	g.mu.Lock()
+	t, err := g.openWithCard(id)
+	if err != nil {
+		g.mu.Unlock()
+		return Incident{}, Incident{}, err
+	}
+	var keep, move []AlertState
+	for _, a := range t.inc.Alerts {
+		if a.NodeOrService() == service {
+			move = append(move, a)
+		} else {
+			keep = append(keep, a)
+		}
+	}
+	switch {
+	case len(move) == 0:
+		g.mu.Unlock()
+		return Incident{}, Incident{}, fmt.Errorf("%s has no alerts of %s: say one of %s", id, service, strings.Join(t.inc.Nodes(), ", "))
+	case len(keep) == 0:
+		g.mu.Unlock()
+		return Incident{}, Incident{}, fmt.Errorf("%s is the last service of %s: there is nothing to split it from", service, id)
+	case !slices.ContainsFunc(move, func(a AlertState) bool { return a.Status == Firing }):
+		g.mu.Unlock()
+		return Incident{}, Incident{}, fmt.Errorf("every alert of %s in %s has resolved: there is no separate problem to page for", service, id)
+	}
+	n := &tracked{
+		inc: Incident{ID: g.newID(move[0].Alert, now), Status: Firing, OpenedAt: now,
+			SplitFrom: Split{Incident: id, Service: service, Mark: by}},
+		idx: map[string]int{}, nodes: map[string][]string{}, heard: now,
+	}
+	for _, a := range move {
+		g.keepOrSummarise(n, a, t)
+		n.inc.Received += a.Received
+		t.inc.Received -= a.Received
+		g.pend(n, Change{Kind: ChangeNew, Alert: a})
+	}
+	g.rebuild(n, now)
+	t.inc.Alerts = keep
+	clear(t.idx)
+	for i, a := range keep {
+		t.idx[a.Fingerprint] = i
+	}
+	t.pending = slices.DeleteFunc(t.pending, func(c Change) bool { return c.Alert.NodeOrService() == service })
+	g.rebuild(t, now)
+	if t.splitOff == nil {
+		t.splitOff = map[string]string{}
+	}
+	t.splitOff[service] = n.inc.ID
+	if !t.inc.firing() {
+		t.inc.Status, t.inc.ResolvedAt, t.settledAt = Resolved, lastEnd(keep), now
+		t.dueAt = now
+	}
+	n.dueAt = now
+	g.live[n.inc.ID] = n
+	g.order = append(g.order, n)
+	g.bound(n)
+	was, split := t.inc.Clone(), n.inc.Clone()
+	g.mu.Unlock()
+	g.wake()
+	g.log.Info("incident split by hand", "incident", id, "split", split.ID, "service", service, "by", by.By, "alerts", len(move))
+	return was, split, nil
+}
+
+// rebuild recounts what an incident holds from its alerts one by one
+// (nodes, neighbourhood, namespaces, Scope, clues, the span of starts),
+// after alerts moved out of it or into a new one.
+func (g *Grouper) rebuild(t *tracked, now time.Time) {
+	t.nodes, t.near, t.namespaces, t.placed, t.clues = map[string][]string{}, nil, nil, false, incidentClues{}
+	t.inc.Scope = Scope{}
+	t.firstAt, t.lastAt = time.Time{}, time.Time{}
+	for _, a := range t.inc.Alerts {
+		f := g.factsOf(a.Alert, a.NodeOrService(), now)
+		g.note(t, a.Alert, f)
+		if t.firstAt.IsZero() || f.start.Before(t.firstAt) {
+			t.firstAt = f.start
+		}
+		if f.start.After(t.lastAt) {
+			t.lastAt = f.start
+		}
+	}
+	sortAlerts(t.inc.Alerts, t.idx)
+}
+
+// lastEnd is when the last of alerts ended.
+func lastEnd(alerts []AlertState) time.Time {
+	var last time.Time
+	for _, a := range alerts {
+		if a.EndsAt.After(last) {
+			last = a.EndsAt
+		}
+	}
+	return last
+}
+
+// Split splits one service's alerts off an incident (Grouper.Split).
+func (l *Live) Split(id, service string, by Mark) (Incident, Incident, error) {
+	return l.grouper.Split(id, service, by)
 }

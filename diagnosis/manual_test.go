@@ -102,3 +102,57 @@ func TestAMergedIncidentsAlertsFollowTheIncidentItWasMergedInto(t *testing.T) {
 		}
 	})
 }
+
+func TestSplittingAServiceOffOpensANewIncidentThatItsLaterAlertsJoin(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g, sink := startGrouper(t, diagnosis.GrouperConfig{Wait: time.Second})
+		now := time.Now()
+		a, b := mkAlert("A", "payment-service", now), mkAlert("B", "order-service", now)
+		id := g.Add(a, b)[0].Incident
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		by := diagnosis.Mark{By: "U0PRIYA", At: time.Now()}
+
+		if _, _, err := g.Split(id, "search-service", by); err == nil {
+			t.Error("split off a service the incident has no alert of")
+		}
+		old, split, err := g.Split(id, "order-service", by)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(old.Alerts) != 1 || old.Alerts[0].Name() != "A" || old.ID != id {
+			t.Errorf("%s keeps %v, want A only", old.ID, old.Nodes())
+		}
+		want := diagnosis.Split{Incident: id, Service: "order-service", Mark: by}
+		if len(split.Alerts) != 1 || split.Alerts[0].Name() != "B" || split.ID == id || split.SplitFrom != want {
+			t.Fatalf("the new incident %s holds %v, split from %+v; want B alone, split from %s by priya", split.ID, split.Nodes(), split.SplitFrom, id)
+		}
+		synctest.Wait()
+		us := sink.all()
+		if last := us[len(us)-1]; last.Kind != diagnosis.Opened || last.Incident.ID != split.ID || len(last.Incident.Alerts) != 1 {
+			t.Fatalf("got %v, want %s opened at once with B (its card pages)", sink.kinds(), split.ID)
+		}
+
+		// B's repeats, and a new alert of order-service, go to the new
+		// incident; payment-service's stay in the old one.
+		if out := g.Add(b)[0]; out.Incident != split.ID {
+			t.Errorf("a repeat of B went to %q, want %s", out.Incident, split.ID)
+		}
+		if got := g.Add(mkAlert("C", "order-service", time.Now()))[0].Incident; got != split.ID {
+			t.Errorf("a new order-service alert joined %q, want %s (not %s)", got, split.ID, id)
+		}
+		if got := g.Add(mkAlert("D", "payment-service", time.Now()))[0].Incident; got != id {
+			t.Errorf("a new payment-service alert joined %q, want %s", got, id)
+		}
+
+		if _, _, err := g.Split(id, "payment-service", by); err == nil {
+			t.Error("split an incident's last service off it")
+		}
+		if _, ok := g.Resolve(id, by); !ok {
+			t.Fatal("resolve the old incident")
+		}
+		if _, _, err := g.Split(id, "payment-service", by); err == nil {
+			t.Error("split a resolved incident")
+		}
+	})
+}
