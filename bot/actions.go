@@ -35,6 +35,8 @@ const (
 	// (resolve.go).
 	ActionResolve = "incident_resolve"
 	ActionMerge   = "incident_merge"
+	// ActionSplit is the card's "Split…" menu of its services (split.go).
+	ActionSplit = "incident_split"
 )
 
 // Action IDs of the buttons on a run request's message in the thread.

@@ -56,6 +56,8 @@ type cardView struct {
 	// offers; MergedInto, set on a card merged away, names where it went.
 	Others     []diagnosis.Incident
 	MergedInto string
+	// SplitName names who split the incident off another (SplitFrom).
+	SplitName string
 }
 
 func mrkdwn(s string) *slack.TextBlockObject {
@@ -216,6 +218,9 @@ func contextLine(v cardView) string {
 	if v.MergedInto != "" {
 		parts = append(parts, "↪️ Merged into "+v.MergedInto)
 	}
+	if l := splitLine(in, v.SplitName); l != "" {
+		parts = append(parts, l)
+	}
 	if s := v.Silence; s != nil {
 		parts = append(parts, silenceLine(*s, v.SilencedBy))
 	}
@@ -303,6 +308,9 @@ func cardActions(v cardView) slack.Block {
 	}
 	els = append(els, resolveButton(v.Incident))
 	if m := mergeMenu(id, v.Others); m != nil {
+		els = append(els, m)
+	}
+	if m := splitMenu(v.Incident); m != nil {
 		els = append(els, m)
 	}
 	els = append(els, voteButtons(v)...)
@@ -478,23 +486,3 @@ func lineSections(lines []string, unlisted, maxSections int) []slack.Block {
 	}
 	return blocks
 }
-
-// renderClosing is the thread reply that closes a resolved incident.
-func renderClosing(in diagnosis.Incident, d diagnosis.Diagnosis, now time.Time, ackName, resolverName string) Message {
-	text := fmt.Sprintf("✅ %s resolved after %s. %d alerts, %d notifications, 1 page.",
-		in.ID, diagnosis.Elapsed(in.Duration(now)), d.Alerts.Distinct, d.Alerts.Received)
-	if !in.Resolution.IsZero() {
-		text = fmt.Sprintf("✅ %s resolved by %s after %s. %d alerts, %d notifications, 1 page.",
-			in.ID, truncate(resolverName, maxPersonName), diagnosis.Elapsed(in.Duration(now)), d.Alerts.Distinct, d.Alerts.Received)
-	}
-	if !in.Ack.IsZero() {
-		text += fmt.Sprintf(" Acknowledged by %s %s after the start.", truncate(ackName, maxPersonName), diagnosis.Elapsed(in.Ack.At.Sub(in.StartedAt())))
-	}
-	if n := in.StillFiring(); !in.Resolution.IsZero() && n > 0 {
-		text += fmt.Sprintf(" %s still %s; a new alert will open a new incident.", plural(n, "alert", "alerts"), map[bool]string{true: "fires", false: "fire"}[n == 1])
-	}
-	return Message{Text: truncate(escape(text), maxFallbackText), Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(escape(text), maxSectionText)), nil, nil)}}
-}
-
-// plural counts in words (diagnosis.Plural).
-var plural = diagnosis.Plural

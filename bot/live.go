@@ -20,6 +20,9 @@ type Live interface {
 	// alerts into another.
 	Resolve(id string, by diagnosis.Mark) (diagnosis.Incident, bool)
 	Merge(from, into string) (was, now diagnosis.Incident, err error)
+	// Split moves one service's alerts out of an incident into a new
+	// one, which is published as opened.
+	Split(id, service string, by diagnosis.Mark) (old, split diagnosis.Incident, err error)
 	Run(ctx context.Context, sink diagnosis.Sink) error
 	// Undelivered hands back an incident whose card Slack did not take,
 	// to be published again at retryAt.

@@ -87,6 +87,7 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	shown := offered(d, ver)
 	v := cardView{Incident: in, Diagnosis: shown, Now: b.deps.Now(), Feedback: b.deps.Votes != nil, Unverified: !ver.ok, VerifyNote: ver.note,
 		Silencing: b.deps.Silencer != nil, Links: b.alertLinks(in), Others: b.mergeChoices(in.ID)}
+	v.SplitName = b.name(ctx, in.SplitFrom.By)
 	resolved := in.Status == diagnosis.Resolved // it ended while its card could not be posted: nobody is woken for it
 	if b.cfg.OnCall != "" && !resolved {
 		v.Page = mention(b.cfg.OnCall)
@@ -140,6 +141,9 @@ func (b *Bot) openCard(ctx context.Context, u diagnosis.Update) {
 	reply := renderBurst(u)
 	reply.Channel, reply.ThreadTS = in.Thread.Channel, in.Thread.TS
 	b.postReply(ctx, in.ID, "first thread reply", reply)
+	if !in.SplitFrom.IsZero() {
+		b.splitNotes(ctx, in)
+	}
 	if resolved {
 		b.obs.IncidentResolved()
 		b.record(ctx, in.ID, diagnosis.EventResolved, "", fmt.Sprintf("after %s", diagnosis.Elapsed(in.Duration(b.deps.Now()))))
@@ -245,8 +249,7 @@ func (b *Bot) updateCard(ctx context.Context, id string) error {
 	if c, ok := b.cardCorrection(ctx, id); ok {
 		v.Correction, v.CorrectedBy = &c, b.name(ctx, c.By)
 	}
-	v.AckName = b.name(ctx, in.Ack.By)
-	v.EscName = b.name(ctx, in.Escalation.By)
+	v.AckName, v.EscName, v.SplitName = b.name(ctx, in.Ack.By), b.name(ctx, in.Escalation.By), b.name(ctx, in.SplitFrom.By)
 	if r, ok := b.latestRun(id); ok {
 		v.Run = &r
 		v.RunBy = b.name(ctx, r.RequestedBy)

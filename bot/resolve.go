@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -81,26 +82,34 @@ func (b *Bot) onResolve(ctx context.Context, cb slack.InteractionCallback, act *
 	b.log.Info("incident resolved by hand", keyIncident, in.ID, keyUser, cb.User.ID, "still_firing", in.StillFiring())
 }
 
-// onMerge merges the card's incident into the one picked in its menu: the
-// alerts move, the card says where they went, both threads say so, both
-// records keep it, and the merged incident's page is resolved. Nobody is
-// paged.
+// onMerge merges the card's incident into the one picked in its menu
+// (mergeIncidents).
 func (b *Bot) onMerge(ctx context.Context, cb slack.InteractionCallback, act *slack.BlockAction) {
 	from, into := ParseActionValue(cmp.Or(act.SelectedOption.Value, act.Value))
 	act.Value = from
 	if _, ok := b.liveIncident(ctx, cb, act); !ok {
 		return
 	}
+	if err := b.mergeIncidents(ctx, cb.User.ID, from, into); err != nil {
+		b.replyClick(ctx, cb, err.Error())
+	}
+}
+
+// mergeIncidents merges one incident into another for a person, from the
+// card's menu or /diag INC-… merge INC-…: the alerts move, the card says
+// where they went, both threads say so, both records keep it, and the
+// merged incident's page is resolved. Nobody is paged. The error, when it
+// was not merged, is the one sentence to show that person.
+func (b *Bot) mergeIncidents(ctx context.Context, user, from, into string) error {
 	was, now, err := b.live.Merge(from, into)
 	if err != nil {
-		b.replyClick(ctx, cb, fmt.Sprintf("%s was not merged into %s: %s.", escape(from), escape(into), escape(err.Error())))
-		return
+		return fmt.Errorf("%s was not merged into %s: %s.", escape(from), escape(into), escape(err.Error()))
 	}
 	at := b.deps.Now()
-	who := escape(b.name(ctx, cb.User.ID))
-	b.record(ctx, from, diagnosis.EventMerged, cb.User.ID, "into "+into)
-	b.record(ctx, into, diagnosis.EventMerged, cb.User.ID, from+" merged in")
-	b.log.Info("incident merged by hand", keyIncident, into, "merged", from, keyUser, cb.User.ID, "alerts", len(was.Alerts))
+	who := escape(b.name(ctx, user))
+	b.record(ctx, from, diagnosis.EventMerged, user, "into "+into)
+	b.record(ctx, into, diagnosis.EventMerged, user, from+" merged in")
+	b.log.Info("incident merged by hand", keyIncident, into, "merged", from, keyUser, user, "alerts", len(was.Alerts))
 
 	closed := was
 	closed.Status, closed.ResolvedAt = diagnosis.Resolved, at
@@ -108,20 +117,23 @@ func (b *Bot) onMerge(ctx context.Context, cb slack.InteractionCallback, act *sl
 	b.save(ctx, now)
 	b.queuePage(ctx, PageEvent{Incident: from, Action: PageResolve, At: at})
 
-	where := into
-	if link := b.cardLink(now); link != "" {
-		where = fmt.Sprintf("<%s|%s>", link, into)
-	}
+	where := b.linked(now)
 	b.mergedCard(ctx, closed, where)
 	b.threadNote(ctx, was, fmt.Sprintf("↪️ %s merged %s into %s: its alerts are followed there from now on.", who, from, where))
-	here := from
-	if link := b.cardLink(was); link != "" {
-		here = fmt.Sprintf("<%s|%s>", link, from)
-	}
 	n := len(was.Alerts) + was.More.Alerts
-	b.threadNote(ctx, now, fmt.Sprintf("↪️ %s merged %s into %s: %s %s here.", who, here, into,
+	b.threadNote(ctx, now, fmt.Sprintf("↪️ %s merged %s into %s: %s %s here.", who, b.linked(was), into,
 		plural(n, "alert", "alerts"), map[bool]string{true: "moves", false: "move"}[n == 1]))
+	b.diagnoses.Forget(into) // its alerts changed: diagnosed anew
 	b.refreshCard(ctx, into)
+	return nil
+}
+
+// linked is an incident's ID as a link to its card, when it has one.
+func (b *Bot) linked(in diagnosis.Incident) string {
+	if link := b.cardLink(in); link != "" {
+		return fmt.Sprintf("<%s|%s>", link, in.ID)
+	}
+	return in.ID
 }
 
 // mergedCard renders the last card of an incident merged away: resolved,
@@ -151,3 +163,23 @@ func (b *Bot) threadNote(ctx context.Context, in diagnosis.Incident, text string
 		Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(text, maxSectionText)), nil, nil)}}
 	b.postReply(ctx, in.ID, "thread note", m)
 }
+
+// renderClosing is the thread reply that closes a resolved incident.
+func renderClosing(in diagnosis.Incident, d diagnosis.Diagnosis, now time.Time, ackName, resolverName string) Message {
+	text := fmt.Sprintf("✅ %s resolved after %s. %d alerts, %d notifications, 1 page.",
+		in.ID, diagnosis.Elapsed(in.Duration(now)), d.Alerts.Distinct, d.Alerts.Received)
+	if !in.Resolution.IsZero() {
+		text = fmt.Sprintf("✅ %s resolved by %s after %s. %d alerts, %d notifications, 1 page.",
+			in.ID, truncate(resolverName, maxPersonName), diagnosis.Elapsed(in.Duration(now)), d.Alerts.Distinct, d.Alerts.Received)
+	}
+	if !in.Ack.IsZero() {
+		text += fmt.Sprintf(" Acknowledged by %s %s after the start.", truncate(ackName, maxPersonName), diagnosis.Elapsed(in.Ack.At.Sub(in.StartedAt())))
+	}
+	if n := in.StillFiring(); !in.Resolution.IsZero() && n > 0 {
+		text += fmt.Sprintf(" %s still %s; a new alert will open a new incident.", plural(n, "alert", "alerts"), map[bool]string{true: "fires", false: "fire"}[n == 1])
+	}
+	return Message{Text: truncate(escape(text), maxFallbackText), Blocks: []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(escape(text), maxSectionText)), nil, nil)}}
+}
+
+// plural counts in words (diagnosis.Plural).
+var plural = diagnosis.Plural

@@ -148,19 +148,35 @@ func TestMergingAnIncidentMovesItsAlertsAndPagesNobody(t *testing.T) {
 // mergeOption is the value of the "Merge into…" option naming into.
 func mergeOption(t *testing.T, m fakeMessage, into string) string {
 	t.Helper()
+	return menuOption(t, m, ActionMerge, into)
+}
+
+// menuOption is the value of the option of a card's menu whose value ends
+// in "|"+what; "" when the card has no such menu or option.
+func menuOption(t *testing.T, m fakeMessage, actionID, what string) string {
+	t.Helper()
+	for _, o := range menuOptions(m, actionID) {
+		if strings.HasSuffix(o, "|"+what) {
+			return o
+		}
+	}
+	t.Fatalf("no %s option %s on %q", actionID, what, m.msg.Text)
+	return ""
+}
+
+// menuOptions are the values of a card's menu.
+func menuOptions(m fakeMessage, actionID string) []string {
+	var out []string
 	for _, b := range m.msg.Blocks {
 		if a, ok := b.(*slack.ActionBlock); ok {
 			for _, el := range a.Elements.ElementSet {
-				if sel, ok := el.(*slack.SelectBlockElement); ok && sel.ActionID == ActionMerge {
+				if sel, ok := el.(*slack.SelectBlockElement); ok && sel.ActionID == actionID {
 					for _, o := range sel.Options {
-						if strings.Contains(o.Value, "|"+into) {
-							return o.Value
-						}
+						out = append(out, o.Value)
 					}
 				}
 			}
 		}
 	}
-	t.Fatalf("no \"Merge into %s\" on %q", into, m.msg.Text)
-	return ""
+	return out
 }

@@ -53,6 +53,7 @@ func (b *Bot) newRoutes() routes {
 			ActionSilenceExpire:     b.onExpireSilence,
 			ActionResolve:           b.onResolve, // resolve.go
 			ActionMerge:             b.onMerge,
+			ActionSplit:             b.onSplit, // split.go
 		},
 	}
 	if b.commander != nil {
