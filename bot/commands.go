@@ -40,6 +40,7 @@ func (b *Bot) answer(ctx context.Context, req commands.Request, deliver func(Mes
 	switch {
 	case err == nil:
 		b.corrected(ctx, reply)
+		reply = b.regrouped(ctx, reply)
 	case errors.As(err, &ue):
 		b.log.Info("command refused", "command", req.Command, keyUser, req.User, "why", ue.Msg)
 		reply = commands.Reply{Summary: ue.Error(), Blocks: []commands.Block{{Lines: []commands.Line{

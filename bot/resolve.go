@@ -91,7 +91,7 @@ func (b *Bot) onMerge(ctx context.Context, cb slack.InteractionCallback, act *sl
 		return
 	}
 	if err := b.mergeIncidents(ctx, cb.User.ID, from, into); err != nil {
-		b.replyClick(ctx, cb, err.Error())
+		b.replyClick(ctx, cb, escape(err.Error()))
 	}
 }
 
@@ -99,11 +99,11 @@ func (b *Bot) onMerge(ctx context.Context, cb slack.InteractionCallback, act *sl
 // card's menu or /diag INC-… merge INC-…: the alerts move, the card says
 // where they went, both threads say so, both records keep it, and the
 // merged incident's page is resolved. Nobody is paged. The error, when it
-// was not merged, is the one sentence to show that person.
+// was not merged, is the one sentence to show that person (not escaped).
 func (b *Bot) mergeIncidents(ctx context.Context, user, from, into string) error {
 	was, now, err := b.live.Merge(from, into)
 	if err != nil {
-		return fmt.Errorf("%s was not merged into %s: %s.", escape(from), escape(into), escape(err.Error()))
+		return fmt.Errorf("%s was not merged into %s: %w.", from, into, err)
 	}
 	at := b.deps.Now()
 	who := escape(b.name(ctx, user))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/nightowl-sre/nightowl/commands"
 	"github.com/nightowl-sre/nightowl/diagnosis"
 )
 
@@ -49,7 +50,7 @@ func (b *Bot) onSplit(ctx context.Context, cb slack.InteractionCallback, act *sl
 		return
 	}
 	if err := b.splitIncident(ctx, cb.User.ID, id, service); err != nil {
-		b.replyClick(ctx, cb, err.Error())
+		b.replyClick(ctx, cb, escape(err.Error()))
 	}
 }
 
@@ -58,11 +59,11 @@ func (b *Bot) onSplit(ctx context.Context, cb slack.InteractionCallback, act *sl
 // it now, the old card is diagnosed and drawn anew without those alerts,
 // and the new incident's card pages as any new incident's does; once it
 // is out, both threads say so with links (splitNotes). The error, when
-// nothing was split, is the one sentence to show that person.
+// nothing was split, is the one sentence to show that person (not escaped).
 func (b *Bot) splitIncident(ctx context.Context, user, id, service string) error {
 	old, split, err := b.live.Split(id, service, diagnosis.Mark{By: user, At: b.deps.Now()})
 	if err != nil {
-		return fmt.Errorf("%s was not split off %s: %s.", escape(service), escape(id), escape(err.Error()))
+		return fmt.Errorf("%s was not split off %s: %w.", service, id, err)
 	}
 	b.record(ctx, id, diagnosis.EventSplit, user, service+" into "+split.ID)
 	b.record(ctx, split.ID, diagnosis.EventSplit, user, service+" from "+id)
@@ -89,6 +90,29 @@ func (b *Bot) splitNotes(ctx context.Context, in diagnosis.Incident) {
 		b.threadNote(ctx, old, fmt.Sprintf("✂️ %s split %s off %s into %s: %s %s there, and %s pages on its own.",
 			who, svc, old.ID, b.linked(in), plural(n, "alert", "alerts"), map[bool]string{true: "moves", false: "move"}[n == 1], in.ID))
 	}
+}
+
+// regrouped carries out the merge or split a command asked for
+// (commands.Reply.Regroup) through the very code the card's menus run,
+// and returns the answer to give: the command's words, or the one-sentence
+// refusal.
+func (b *Bot) regrouped(ctx context.Context, r commands.Reply) commands.Reply {
+	g := r.Regroup
+	if g == nil {
+		return r
+	}
+	var err error
+	if g.Split {
+		err = b.splitIncident(ctx, g.By, g.Incident, g.Service)
+	} else {
+		err = b.mergeIncidents(ctx, g.By, g.Incident, g.Into)
+	}
+	if err == nil {
+		return r
+	}
+	b.log.Info("command refused", "command", "/diag", keyUser, g.By, "why", err.Error())
+	why := err.Error()
+	return commands.Reply{Summary: why, Blocks: []commands.Block{{Lines: []commands.Line{{{Text: "⚠️ " + why}}}}}}
 }
 
 // splitLine is the card's word on where a split-off incident came from.

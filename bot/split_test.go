@@ -7,6 +7,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/nightowl-sre/nightowl/commands"
 	"github.com/nightowl-sre/nightowl/diagnosis"
 )
 
@@ -68,6 +69,39 @@ func TestSplittingAServiceOffPagesANewIncidentAndRedrawsTheOldCard(t *testing.T)
 		}
 		if n := len(bt.slack.posts(tIncidents)); n != 2 {
 			t.Errorf("%d cards after the refusals, want 2", n)
+		}
+	})
+}
+
+func TestASplitOrMergeByCommandIsCarriedOutAsTheCardsMenusDo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &commander{}
+		bt := mustRunBot(t, botOptions{commands: c})
+		bt.relay(alertOn("ServiceErrorRateHigh", "payment-service"), alertOn("HighLatency", "order-service"))
+		wait(tGroupWait + time.Second)
+		id := button(t, bt.card(t), ActionResolve)
+
+		c.reply = commands.Reply{Summary: "splitting", Regroup: &commands.Regroup{Split: true, Incident: id, Service: "order-service", By: tPriya}}
+		bt.slash(tPriya, "/diag", id+" split order-service")
+		wait(time.Second)
+		posts := bt.slack.posts(tIncidents)
+		if len(posts) != 2 || count(bt.store.kinds(), diagnosis.EventSplit) != 2 {
+			t.Fatalf("%d cards and %d split events after /diag split, want 2 and 2", len(posts), count(bt.store.kinds(), diagnosis.EventSplit))
+		}
+		newID := button(t, posts[1], ActionResolve)
+
+		c.reply = commands.Reply{Summary: "merging", Regroup: &commands.Regroup{Incident: newID, Into: id, By: tPriya}}
+		bt.slash(tPriya, "/diag", newID+" merge "+id)
+		if in, _ := bt.live.Incident(id); len(in.Alerts) != 2 || count(bt.store.kinds(), diagnosis.EventMerged) != 2 {
+			t.Errorf("%s holds %d alerts after /diag merge, want 2, and a merge event on each record", id, len(in.Alerts))
+		}
+
+		c.reply = commands.Reply{Summary: "splitting", Regroup: &commands.Regroup{Split: true, Incident: id, Service: "search-service", By: tPriya}}
+		bt.slash(tPriya, "/diag", id+" split search-service")
+		got := bt.slack.recorded("response_url")
+		if len(got) != 3 || got[0].Msg.Text != "splitting" || got[1].Msg.Text != "merging" ||
+			!strings.Contains(got[2].Msg.Text, "search-service was not split off "+id+": "+id+" has no alerts of search-service") {
+			t.Errorf("answers %+v, want splitting, merging, then the refusal", got)
 		}
 	})
 }

@@ -263,3 +263,36 @@ func TestAnswersWithoutAModel(t *testing.T) {
 		t.Error("a question about an unknown incident was answered")
 	}
 }
+
+func TestDiagMergeAndSplitHandTheActToTheBot(t *testing.T) {
+	w := newWorld(t)
+	a, b := w.order[0], w.order[1]
+	h := w.handler(nil)
+	for _, tc := range []struct {
+		name, text string
+		want       *commands.Regroup
+	}{
+		{"merge names the incident merged into", a + " merge " + b, &commands.Regroup{Incident: a, Into: b, By: "U1"}},
+		{"merge takes an optional into, in any case", strings.ToLower(a) + " MERGE into " + strings.ToLower(b), &commands.Regroup{Incident: a, Into: b, By: "U1"}},
+		{"split names the service", a + " split order-service", &commands.Regroup{Split: true, Incident: a, Service: "order-service", By: "U1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := h.Handle(t.Context(), commands.Request{Command: "/diag", Text: tc.text, User: "U1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Regroup == nil || *r.Regroup != *tc.want || r.Public {
+				t.Errorf("got %+v (public %v), want %+v answered to the asker", r.Regroup, r.Public, tc.want)
+			}
+		})
+	}
+	for _, text := range []string{a + " merge", a + " merge " + b + " " + a, a + " merge INC-NOPE", "INC-NOPE split order-service", a + " split", a + " split a b"} {
+		t.Run("refused: "+text, func(t *testing.T) {
+			_, err := h.Handle(t.Context(), commands.Request{Command: "/diag", Text: text, User: "U1"})
+			var ue commands.UsageError
+			if !errors.As(err, &ue) || strings.Count(ue.Msg, ".") > 2 {
+				t.Errorf("got %v, want a one-sentence usage error", err)
+			}
+		})
+	}
+}

@@ -23,6 +23,8 @@ func (h *Handler) diag(ctx context.Context, r Request, args []string) (Reply, er
 		return h.diagIncident(ctx, r.Incident)
 	case len(args) == 0:
 		return h.diagList(), nil
+	case len(args) > 1 && isIncidentID(args[0]) && isRegroup(args[1]):
+		return h.regroup(ctx, r, args)
 	case len(args) > 1 && isIncidentID(args[0]):
 		if name, ok := correctionIn(strings.Join(args[1:], " ")); ok {
 			return h.correct(ctx, args[0], name, r.User)
@@ -39,7 +41,7 @@ func (h *Handler) diag(ctx context.Context, r Request, args []string) (Reply, er
 		return h.diagIncident(ctx, args[0])
 	}
 	if len(args) > 1 {
-		return Reply{}, usage("Try /diag, /diag INC-…, /diag <service>, or /diag INC-… cause <service>.", "/diag takes one incident or service, not %q.", strings.Join(args, " "))
+		return Reply{}, usage("Try /diag, /diag INC-…, /diag <service>, /diag INC-… cause <service>, /diag INC-… merge INC-…, or /diag INC-… split <service>.", "/diag takes one incident or service, not %q.", strings.Join(args, " "))
 	}
 	return h.diagService(args[0])
 }

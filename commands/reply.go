@@ -74,6 +74,21 @@ type Reply struct {
 	// Corrected, when set, is the correction of the root cause this answer
 	// kept (through Causes): the bot records it and redraws the card.
 	Corrected *diagnosis.Correction `json:"corrected,omitempty"`
+	// Regroup, when set, is a merge or a split of incidents this answer
+	// asks for: the bot carries it out exactly as the card's menus do,
+	// and answers with the refusal instead when it cannot.
+	Regroup *Regroup `json:"regroup,omitempty"`
+}
+
+// Regroup is a merge or a split of incidents someone asked for by command.
+type Regroup struct {
+	// Split is false for a merge of Incident into Into, true for a split
+	// of Service's alerts off Incident into a new incident.
+	Split    bool   `json:"split,omitempty"`
+	Incident string `json:"incident"`
+	Into     string `json:"into,omitempty"`
+	Service  string `json:"service,omitempty"`
+	By       string `json:"by"`
 }
 
 // UsageError is a mistake in how a command was called: shown to the asker,
