@@ -493,6 +493,7 @@ func (g *Grouper) Restore(incidents ...Incident) {
 		}
 		if in.Status == Resolved {
 			t.settledAt = now
+			t.closed = !in.Resolution.IsZero() // resolved by hand: it stays closed
 		}
 		if t.heard.IsZero() || t.heard.After(now) {
 			t.heard = now
@@ -505,6 +506,17 @@ func (g *Grouper) Restore(incidents ...Incident) {
 		}
 		g.live[in.ID] = t
 		g.order = append(g.order, t)
+	}
+	// What a person split off an incident stays off it (Split).
+	for _, t := range g.live {
+		if from := t.inc.SplitFrom; !from.IsZero() {
+			if parent, ok := g.live[from.Incident]; ok {
+				if parent.splitOff == nil {
+					parent.splitOff = map[string]string{}
+				}
+				parent.splitOff[from.Service] = t.inc.ID
+			}
+		}
 	}
 	for range len(g.live) - g.cfg.MaxIncidents {
 		g.bound(nil)

@@ -156,3 +156,34 @@ func TestSplittingAServiceOffOpensANewIncidentThatItsLaterAlertsJoin(t *testing.
 		}
 	})
 }
+
+// TestWhatPeopleDidByHandOutlivesARestart: restored from the record, an
+// incident resolved by hand stays closed, and a service split off an
+// incident stays off it.
+func TestWhatPeopleDidByHandOutlivesARestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g, _ := startGrouper(t, diagnosis.GrouperConfig{Wait: time.Second, FlapWindow: 15 * time.Minute})
+		now := time.Now()
+		a := mkAlert("A", "payment-service", now)
+		pay, ord := mkAlert("P", "payment-service", now), mkAlert("O", "order-service", now)
+		closed := diagnosis.Incident{ID: "INC-CLOSED", Status: diagnosis.Resolved, OpenedAt: now, ResolvedAt: now,
+			Thread:     diagnosis.Thread{Channel: "C1", TS: "1.1"},
+			Resolution: diagnosis.Mark{By: "U0PRIYA", At: now},
+			Alerts:     []diagnosis.AlertState{{Alert: resolved(a, now), Node: "payment-service", FirstSeen: now, LastSeen: now, Received: 2}}}
+		parent := diagnosis.Incident{ID: "INC-PARENT", Status: diagnosis.Firing, OpenedAt: now,
+			Thread: diagnosis.Thread{Channel: "C1", TS: "2.1"},
+			Alerts: []diagnosis.AlertState{{Alert: pay, Node: "payment-service", FirstSeen: now, LastSeen: now, Received: 1}}}
+		child := diagnosis.Incident{ID: "INC-CHILD", Status: diagnosis.Firing, OpenedAt: now,
+			Thread:    diagnosis.Thread{Channel: "C1", TS: "3.1"},
+			SplitFrom: diagnosis.Split{Incident: "INC-PARENT", Service: "order-service", Mark: diagnosis.Mark{By: "U0PRIYA", At: now}},
+			Alerts:    []diagnosis.AlertState{{Alert: ord, Node: "order-service", FirstSeen: now, LastSeen: now, Received: 1}}}
+		g.Restore(closed, parent, child)
+
+		if got := g.Add(a)[0].Incident; got == "INC-CLOSED" {
+			t.Error("an alert of the incident resolved by hand before the restart fired again and reopened it")
+		}
+		if got := g.Add(mkAlert("O2", "order-service", time.Now()))[0].Incident; got == "INC-PARENT" {
+			t.Error("an alert of the service split off before the restart went back to the incident it was split from")
+		}
+	})
+}

@@ -32,6 +32,7 @@ func saveIncident(ctx context.Context, tx *sql.Tx, in diagnosis.Incident, now ti
 	var ta timeArgs
 	openedAt, resolvedAt := ta.at(in.OpenedAt), ta.optional(in.ResolvedAt)
 	ackAt, escalationAt := ta.optional(in.Ack.At), ta.optional(in.Escalation.At)
+	resolutionAt, splitAt := ta.optional(in.Resolution.At), ta.optional(in.SplitFrom.At)
 	updatedAt := ta.at(now)
 	if ta.err != nil {
 		return ta.err
@@ -50,8 +51,9 @@ func saveIncident(ctx context.Context, tx *sql.Tx, in diagnosis.Incident, now ti
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO incidents (id, scope_cluster, scope_namespace, status, opened_at, resolved_at,
 			received, reopened, thread_channel, thread_ts, ack_by, ack_at, escalation_by, escalation_at,
+			resolution_by, resolution_at, split_incident, split_service, split_by, split_at,
 			alerts, more, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET
 			scope_cluster = excluded.scope_cluster, scope_namespace = excluded.scope_namespace,
 			status = excluded.status, opened_at = excluded.opened_at, resolved_at = excluded.resolved_at,
@@ -59,9 +61,13 @@ func saveIncident(ctx context.Context, tx *sql.Tx, in diagnosis.Incident, now ti
 			thread_channel = excluded.thread_channel, thread_ts = excluded.thread_ts,
 			ack_by = excluded.ack_by, ack_at = excluded.ack_at,
 			escalation_by = excluded.escalation_by, escalation_at = excluded.escalation_at,
+			resolution_by = excluded.resolution_by, resolution_at = excluded.resolution_at,
+			split_incident = excluded.split_incident, split_service = excluded.split_service,
+			split_by = excluded.split_by, split_at = excluded.split_at,
 			alerts = excluded.alerts, more = excluded.more, updated_at = excluded.updated_at`,
 		in.ID, in.Scope.Cluster, in.Scope.Namespace, string(in.Status), openedAt, resolvedAt,
 		in.Received, in.Reopened, in.Thread.Channel, in.Thread.TS, in.Ack.By, ackAt, in.Escalation.By, escalationAt,
+		in.Resolution.By, resolutionAt, in.SplitFrom.Incident, in.SplitFrom.Service, in.SplitFrom.By, splitAt,
 		states, string(more), updatedAt,
 	); err != nil {
 		return fmt.Errorf("upsert: %w", err)
@@ -123,7 +129,8 @@ func saveIncident(ctx context.Context, tx *sql.Tx, in diagnosis.Incident, now ti
 
 // incidentColumns are read by scanIncident, in its order.
 const incidentColumns = `id, scope_cluster, scope_namespace, status, opened_at, resolved_at,
-	received, reopened, thread_channel, thread_ts, ack_by, ack_at, escalation_by, escalation_at, alerts, more`
+	received, reopened, thread_channel, thread_ts, ack_by, ack_at, escalation_by, escalation_at,
+	resolution_by, resolution_at, split_incident, split_service, split_by, split_at, alerts, more`
 
 func scanIncident(row interface{ Scan(...any) error }) (diagnosis.Incident, error) {
 	var (
@@ -133,7 +140,9 @@ func scanIncident(row interface{ Scan(...any) error }) (diagnosis.Incident, erro
 	err := row.Scan(&in.ID, &in.Scope.Cluster, &in.Scope.Namespace, &in.Status,
 		timeCol{&in.OpenedAt}, timeCol{&in.ResolvedAt}, &in.Received, &in.Reopened,
 		&in.Thread.Channel, &in.Thread.TS, &in.Ack.By, timeCol{&in.Ack.At},
-		&in.Escalation.By, timeCol{&in.Escalation.At}, &states, &more)
+		&in.Escalation.By, timeCol{&in.Escalation.At},
+		&in.Resolution.By, timeCol{&in.Resolution.At}, &in.SplitFrom.Incident, &in.SplitFrom.Service,
+		&in.SplitFrom.By, timeCol{&in.SplitFrom.At}, &states, &more)
 	if err != nil {
 		return diagnosis.Incident{}, err
 	}

@@ -145,6 +145,9 @@ func fullIncident(id string, loc *time.Location) diagnosis.Incident {
 		Thread:     diagnosis.Thread{Channel: "C0INCIDENTS", TS: "1710383400.000100"},
 		Ack:        diagnosis.Mark{By: "U0ALICE", At: at(5 * time.Minute)},
 		Escalation: diagnosis.Mark{By: "U0BOB", At: at(10 * time.Minute)},
+		Resolution: diagnosis.Mark{By: "U0CAROL", At: at(40 * time.Minute)},
+		SplitFrom: diagnosis.Split{Incident: "INC-PARENT", Service: "checkout-svc",
+			Mark: diagnosis.Mark{By: "U0ALICE", At: at(2 * time.Minute)}},
 	}
 }
 
