@@ -291,7 +291,7 @@ var roleWords = map[role][]string{
 	roleState:      {"notready", "unhealthy", "flapping", "pending", "stuck", "mismatch"},
 	roleSaturation: {"saturated", "saturation", "throttling", "throttled", "pressure", "utilization", "utilisation", "usage", "maxed", "maxedout", "overcommit", "cpu", "memory", "iowait", "load", "connections", "pool", "quota", "limit"},
 	roleBacklog:    {"lag", "backlog", "queued", "unacked", "unprocessed"},
-	roleSymptom: {"error", "errors", "errorrate", "5xx", "4xx", "latency", "slow", "timeout", "timeouts", "burn", "burnrate",
+	roleSymptom: {"error", "errors", "errorrate", "failurerate", "failureratio", "5xx", "4xx", "latency", "slow", "timeout", "timeouts", "burn", "burnrate",
 		"budget", "slo", "sli", "availability", "success", "successrate", "probe", "synthetic", "apdex", "drop",
 		"below", "baseline", "stale", "degraded", "failures", "failing", "declined", "dropped", "drops"},
 }
@@ -380,20 +380,18 @@ func nameRole(name string) role {
 	}
 	words := nameWords(name)
 	found := map[role]bool{}
-	for i, w := range words {
-		if r, ok := wordRole[w]; ok {
-			found[r] = true
-		}
-		if i+1 < len(words) { // two-word forms: "out of", "crash loop", "not ready"
-			if r, ok := wordRole[w+words[i+1]]; ok {
-				found[r] = true
+	// A compound says more than its words ("failure rate" is a rate of
+	// failures, a symptom; "failure" alone a cause): the longest form
+	// starting at a word wins and covers the words it spans.
+	for i := 0; i < len(words); {
+		n := 0
+		for k := min(3, len(words)-i); k >= 1; k-- { // "out of space", "crash loop", "not ready"
+			if r, ok := wordRole[strings.Join(words[i:i+k], "")]; ok {
+				found[r], n = true, k
+				break
 			}
 		}
-		if i+2 < len(words) {
-			if r, ok := wordRole[w+words[i+1]+words[i+2]]; ok {
-				found[r] = true
-			}
-		}
+		i += max(n, 1)
 	}
 	out := roleNeutral
 	for _, r := range genericOrder {

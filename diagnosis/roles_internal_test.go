@@ -43,3 +43,19 @@ func TestRoleOfReadsAFillingUpWarningAsAForecast(t *testing.T) {
 		}
 	}
 }
+
+// TestNameRoleReadsACompoundBeforeItsWords: a failure rate is a rate of
+// failures (a symptom), while a failure is a cause.
+func TestNameRoleReadsACompoundBeforeItsWords(t *testing.T) {
+	for name, want := range map[string]role{
+		"SMSDeliveryFailureRateHigh": roleSymptom,
+		"CheckoutFailureRatioHigh":   roleSymptom,
+		"BackupJobFailure":           roleCause,
+		"DiskOutOfSpace":             roleCause,
+		"WorkerCrashLooping":         roleCrash,
+	} {
+		if got := nameRole(name); got != want {
+			t.Errorf("nameRole(%q) = %s, want %s", name, got, want)
+		}
+	}
+}
