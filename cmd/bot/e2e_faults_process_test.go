@@ -38,35 +38,10 @@ func TestFaultSIGTERMDrainsWithinTenSeconds(t *testing.T) {
 	hook := MustAlertmanagerHook(emu)
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "bot.db")
-	logPath := filepath.Join(dir, "nightowl.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	cmd := exec.Command(bin, "run")
-	cmd.Dir = dir // no ./runbooks here: nightowl runs without a catalog
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
-		"SLACK_APP_TOKEN=xapp-emulator", "SLACK_BOT_TOKEN=xoxb-emulator", "SLACK_API_URL=" + emu.APIURL(),
-		"ALERTS_CHANNEL=" + chAlerts, "INCIDENTS_CHANNEL=" + chIncidents, "ALERT_SOURCES=" + amBot,
-		"ONCALL=" + uOnCall, "ESCALATION=" + sLeads, "DB_PATH=" + dbPath, "GROUP_WAIT=1s", "LOG_LEVEL=debug",
-		"SERVICE_GRAPH=" + exampleGraphFile(t)}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			out, _ := os.ReadFile(logPath)
-			t.Logf("nightowl log (last 6000 bytes):\n%s", tail(string(out), 6000))
-		}
-	})
+	// no ./runbooks in dir: nightowl runs without a catalog
+	run := startBuilt(t, bin, emu.APIURL(), dir, "ONCALL="+uOnCall, "ESCALATION="+sLeads,
+		"GROUP_WAIT=1s", "SERVICE_GRAPH="+exampleGraphFile(t))
+	cmd, exited := run.cmd, run.exited
 	MustWait(t, emu, 20*time.Second, "the socket", func() bool { return emu.Connected() == 1 })
 
 	storm := stormNow(t)
@@ -185,6 +160,49 @@ func TestFaultSlackRefusingTheAppEndsBotRun(t *testing.T) {
 		t.Errorf("%d apps.connections.open calls, want 2: the one at start and the refused one", n)
 	}
 	assertWhole(t, emu, dbPath, storm, 1)
+}
+
+// built is `bot run` of the built binary, logging to dir/nightowl.log.
+type built struct {
+	cmd     *exec.Cmd
+	exited  chan error // cmd.Wait's answer
+	logPath string
+}
+
+// startBuilt starts the built binary's `bot run` in dir against the Slack
+// emulator at apiURL, with the channels and tokens every test uses, its
+// database at dir/bot.db, plus env; it kills the process at cleanup if it
+// still runs, and a failed test's output gets the log.
+func startBuilt(t *testing.T, bin, apiURL, dir string, env ...string) *built {
+	t.Helper()
+	b := &built{logPath: filepath.Join(dir, "nightowl.log"), exited: make(chan error, 1)}
+	logFile, err := os.Create(b.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logFile.Close() })
+	b.cmd = exec.Command(bin, "run")
+	b.cmd.Dir = dir
+	b.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
+		"SLACK_APP_TOKEN=xapp-emulator", "SLACK_BOT_TOKEN=xoxb-emulator", "SLACK_API_URL=" + apiURL,
+		"ALERTS_CHANNEL=" + chAlerts, "INCIDENTS_CHANNEL=" + chIncidents, "ALERT_SOURCES=" + amBot,
+		"DB_PATH=" + filepath.Join(dir, "bot.db"), "LOG_LEVEL=debug"}, env...)
+	b.cmd.Stdout, b.cmd.Stderr = logFile, logFile
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { b.exited <- b.cmd.Wait() }()
+	t.Cleanup(func() {
+		if b.cmd.ProcessState == nil {
+			_ = b.cmd.Process.Kill()
+			<-b.exited
+		}
+		if t.Failed() {
+			out, _ := os.ReadFile(b.logPath)
+			t.Logf("nightowl log (last 6000 bytes):\n%s", tail(string(out), 6000))
+		}
+	})
+	return b
 }
 
 func tail(s string, n int) string {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,34 +20,8 @@ func TestSIGHUPReadsTheGraphFileAgain(t *testing.T) {
 	emu := MustWorkspace(t)
 	dir := t.TempDir()
 	graphPath := mustWriteFile(t, dir, "graph.yaml", "services: {web: {depends_on: [api]}, api: {}}\n")
-	logPath := filepath.Join(dir, "nightowl.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	cmd := exec.Command(bin, "run")
-	cmd.Dir = dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
-		"SLACK_APP_TOKEN=xapp-emulator", "SLACK_BOT_TOKEN=xoxb-emulator", "SLACK_API_URL=" + emu.APIURL(),
-		"ALERTS_CHANNEL=" + chAlerts, "INCIDENTS_CHANNEL=" + chIncidents, "ALERT_SOURCES=" + amBot,
-		"DB_PATH=" + filepath.Join(dir, "bot.db"), "LOG_LEVEL=debug", "SERVICE_GRAPH=" + graphPath}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			out, _ := os.ReadFile(logPath)
-			t.Logf("nightowl log (last 6000 bytes):\n%s", tail(string(out), 6000))
-		}
-	})
+	run := startBuilt(t, bin, emu.APIURL(), dir, "SERVICE_GRAPH="+graphPath)
+	cmd, exited, logPath := run.cmd, run.exited, run.logPath
 	MustWait(t, emu, 20*time.Second, "the socket", func() bool { return emu.Connected() == 1 })
 
 	// graphOf asks /graph about a service and returns what the asker saw.
