@@ -43,20 +43,7 @@ func TestPagerDutyHearsTriggerAcknowledgeResolveOnceEachAcrossRestarts(t *testin
 	env := map[string]string{"PAGERDUTY_ROUTING_KEY": pdKey, "PAGERDUTY_URL": pd.URL}
 	run := MustRunNightowl(t, emu, dbPath, env)
 
-	now := time.Now().Add(-time.Minute)
-	alerts := []diagnosis.Alert{
-		alertOn("DatabaseConnectionsHigh", "postgres-rds", "critical", now),
-		alertOn("ServiceErrorRateHigh", "order-service", "warning", now.Add(10*time.Second)),
-	}
-	MustRelay(t, hook, []string{"namespace"}, alerts)
-	var card slackemu.Message
-	MustWait(t, emu, 30*time.Second, "the card", func() bool {
-		ms := emu.Messages(chIncidents)
-		if len(ms) == 1 {
-			card = ms[0]
-		}
-		return len(ms) == 1
-	})
+	card, alerts := mustCascadeCard(t, emu, hook)
 	id := incidentOf(card)
 	mustPDActions(t, pd, "trigger "+id)
 	tr := pd.Accepted()[0]
@@ -115,20 +102,7 @@ func TestResolvingByHandResolvesThePagerDutyIncidentAndANewAlertPagesAnew(t *tes
 	env := map[string]string{"PAGERDUTY_ROUTING_KEY": pdKey, "PAGERDUTY_URL": pd.URL}
 	MustRunNightowl(t, emu, filepath.Join(t.TempDir(), "bot.db"), env)
 
-	now := time.Now().Add(-time.Minute)
-	alerts := []diagnosis.Alert{
-		alertOn("DatabaseConnectionsHigh", "postgres-rds", "critical", now),
-		alertOn("ServiceErrorRateHigh", "order-service", "warning", now.Add(10*time.Second)),
-	}
-	MustRelay(t, hook, []string{"namespace"}, alerts)
-	var card slackemu.Message
-	MustWait(t, emu, 30*time.Second, "the card", func() bool {
-		ms := emu.Messages(chIncidents)
-		if len(ms) == 1 {
-			card = ms[0]
-		}
-		return len(ms) == 1
-	})
+	card, _ := mustCascadeCard(t, emu, hook)
 	id := incidentOf(card)
 	mustPDActions(t, pd, "trigger "+id)
 
@@ -165,4 +139,25 @@ func TestResolvingByHandResolvesThePagerDutyIncidentAndANewAlertPagesAnew(t *tes
 		t.Fatalf("the new alert reopened %s", id)
 	}
 	mustPDActions(t, pd, "trigger "+id, "resolve "+id, "trigger "+next)
+}
+
+// mustCascadeCard relays a two-alert cascade (postgres-rds critical, then
+// order-service) and returns the one card it makes, and the alerts.
+func mustCascadeCard(t *testing.T, emu *slackemu.Server, hook string) (slackemu.Message, []diagnosis.Alert) {
+	t.Helper()
+	now := time.Now().Add(-time.Minute)
+	alerts := []diagnosis.Alert{
+		alertOn("DatabaseConnectionsHigh", "postgres-rds", "critical", now),
+		alertOn("ServiceErrorRateHigh", "order-service", "warning", now.Add(10*time.Second)),
+	}
+	MustRelay(t, hook, []string{"namespace"}, alerts)
+	var card slackemu.Message
+	MustWait(t, emu, 30*time.Second, "the card", func() bool {
+		ms := emu.Messages(chIncidents)
+		if len(ms) == 1 {
+			card = ms[0]
+		}
+		return len(ms) == 1
+	})
+	return card, alerts
 }
