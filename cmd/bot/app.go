@@ -248,29 +248,41 @@ func (a *App) Run(ctx context.Context) error {
 }
 
 // useGraphRefresh keeps the graph in effect fresh when there is a graph
-// file or discovery: discovery's first read happens now, so the first
-// alerts meet the discovered graph; when it fails the bot starts on the
-// file alone and says so.
+// file or discovery (startGraph).
 func (a *App) useGraphRefresh(ctx context.Context) error {
-	var discover discoverFunc
-	if a.cfg.GraphDiscovery == "prometheus" {
-		client, err := prom.New(prom.Config{URL: a.cfg.PrometheusURL, Timeout: discoveryQueryTimeout, Logger: a.log})
-		if err != nil {
-			return fmt.Errorf("GRAPH_DISCOVERY: %w", err)
-		}
-		discover = promDiscovery(client, a.cfg.GraphWindow)
-	}
-	if a.cfg.ServiceGraph == "" && discover == nil {
-		return nil
-	}
 	a.hangups = make(chan os.Signal, 1)
-	a.graphs = newGraphRefresher(a.cfg, a.Graph, discover, a.cfg.rules, a.hangups, a.log)
+	refresher, err := startGraph(ctx, a.cfg, a.Graph, a.hangups, a.log)
+	if err != nil {
+		return err
+	}
+	a.graphs = refresher
+	return nil
+}
+
+// startGraph makes current the graph in effect at start and returns what
+// keeps it fresh (nil with neither a graph file nor discovery): with
+// GRAPH_DISCOVERY, discovery's first read happens now, so the first alerts
+// meet the discovered graph; when it fails, the graph file alone is in
+// effect and the log says so.
+func startGraph(ctx context.Context, cfg Config, current *graph.Current, hangups <-chan os.Signal, log *slog.Logger) (*graphRefresher, error) {
+	var discover discoverFunc
+	if cfg.GraphDiscovery == "prometheus" {
+		client, err := prom.New(prom.Config{URL: cfg.PrometheusURL, Timeout: discoveryQueryTimeout, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("GRAPH_DISCOVERY: %w", err)
+		}
+		discover = promDiscovery(client, cfg.GraphWindow)
+	}
+	if cfg.ServiceGraph == "" && discover == nil {
+		return nil, nil
+	}
+	refresher := newGraphRefresher(cfg, current, discover, cfg.rules, hangups, log)
 	if discover != nil {
 		first, cancel := context.WithTimeout(ctx, firstRefreshTimeout)
 		defer cancel()
-		a.graphs.refresh(first, "start", false)
+		refresher.refresh(first, "start", false)
 	}
-	return nil
+	return refresher, nil
 }
 
 // servePprof serves Go's profiles on addr until ctx ends.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
+	"github.com/nightowl-sre/nightowl/diagnosis/graph"
 	"github.com/nightowl-sre/nightowl/diagnosis/intake"
 	"github.com/nightowl-sre/nightowl/diagnosis/prom"
 	"github.com/nightowl-sre/nightowl/diagnosis/replay"
@@ -102,7 +103,12 @@ func replayCmd(ctx context.Context, args []string, getenv func(string) string, s
 // does (NewApp), with the simulated clock, and replays events through it.
 func runReplay(ctx context.Context, cfg Config, start time.Time, events []replay.Event, log *slog.Logger, progress replay.Progress) ([]replay.Incident, error) {
 	sim := replay.NewSimulator(replay.SimConfig{Start: start, Settle: max(cfg.GroupWait, 10*time.Second) + time.Second, Progress: progress})
-	g := cfg.Graph()
+	// The graph as `bot run` would start with it: SERVICE_GRAPH, and with
+	// GRAPH_DISCOVERY what Prometheus scrapes now, merged.
+	g := graph.NewCurrent(cfg.GraphSnapshot())
+	if _, err := startGraph(ctx, cfg, g, nil, log); err != nil {
+		return nil, err
+	}
 	engine := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Resolver: cfg.Resolver(), Queries: cfg.Queries(), Now: sim.Now, Logger: log})
 	live := diagnosis.NewLive(diagnosis.LiveConfig{
 		Grouper: diagnosis.GrouperConfig{Wait: cfg.GroupWait, Graph: g, Resolver: cfg.Resolver(), Logger: log,
@@ -244,8 +250,8 @@ func replayNotes(cfg Config, source string, am *replay.Notifications, repeat tim
 	} else {
 		notes = append(notes, "Webhook lines carry no count of what Alertmanager sent: its side is unknown.")
 	}
-	if cfg.Graph().Len() == 0 {
-		notes = append(notes, "No service graph (--graph or SERVICE_GRAPH): alerts were grouped by time and shared labels, and diagnosed "+
+	if cfg.Graph().Len() == 0 && cfg.GraphDiscovery != "prometheus" {
+		notes = append(notes, "No service graph (--graph, SERVICE_GRAPH or GRAPH_DISCOVERY): alerts were grouped by time and shared labels, and diagnosed "+
 			"without graph signals.")
 	}
 	notes = append(notes,

@@ -12,6 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/nightowl-sre/nightowl/deploy/testbed"
 	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/diagnosis/intake"
 	"github.com/nightowl-sre/nightowl/diagnosis/replay"
@@ -141,5 +142,42 @@ func TestReplayFormsTheSameIncidentsAsTheLivePathOnTheBlackFridayStorm(t *testin
 		g, _ := json.MarshalIndent(got, "", "  ")
 		w, _ := json.MarshalIndent(want, "", "  ")
 		t.Errorf("replay formed\n%s\nthe live path\n%s", g, w)
+	}
+}
+
+// TestReplayDiscoversTheGraphAsBotRunDoes: with no graph file but
+// GRAPH_DISCOVERY and a real Prometheus holding the shop's Istio metrics,
+// the replayed Black Friday storm is one incident naming order-service, as
+// `bot run` would make it, with the database only the discovered graph
+// knows among its candidates.
+func TestReplayDiscoversTheGraphAsBotRunDoes(t *testing.T) {
+	p := testbed.MustStartPrometheus(t, blackFridayMesh())
+	events, first := blackFridayEvents(t)
+	quiet := slog.New(slog.DiscardHandler)
+	replayWith := func(env map[string]string) []replay.Incident {
+		t.Helper()
+		cfg, _, err := LoadConfig("replay", nil, envOf(env), io.Discard, needNothing)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := runReplay(t.Context(), cfg, first.Add(-time.Minute), events, quiet, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	discovered := replayWith(map[string]string{"SERVICE_GRAPH": "", "GRAPH_DISCOVERY": "prometheus", "PROMETHEUS_URL": p.URL})
+	if len(discovered) != 1 || len(discovered[0].Candidates) == 0 || discovered[0].Candidates[0].Service != "order-service" {
+		t.Fatalf("with the discovered graph: %+v, want one incident naming order-service", discovered)
+	}
+	blind := replayWith(map[string]string{"SERVICE_GRAPH": ""})
+	// postgres-rds has no alert of its own: only the graph Istio's TCP
+	// metrics imply makes it a candidate.
+	has := func(in []replay.Incident, service string) bool {
+		return len(in) > 0 && slices.ContainsFunc(in[0].Candidates, func(c replay.Candidate) bool { return c.Service == service })
+	}
+	if !has(discovered, "postgres-rds") || has(blind, "postgres-rds") {
+		t.Errorf("postgres-rds among the candidates: %v with the discovered graph, %v without a graph; want only with it\ndiscovered %+v\nblind %+v",
+			has(discovered, "postgres-rds"), has(blind, "postgres-rds"), discovered, blind)
 	}
 }
