@@ -157,7 +157,10 @@ func Parse(data []byte, opt LoadOptions) (Runbook, []string) {
 	case !idPattern.MatchString(rb.ID):
 		bad("id: %q is not like RB-DB-001", rb.ID)
 	}
-	if strings.TrimSpace(rb.Title) == "" {
+	// A title is one line on a card: folded or literal YAML scalars and
+	// stray spaces come down to single spaces.
+	rb.Title = strings.Join(strings.Fields(rb.Title), " ")
+	if rb.Title == "" {
 		bad("title: missing")
 	}
 	switch {
