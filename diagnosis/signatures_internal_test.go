@@ -1,0 +1,66 @@
+package diagnosis
+
+import "testing"
+
+// Each message is what the named software prints; the test fails when a
+// signature stops knowing it or starts claiming a message of another kind.
+func TestSignaturesKnowWhatWidelyUsedSoftwarePrints(t *testing.T) {
+	cases := []struct {
+		text, want, who string
+	}{
+		{`curl: (6) Could not resolve host: api.payments.example`, "DNS resolution", ""},
+		{`getaddrinfo: Name does not resolve`, "DNS resolution", ""},
+		{`socket.gaierror: [Errno -5] No address associated with hostname`, "DNS resolution", ""},
+		{`urllib3.exceptions.NameResolutionError: Failed to resolve 'api.example.com'`, "DNS resolution", ""},
+		{`billing.internal could not be resolved (2: Server failure)`, "DNS resolution", ""},
+		{`Error: queryA ETIMEOUT db.example.com`, "DNS resolution", ""},
+		{`unable to find valid certification path to requested target`, "TLS certificates", ""},
+		{`SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca`, "TLS certificates", ""},
+		{`Error: unable to verify the first certificate`, "TLS certificates", ""},
+		{`remote error: tls: expired certificate`, "TLS certificates", ""},
+		{`MountVolume.SetUp failed for volume "shared" : mount failed: exit status 32`, "storage", ""},
+		{`mount.nfs: Connection timed out mounting fs-0abc.efs.eu-west-1.amazonaws.com:/ on /mnt`, "storage", "fs-0abc.efs.eu-west-1.amazonaws.com"},
+		{`write /data/seg-42: remote I/O error`, "storage", ""},
+		{`ProxyError('Cannot connect to proxy.', OSError('Tunnel connection failed: 503 Service Unavailable'))`, "an egress proxy", ""},
+		{`curl: (5) Could not resolve proxy: egress.corp.example`, "an egress proxy", "egress.corp.example"},
+		{`tunneling socket could not be established, cause=connect ECONNREFUSED 10.0.0.9:3128`, "an egress proxy", ""},
+		{`SignatureDoesNotMatch: Signature expired: 20260101T000000Z is now earlier than 20260101T000500Z`, "clock skew", ""},
+		{`NotBeforeError: jwt not active`, "clock skew", ""},
+		{`oidc: current time 2026-01-01 00:00:00 before the nbf (not before) time`, "clock skew", ""},
+		{`ntpdate: no server suitable for synchronization found`, "clock skew", ""},
+		{`Kubelet stopped posting node status.`, "a Kubernetes node", ""},
+		{`0/12 nodes are available: node.kubernetes.io/unreachable`, "a Kubernetes node", ""},
+		{`PLEG is not healthy: pleg was last seen active 3m0s ago`, "a Kubernetes node", ""},
+		{`503 Service Unavailable: Back-end server is at capacity`, "a load balancer", ""},
+		{`statusDetails=failed_to_pick_backend`, "a load balancer", ""},
+		{`503 Service Unavailable No server is available to handle this request.`, "a load balancer", ""},
+	}
+	for _, c := range cases {
+		got := readMessage(c.text, true)
+		var found *sigMatch
+		for i := range got.sigs {
+			if got.sigs[i].sig.what == c.want {
+				found = &got.sigs[i]
+			}
+		}
+		if found == nil {
+			t.Errorf("%q: no %s signature (matched %d others)", c.text, c.want, len(got.sigs))
+			continue
+		}
+		if c.who != "" && found.who != c.who {
+			t.Errorf("%q: names %q as the failing thing, want %q", c.text, found.who, c.who)
+		}
+	}
+
+	// A mesh sidecar with no healthy endpoint is the service's own
+	// trouble, not a load balancer's; a version is not a host.
+	for _, text := range []string{
+		`no healthy upstream`,
+		`upstream connect error or disconnect/reset before headers. reset reason: overflow`,
+		`upgraded to 1.9.2 at 10:02`,
+	} {
+		for _, m := range readMessage(text, true).sigs {
+			t.Errorf("%q: matched %s (%q); want no signature", text, m.sig.what, m.text)
+		}
+	}
+}
