@@ -161,3 +161,47 @@ func TestEngineBlamesClusterDNSForAClusterNameLookup(t *testing.T) {
 		t.Fatalf("top candidate %+v, want coredns; candidates %+v", top, d.Candidates)
 	}
 }
+
+// TestEngineClimbsToClusterDNSWhenTheGraphMissesItsEdge: the graph file
+// has the services reach the VPC resolver but lost their edges to
+// coredns, which forwards to it; a failed lookup of a cluster name, told
+// the way getaddrinfo tells it, is still coredns's.
+func TestEngineClimbsToClusterDNSWhenTheGraphMissesItsEdge(t *testing.T) {
+	nodes := []graph.Node{
+		{Name: "coredns", Kind: "dns", DependsOn: []string{"vpc-resolver"}},
+		{Name: "vpc-resolver", Kind: "dns"},
+		{Name: "reports", DependsOn: []string{"coredns"}},
+	}
+	for _, s := range []string{"cart", "search", "billing"} {
+		nodes = append(nodes, graph.Node{Name: s, DependsOn: []string{"vpc-resolver"}})
+	}
+	g, err := graph.New(nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	var alerts []diagnosis.Alert
+	for i, s := range []string{"cart", "search", "billing"} {
+		a := mkAlert("HighErrorRate", s, at.Add(time.Duration(i)*20*time.Second))
+		a.Annotations = map[string]string{"description": "getaddrinfo EAI_AGAIN orders.shop.svc.cluster.local"}
+		alerts = append(alerts, a)
+	}
+	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
+	d := e.Diagnose(context.Background(), incidentOf(alerts))
+	if top, ok := d.Top(); !ok || top.Service != "coredns" {
+		t.Fatalf("top candidate %+v, want coredns; candidates %+v", top, d.Candidates)
+	}
+}
+
+// TestEngineNamesAnIssuerTheGraphLacksByItsService: the certificates'
+// issuer is a Kubernetes service the graph does not list; the candidate
+// is that service (vault), not the address it was dialled at.
+func TestEngineNamesAnIssuerTheGraphLacksByItsService(t *testing.T) {
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	msg := "tls: failed to verify certificate: x509: certificate has expired or is not yet valid (issuer vault.vault.svc:8200)"
+	d := diagnoseText(t, hostsGraph(t), at, map[string]string{"cart": msg, "search": msg, "billing": msg})
+	top, ok := d.Top()
+	if !ok || top.Service != "vault" {
+		t.Fatalf("top candidate %+v, want vault; candidates %+v", top, d.Candidates)
+	}
+}

@@ -66,14 +66,44 @@ var lookedUp = regexp.MustCompile(`(?i)\blookup ([a-z0-9][a-z0-9.-]*[a-z0-9])\.?
 
 // clusterLookup: the failed lookup was of a cluster's own name
 // (svc.cluster.local): only the cluster's DNS answers those, never the
-// resolver it forwards the rest to.
-func clusterLookup(matched string) bool {
-	m := lookedUp.FindStringSubmatch(matched)
-	if m == nil {
-		return false
+// resolver it forwards the rest to. text is the whole message: the name
+// is the one after "lookup", else every host it names (getaddrinfo
+// EAI_AGAIN NAME) when all of them are the cluster's.
+func clusterLookup(text string) bool {
+	own := func(name string) bool {
+		if h, _, err := net.SplitHostPort(name); err == nil {
+			name = h
+		}
+		_, rest, ok := strings.Cut(strings.ToLower(strings.TrimRight(name, ".")), ".")
+		return ok && clusterLocal(rest) && !strings.HasSuffix(rest, ".internal")
 	}
-	_, rest, ok := strings.Cut(strings.ToLower(m[1]), ".")
-	return ok && clusterLocal(rest) && !strings.HasSuffix(rest, ".internal")
+	if m := lookedUp.FindStringSubmatch(text); m != nil {
+		return own(m[1])
+	}
+	hosts := hostToken.FindAllString(text, -1)
+	for _, h := range hosts {
+		if !own(h) {
+			return false
+		}
+	}
+	return len(hosts) > 0
+}
+
+// clusterDNS: a cluster's names are answered by the cluster's DNS, the
+// first resolver of the chain. From the suspects (resolvers the service
+// reaches in the graph, which may be only the upstream when its edge to
+// the cluster DNS is missing) it climbs to the resolvers of the same kind
+// that forward to them, and keeps the nearest.
+func (v *rcaView) clusterDNS(suspects []string, kinds []string) []string {
+	all := slices.Clone(suspects)
+	for _, t := range suspects {
+		for _, u := range v.g.Upstream(t) {
+			if !slices.Contains(all, u) && slices.Contains(kinds, strings.ToLower(v.kind(u))) {
+				all = append(all, u)
+			}
+		}
+	}
+	return v.nearest(all)
 }
 
 // nearest keeps of the suspects those no other suspect depends on: the

@@ -82,8 +82,8 @@ func (v *rcaView) readText(r *Resolver) {
 				if len(targets) == 0 && !m.sig.victims {
 					targets = []string{node} // its own error: a cause it reports itself
 				}
-				if clusterLookup(m.text) {
-					targets = v.nearest(targets)
+				if m.sig.victims && clusterLookup(text) {
+					targets = v.clusterDNS(targets, m.sig.kinds)
 				}
 				for _, target := range targets {
 					v.pointsAt(node, target)
@@ -224,12 +224,15 @@ func (v *rcaView) culprit(r *Resolver, who, kind string) []string {
 	if n, ok := v.lookup(r, who); ok {
 		return []string{n}
 	}
-	if first, _, ok := strings.Cut(who, "."); ok && net.ParseIP(who) == nil {
+	if first, rest, ok := strings.Cut(who, "."); ok && net.ParseIP(who) == nil {
 		if n, ok := v.lookup(r, first); ok {
 			return []string{n}
 		}
-		if strings.ContainsAny(first, "-0123456789") {
-			who = first // a host's own name: cert-manager.cert-manager.svc is cert-manager, nfs01.storage.internal nfs01
+		if strings.ContainsAny(first, "-0123456789") || kubeService(rest) && len(first) >= 3 && !genericWords[first] {
+			// A host's own name: cert-manager.cert-manager.svc is
+			// cert-manager, nfs01.storage.internal nfs01, and a Kubernetes
+			// service's is its first label (vault.vault.svc is vault).
+			who = first
 		}
 	}
 	if who == "" {
@@ -279,6 +282,13 @@ func (v *rcaView) worded(c *rcaCand, n string) float64 {
 func clusterLocal(rest string) bool {
 	return rest == "svc" || strings.HasPrefix(rest, "svc.") || strings.Contains(rest, ".svc") ||
 		strings.HasSuffix(rest, ".local") || strings.HasSuffix(rest, ".internal")
+}
+
+// kubeService reports whether a host name's tail is a Kubernetes
+// service's: <ns>.svc, <ns>.svc.cluster.local.
+func kubeService(tail string) bool {
+	_, zone, ok := strings.Cut(tail, ".")
+	return ok && (zone == "svc" || strings.HasPrefix(zone, "svc."))
 }
 
 // lookup finds the node a word of text names: a graph node or alias, or a
