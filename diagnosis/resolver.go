@@ -269,6 +269,26 @@ func hostAlert(a Alert) bool {
 			return true
 		}
 	}
+	// Any other rule set's node alert (KubernetesNodeNotReady,
+	// GKENodeUnhealthy) says "node" in its name and carries the node's
+	// name in a node label.
+	if nodeLabelled(a) {
+		for _, w := range nameWords(name) {
+			if w == "node" || w == "nodes" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// nodeLabelled reports whether an alert carries a Kubernetes node's name.
+func nodeLabelled(a Alert) bool {
+	for _, l := range []string{"node", "node_name", "kubernetes_node", "nodename"} {
+		if strings.TrimSpace(a.Labels[l]) != "" {
+			return true
+		}
+	}
 	return false
 }
 

@@ -42,6 +42,8 @@ func TestResolverFindsTheSubjectOfRealAlerts(t *testing.T) {
 		{"an ingress alert names its backend", map[string]string{"alertname": "NginxHighErrorRate", "ingress": "storefront", "exported_service": "checkout"}, "checkout", "exported_service", true},
 		{"a Sloth SLO alert", map[string]string{"alertname": "SLOErrorBudgetBurn", "sloth_service": "checkout", "sloth_slo": "availability"}, "checkout", "sloth_service", true},
 		{"a Kafka consumer group alias", map[string]string{"alertname": "KafkaConsumerLagHigh", "consumergroup": "notifications-cg", "topic": "orders"}, "notification-consumer", "consumergroup", true},
+		{"another rule set's node alert, about a node the graph does not know",
+			map[string]string{"alertname": "KubernetesNodeNotReady", "job": "kube-state-metrics", "service": "kube-state-metrics", "node": "gke-prod-pool-1-9c2f-x1"}, "gke-prod-pool-1-9c2f-x1", "node", false},
 		{"a service the graph does not know", map[string]string{"service": "legacy-billing"}, "legacy-billing", "service", false},
 		{"an unknown workload behind kube-state-metrics is not the exporter", map[string]string{"service": "kube-state-metrics", "deployment": "ghost"}, "ghost", "deployment", false},
 	}
