@@ -205,3 +205,48 @@ func TestEngineNamesAnIssuerTheGraphLacksByItsService(t *testing.T) {
 		t.Fatalf("top candidate %+v, want vault; candidates %+v", top, d.Candidates)
 	}
 }
+
+// TestEngineDoesNotPassANameDownToSharedInfrastructure: errors that name
+// inventory ("connection refused") speak for inventory and for what it
+// depends on, but not for the cluster DNS below it: a DNS failure would
+// have read as one.
+func TestEngineDoesNotPassANameDownToSharedInfrastructure(t *testing.T) {
+	g, err := graph.New([]graph.Node{
+		{Name: "web", DependsOn: []string{"inventory", "coredns"}},
+		{Name: "cart", DependsOn: []string{"inventory", "coredns"}},
+		{Name: "inventory", DependsOn: []string{"inventory-db", "coredns"}},
+		{Name: "inventory-db", Kind: "database"},
+		{Name: "coredns", Kind: "dns"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	msg := `dial tcp inventory.shop.svc.cluster.local:8080: connect: connection refused`
+	var alerts []diagnosis.Alert
+	for i, svc := range []string{"web", "cart"} {
+		a := mkAlert("HighErrorRate", svc, at.Add(time.Duration(i)*20*time.Second))
+		a.Annotations = map[string]string{"description": msg}
+		alerts = append(alerts, a)
+	}
+	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
+	d := e.Diagnose(context.Background(), incidentOf(alerts))
+	var db, dns diagnosis.Candidate
+	for _, c := range d.Candidates {
+		switch c.Service {
+		case "inventory-db":
+			db = c
+		case "coredns":
+			dns = c
+		}
+	}
+	if db.Terms["mention"] <= 0 {
+		t.Errorf("inventory-db, below the named inventory, got no share of the mention: %+v", db)
+	}
+	if dns.Terms["mention"] != 0 {
+		t.Errorf("coredns got %.2f from messages naming inventory that read like no DNS error: %v", dns.Terms["mention"], dns.Evidence)
+	}
+	if top, ok := d.Top(); !ok || top.Service != "inventory" {
+		t.Errorf("top candidate %+v, want inventory", top)
+	}
+}

@@ -258,10 +258,15 @@ func (v *rcaView) scoreText(c *rcaCand) {
 	// A name points along a path: words that name X speak as much for
 	// whatever X depends on as for X (errors from X may come from below
 	// it), so the evidence goes to X and to the nodes below it alike.
+	// Shared infrastructure (DNS, a CA, a proxy, time, a load balancer)
+	// is the exception: its failures speak in its own words (signatures),
+	// so a message that names X and reads like none of them is not about
+	// what X resolves names or gets certificates through.
+	shared := sharedKind(v.kind(c.node))
 	through := func(m map[string]*hits) (from map[string]bool, via string, sample string, alerts int) {
 		from = map[string]bool{}
 		for _, x := range slices.Sorted(maps.Keys(m)) {
-			if x != c.node && !v.g.DependsTransitively(x, c.node) && !slices.Contains(v.vusers[c.node], x) {
+			if x != c.node && (shared || !v.g.DependsTransitively(x, c.node) && !slices.Contains(v.vusers[c.node], x)) {
 				continue
 			}
 			h := m[x]
