@@ -3,6 +3,7 @@ package diagnosis_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -248,5 +249,49 @@ func TestEngineDoesNotPassANameDownToSharedInfrastructure(t *testing.T) {
 	}
 	if top, ok := d.Top(); !ok || top.Service != "inventory" {
 		t.Errorf("top candidate %+v, want inventory", top)
+	}
+}
+
+// TestEngineReadsOnlyADegradingNodeAsAPrecursor: a warning hours before
+// the storm speaks for its node when it says the node itself degrades (a
+// disk filling); a nightly job that failed says nothing of the kind.
+func TestEngineReadsOnlyADegradingNodeAsAPrecursor(t *testing.T) {
+	g, err := graph.New([]graph.Node{
+		{Name: "web", DependsOn: []string{"orders"}},
+		{Name: "cart", DependsOn: []string{"orders"}},
+		{Name: "orders", DependsOn: []string{"orders-db"}},
+		{Name: "orders-db", Kind: "database"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		early     string
+		precursor bool
+	}{
+		{"PostgresqlDiskFillingUpSoon", true},
+		{"KubeJobFailed", false},
+	} {
+		alerts := []diagnosis.Alert{
+			mkAlert(tc.early, "orders-db", at.Add(-2*time.Hour)),
+			mkAlert("HighErrorRate", "orders", at),
+			mkAlert("HighErrorRate", "web", at.Add(30*time.Second)),
+			mkAlert("HighErrorRate", "cart", at.Add(40*time.Second)),
+		}
+		e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
+		d := e.Diagnose(context.Background(), incidentOf(alerts))
+		said := false
+		for _, c := range d.Candidates {
+			if c.Service != "orders-db" {
+				continue
+			}
+			for _, ev := range c.Evidence {
+				said = said || strings.Contains(ev, "before the storm began")
+			}
+		}
+		if said != tc.precursor {
+			t.Errorf("%s two hours ahead: read as a precursor %v, want %v", tc.early, said, tc.precursor)
+		}
 	}
 }

@@ -164,9 +164,11 @@ func (v *rcaView) scoreTiming(c *rcaCand) {
 	lead := v.start.Sub(o.first)
 	if lead > scrapeTolerance {
 		// A warning before the storm speaks for a node that can have
-		// caused it: one that reports the node itself degrading, within
-		// hours of the storm.
-		if a, ok := earliest(o.alerts); ok && len(c.explains) > 1 && lead <= precursorWindow && roleOf(a.Alert) >= roleSaturation {
+		// caused it: one that reports the node itself degrading (near a
+		// limit, crashing, broken), within hours of the storm. A workload
+		// not ready or a batch job that failed is often waiting on
+		// something else: no precursor.
+		if a, ok := earliest(o.alerts); ok && len(c.explains) > 1 && lead <= precursorWindow && precursorRole(roleOf(a.Alert)) {
 			c.add(sigTiming, v.p.Precursor, "its alert %s fired %s before the storm began", a.Name(), Compact(lead))
 		}
 		return
@@ -194,6 +196,12 @@ func (v *rcaView) scoreTiming(c *rcaCand) {
 	default:
 		c.add(sigTiming, -v.p.Order*frac, "%d of %d services that depend on it alerted before it", before, n)
 	}
+}
+
+// precursorRole reports whether an alert of the role, well before a
+// storm, can announce its node's failure.
+func precursorRole(r role) bool {
+	return r == roleSaturation || r == roleCrash || r == roleCause
 }
 
 // precursorWindow bounds how long before a storm a warning counts as its
