@@ -209,6 +209,9 @@ func (r *Resolver) Resolve(a Alert) Resolution {
 				return Resolution{Node: n, Label: rule.Label, Value: v, InGraph: true}
 			}
 		}
+		if n, ok := r.lookupSpelled(v); ok {
+			return Resolution{Node: n, Label: rule.Label, Value: v, InGraph: true}
+		}
 		if partLabels[rule.Label] {
 			if n, ok := r.lookupParts(cands[len(cands)-1]); ok {
 				return Resolution{Node: n, Label: rule.Label, Value: v, InGraph: true}
@@ -364,6 +367,47 @@ func (rule Rule) candidates(v string) []string {
 		}
 	}
 	return out
+}
+
+// serviceSuffixes are the words a team appends to a thing's name to name
+// the service: stripe and stripe-api, orders and orders-service.
+var serviceSuffixes = []string{"api", "service", "svc", "server", "app"}
+
+// lookupSpelled finds the node a label value names in another spelling:
+// dots or underscores for dashes (checkout.com is checkout-com), or with
+// or without a service suffix (here is here-api, payments-service
+// payments), when exactly one node answers.
+func (r *Resolver) lookupSpelled(v string) (string, bool) {
+	v = strings.ToLower(strings.TrimSpace(v))
+	if len(v) < 3 || genericWords[v] || net.ParseIP(v) != nil {
+		return "", false
+	}
+	dashed := strings.NewReplacer(".", "-", "_", "-").Replace(v)
+	if dashed != v {
+		if n, ok := r.lookup(dashed); ok {
+			return n, true
+		}
+	}
+	found := ""
+	try := func(name string) {
+		if n, ok := r.lookup(name); ok && n != found {
+			if found != "" {
+				found = "\x00" // two answers: none
+				return
+			}
+			found = n
+		}
+	}
+	for _, s := range serviceSuffixes {
+		try(dashed + "-" + s)
+		if base, ok := strings.CutSuffix(dashed, "-"+s); ok && len(base) >= 3 && !genericWords[base] {
+			try(base)
+		}
+	}
+	if found == "" || found == "\x00" {
+		return "", false
+	}
+	return found, true
 }
 
 func (r *Resolver) lookup(name string) (string, bool) {

@@ -14,6 +14,8 @@ const k8sGraph = `services:
   ip-10-0-1-23.eu-west-1.compute.internal: {kind: node, aliases: [10.0.1.23]}
   notification-consumer: {kind: service, aliases: [notifications-cg]}
   storefront: {kind: ingress}
+  checkout-com: {kind: external}
+  here-api: {kind: external}
 `
 
 func TestResolverFindsTheSubjectOfRealAlerts(t *testing.T) {
@@ -44,6 +46,9 @@ func TestResolverFindsTheSubjectOfRealAlerts(t *testing.T) {
 		{"a Kafka consumer group alias", map[string]string{"alertname": "KafkaConsumerLagHigh", "consumergroup": "notifications-cg", "topic": "orders"}, "notification-consumer", "consumergroup", true},
 		{"another rule set's node alert, about a node the graph does not know",
 			map[string]string{"alertname": "KubernetesNodeNotReady", "job": "kube-state-metrics", "service": "kube-state-metrics", "node": "gke-prod-pool-1-9c2f-x1"}, "gke-prod-pool-1-9c2f-x1", "node", false},
+		{"a provider spelled with a dot for the graph's dash", map[string]string{"alertname": "UpstreamErrors", "service": "refunds", "provider": "checkout.com"}, "checkout-com", "provider", true},
+		{"a provider named without the graph's service suffix", map[string]string{"alertname": "UpstreamErrors", "service": "refunds", "provider": "here"}, "here-api", "provider", true},
+		{"a service named with a suffix the graph leaves out", map[string]string{"service": "checkout-service"}, "checkout", "service", true},
 		{"a service the graph does not know", map[string]string{"service": "legacy-billing"}, "legacy-billing", "service", false},
 		{"an unknown workload behind kube-state-metrics is not the exporter", map[string]string{"service": "kube-state-metrics", "deployment": "ghost"}, "ghost", "deployment", false},
 	}

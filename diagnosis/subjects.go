@@ -89,6 +89,9 @@ func (r *Resolver) nameOf(label, v string) (string, bool) {
 			return n, true
 		}
 	}
+	if n, ok := r.lookupSpelled(v); ok {
+		return n, true
+	}
 	if n, ok := r.lookupParts(cands[len(cands)-1]); ok {
 		return n, true
 	}
