@@ -295,3 +295,46 @@ func TestEngineReadsOnlyADegradingNodeAsAPrecursor(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineReadsARuntimeDefectAsItsServicesOwn: a panic or an uncaught
+// exception in a service's own alert says its code broke; the same words
+// quoted by a caller that names the service are about that service, not
+// the caller.
+func TestEngineReadsARuntimeDefectAsItsServicesOwn(t *testing.T) {
+	g, err := graph.New([]graph.Node{
+		{Name: "web", DependsOn: []string{"pricing"}},
+		{Name: "pricing", DependsOn: []string{"pricing-db"}},
+		{Name: "pricing-db", Kind: "database"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	own := mkAlert("HighErrorRate", "pricing", at)
+	own.Annotations = map[string]string{"description": `java.lang.NullPointerException: Cannot invoke "String.length()" because "currency" is null`}
+	caller := mkAlert("HighErrorRate", "web", at.Add(30*time.Second))
+	caller.Annotations = map[string]string{"description": `pricing returned 500: java.lang.NullPointerException`}
+	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
+	d := e.Diagnose(context.Background(), incidentOf([]diagnosis.Alert{own, caller}))
+	says := func(svc string) bool {
+		for _, c := range d.Candidates {
+			if c.Service == svc {
+				for _, ev := range c.Evidence {
+					if strings.Contains(ev, "defect in its own code") {
+						return true
+					}
+				}
+			}
+		}
+		return false
+	}
+	if !says("pricing") {
+		t.Errorf("pricing's own NullPointerException is not read as its defect: %+v", d.Candidates)
+	}
+	if says("web") {
+		t.Errorf("web quoting pricing's exception is read as web's own defect: %+v", d.Candidates)
+	}
+	if top, ok := d.Top(); !ok || top.Service != "pricing" || top.Terms["signature"] <= 0 {
+		t.Errorf("top candidate %+v, want pricing, on the strength of its own error", top)
+	}
+}

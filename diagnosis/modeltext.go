@@ -72,6 +72,12 @@ func (v *rcaView) readText(r *Resolver) {
 				v.erred[node] = true // an error that names nothing nightowl does not know
 			}
 			for _, m := range t.sigs {
+				if m.sig.self {
+					if !v.namesAnother(r, t.words, node) {
+						v.ownSignature(node, a, m)
+					}
+					continue
+				}
 				targets := v.suspectsOfKind(node, m.sig)
 				if len(targets) == 0 && m.who != "" {
 					targets = v.culprit(r, m.who, m.sig.kinds[0])
@@ -122,6 +128,30 @@ func (v *rcaView) readText(r *Resolver) {
 		}
 	}
 	v.placeStrangers(strangers)
+}
+
+// namesAnother reports whether any of a message's words names a node
+// other than node: a defect reported there may be that node's.
+func (v *rcaView) namesAnother(r *Resolver, words []string, node string) bool {
+	for _, w := range words {
+		if n, ok := v.lookup(r, w); ok && n != node {
+			return true
+		}
+	}
+	return false
+}
+
+// ownSignature records that node's own message reports a defect of its
+// own.
+func (v *rcaView) ownSignature(node string, a AlertState, m sigMatch) {
+	v.pointsAt(node, node)
+	h := v.sig[node]
+	if h == nil {
+		h = &hits{}
+		v.sig[node] = h
+		v.sigWhat[node] = m.sig.what + " (" + strings.TrimSpace(m.text) + ")"
+	}
+	h.add(a.Fingerprint, node, "")
 }
 
 // specificName: a host name (a dot), a compound name (a dash) or one with

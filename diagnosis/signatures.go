@@ -34,6 +34,10 @@ type signature struct {
 	// unless: a message this also matches is not this signature's,
 	// whatever re says.
 	unless *regexp.Regexp
+	// self: the message is about the code of the service that logged it
+	// (a panic, an uncaught exception): that service, unless the message
+	// names another node it may have come from.
+	self bool
 }
 
 // hostToken finds host names in a message (a name ends in a word, not a
@@ -127,6 +131,14 @@ var signatures = []signature{
 	{what: "a load balancer", kinds: []string{"loadbalancer", "lb"}, shared: true,
 		re:    regexp.MustCompile(`(?i)(awselb/2\.0|\bELB\b.{0,20}(5\d\d|unhealthy)|back-end server is at capacity|failed_to_pick_backend|backend_connection_closed_before_data_sent_to_client|no server is available to handle this request|no live upstreams)`),
 		hints: []string{"elb", "back-end server", "backend", "no server is available", "no live upstreams"}},
+	// Runtimes' own words for a defect in the running code: Go panics and
+	// runtime errors, uncaught Java/Kotlin, Python, Node.js, Ruby and .NET
+	// exceptions of programming errors, Rust panics, a segmentation fault.
+	// Resource exhaustion (OutOfMemoryError) and errors decoding another
+	// service's answer are not among them.
+	{what: "a defect in its own code", kinds: []string{"code"}, self: true,
+		re:    regexp.MustCompile(`(panic: |runtime error: (invalid memory address|index out of range|slice bounds out of range|integer divide by zero)|nil pointer dereference|fatal error: (concurrent map|all goroutines are asleep)|java\.lang\.(NullPointerException|ClassCastException|IllegalStateException|IllegalArgumentException|ArrayIndexOutOfBoundsException|IndexOutOfBoundsException|StringIndexOutOfBoundsException|NumberFormatException|UnsupportedOperationException|NoSuchMethodError|NoSuchFieldError|NoClassDefFoundError|AbstractMethodError)|kotlin\.(UninitializedPropertyAccessException|KotlinNullPointerException)|Traceback \(most recent call last\)|\b(KeyError|TypeError|AttributeError|IndexError|NameError|ZeroDivisionError|UnboundLocalError|ModuleNotFoundError|ReferenceError): |Cannot read propert(y|ies) of (undefined|null)|is not a function\b|NoMethodError|undefined method .{1,40} for nil|System\.(NullReferenceException|InvalidCastException|IndexOutOfRangeException|ArgumentNullException)|Object reference not set to an instance of an object|thread '[^']*' panicked at|called .Option::unwrap\(\). on a .None. value|[Ss]egmentation fault|SIGSEGV)`),
+		hints: []string{"panic", "runtime error", "nil pointer", "fatal error", "java.lang.", "kotlin.", "traceback", "error: ", "cannot read propert", "is not a function", "nomethoderror", "undefined method", "system.", "object reference not set", "segmentation fault", "sigsegv"}},
 	// Redis server replies.
 	{what: "Redis", kinds: []string{"cache", "redis"},
 		re:    regexp.MustCompile(`(READONLY You can't write|CLUSTERDOWN|NOREPLICAS|MISCONF Redis|LOADING Redis|OOM command not allowed|max number of clients reached)`),

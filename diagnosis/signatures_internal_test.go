@@ -33,6 +33,12 @@ func TestSignaturesKnowWhatWidelyUsedSoftwarePrints(t *testing.T) {
 		{`PLEG is not healthy: pleg was last seen active 3m0s ago`, "a Kubernetes node", ""},
 		{`503 Service Unavailable: Back-end server is at capacity`, "a load balancer", ""},
 		{`statusDetails=failed_to_pick_backend`, "a load balancer", ""},
+		{`panic: runtime error: index out of range [3] with length 3`, "a defect in its own code", ""},
+		{`Traceback (most recent call last): File "app.py", line 12`, "a defect in its own code", ""},
+		{`TypeError: Cannot read properties of undefined (reading 'id')`, "a defect in its own code", ""},
+		{`System.NullReferenceException: Object reference not set to an instance of an object.`, "a defect in its own code", ""},
+		{`thread 'main' panicked at src/main.rs:4:5`, "a defect in its own code", ""},
+		{`NoMethodError: undefined method 'name' for nil`, "a defect in its own code", ""},
 		{`503 Service Unavailable No server is available to handle this request.`, "a load balancer", ""},
 	}
 	for _, c := range cases {
@@ -58,6 +64,8 @@ func TestSignaturesKnowWhatWidelyUsedSoftwarePrints(t *testing.T) {
 		`no healthy upstream`,
 		`upstream connect error or disconnect/reset before headers. reset reason: overflow`,
 		`upgraded to 1.9.2 at 10:02`,
+		`java.lang.OutOfMemoryError: Java heap space`,
+		`json: cannot unmarshal string into Go struct field .price of type float64`,
 	} {
 		for _, m := range readMessage(text, true).sigs {
 			t.Errorf("%q: matched %s (%q); want no signature", text, m.sig.what, m.text)
