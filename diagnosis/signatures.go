@@ -75,6 +75,9 @@ func sharedKind(kind string) bool {
 	return false
 }
 
+// dbStorage: a database server's words for its own disk being full.
+var dbStorage = regexp.MustCompile(`(?i)(could not (extend|write to) file|the table .{1,64} is full|got error 28 from storage engine)`)
+
 // errorText finds an error message of any kind in an alert's text.
 var errorText = regexp.MustCompile(`(?i)(error|exception|failed|failure|refused|denied|timed? ?out|unavailable|reset by peer|unreachable|panic|cannot|could not|unable to|no route)`)
 
@@ -104,7 +107,11 @@ var signatures = []signature{
 		re:    regexp.MustCompile(`(?i)(no space left on device|read-only file ?system|stale (nfs )?file handle|input/output error|remote I/O error|structure needs cleaning|transport endpoint is not connected|blocked for more than \d+ seconds|hung task|nfs: server \S+ not responding|mount\.nfs4?: |MountVolume\.(SetUp|MountDevice) failed|Unable to attach or mount volumes|AttachVolume\.Attach failed|disk quota exceeded)`),
 		hints: []string{"no space", "read-only", "stale", "input/output", "i/o error", "needs cleaning", "transport endpoint", "blocked for more", "hung task", "nfs", "mountvolume", "mount volumes", "attachvolume", "quota"},
 		// nfs: server H not responding; an export is HOST:/path.
-		who: regexp.MustCompile(`(?i)(?:nfs: server (\S+) not responding|\b([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z][a-z0-9-]*):/)`)},
+		who: regexp.MustCompile(`(?i)(?:nfs: server (\S+) not responding|\b([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z][a-z0-9-]*):/)`),
+		// A database server's own error about its disk (PostgreSQL's
+		// "could not extend file", MySQL's error 28) is the database's
+		// storage, relayed by its client: see the database signature.
+		unless: dbStorage},
 	// Go net/http (proxyconnect), curl (CONNECT, CURLE_COULDNT_RESOLVE_PROXY),
 	// Java's HTTP client, Python requests/urllib3 (ProxyError), Node.js
 	// tunnel agents, Squid's error codes, RFC 7235 (407).
@@ -143,10 +150,10 @@ var signatures = []signature{
 	{what: "Redis", kinds: []string{"cache", "redis"},
 		re:    regexp.MustCompile(`(READONLY You can't write|CLUSTERDOWN|NOREPLICAS|MISCONF Redis|LOADING Redis|OOM command not allowed|max number of clients reached)`),
 		hints: []string{"readonly", "clusterdown", "noreplicas", "misconf", "loading redis", "oom command", "max number of clients"}},
-	// PostgreSQL (SQLSTATE 53300, 40P01, 57014, 57P01…) and MySQL (1040, 1205, 1213, 2006, 2013) server errors.
+	// PostgreSQL (SQLSTATE 53300, 40P01, 57014, 57P01, 53100…) and MySQL (1040, 1205, 1213, 2006, 2013, 1114, errno 28) server errors.
 	{what: "a database", kinds: []string{"database", "db", "datastore"},
-		re:    regexp.MustCompile(`(?i)(too many clients|remaining connection slots are reserved|too many connections|lock wait timeout exceeded|deadlock (detected|found)|canceling statement due to (lock|statement) timeout|the database system is (shutting down|starting up|in recovery mode)|server has gone away|lost connection to MySQL server|terminating connection due to administrator command|SQLSTATE 53300)`),
-		hints: []string{"too many", "remaining connection", "lock wait", "deadlock", "canceling statement", "database system", "gone away", "lost connection", "terminating connection", "53300"}},
+		re:    regexp.MustCompile(`(?i)(could not (extend|write to) file|the table .{1,64} is full|got error 28 from storage engine|too many clients|remaining connection slots are reserved|too many connections|lock wait timeout exceeded|deadlock (detected|found)|canceling statement due to (lock|statement) timeout|the database system is (shutting down|starting up|in recovery mode)|server has gone away|lost connection to MySQL server|terminating connection due to administrator command|SQLSTATE 53300)`),
+		hints: []string{"could not extend", "could not write to file", "is full", "error 28", "too many", "remaining connection", "lock wait", "deadlock", "canceling statement", "database system", "gone away", "lost connection", "terminating connection", "53300"}},
 	// Kafka client and broker errors.
 	{what: "Kafka", kinds: []string{"queue", "broker", "kafka"},
 		re:    regexp.MustCompile(`(?i)(run out of available brokers|NotEnoughReplicas|fewer in-sync replicas than required|LEADER_NOT_AVAILABLE|NotLeaderOrFollower|NOT_LEADER_FOR_PARTITION|KafkaStorageException)`),

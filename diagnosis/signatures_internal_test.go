@@ -1,6 +1,9 @@
 package diagnosis
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 // Each message is what the named software prints; the test fails when a
 // signature stops knowing it or starts claiming a message of another kind.
@@ -55,6 +58,21 @@ func TestSignaturesKnowWhatWidelyUsedSoftwarePrints(t *testing.T) {
 		}
 		if c.who != "" && found.who != c.who {
 			t.Errorf("%q: names %q as the failing thing, want %q", c.text, found.who, c.who)
+		}
+	}
+
+	// A database server's disk-full error, relayed by its client, is the
+	// database's storage, not the client's own.
+	for _, text := range []string{
+		`pq: ERROR: could not extend file "base/16384/2619": No space left on device`,
+		`Error 1114: The table 'orders' is full`,
+	} {
+		var whats []string
+		for _, m := range readMessage(text, true).sigs {
+			whats = append(whats, m.sig.what)
+		}
+		if !slices.Contains(whats, "a database") || slices.Contains(whats, "storage") {
+			t.Errorf("%q: signatures %v, want a database's and not storage", text, whats)
 		}
 	}
 
