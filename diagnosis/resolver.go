@@ -257,7 +257,7 @@ func (r *Resolver) hostOf(a Alert) (node, label, value string, ok bool) {
 }
 
 // hostAlert: alerts of the node-exporter, kubelet and node-condition rule
-// families (see roles.go for their sources), or scraped from node-exporter
+// families (see roles_upstream.go for their sources), or scraped from node-exporter
 // or the kubelet.
 func hostAlert(a Alert) bool {
 	name := a.Name()
