@@ -80,7 +80,7 @@ func clusterLookup(text string) bool {
 	if m := lookedUp.FindStringSubmatch(text); m != nil {
 		return own(m[1])
 	}
-	hosts := hostToken.FindAllString(text, -1)
+	hosts := hostsIn(text)
 	for _, h := range hosts {
 		if !own(h) {
 			return false

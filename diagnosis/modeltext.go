@@ -205,14 +205,14 @@ func readMessage(text string, withSignatures bool) textRead {
 			}
 		}
 		if sm.who == "" && sig.shared && !sig.victims {
-			sm.hosts = hostToken.FindAllString(text, -1)
+			sm.hosts = hostsIn(text)
 		}
 		t.sigs = append(t.sigs, sm)
 		t.shared = t.shared || sig.shared
 		text = sig.re.ReplaceAllString(text, " ") // a name inside a DNS error is not the culprit
 	}
 	t.words = nodeWord.FindAllString(text, -1)
-	t.hosts = hostToken.FindAllString(text, -1)
+	t.hosts = hostsIn(text)
 	return t
 }
 

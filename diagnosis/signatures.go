@@ -44,6 +44,19 @@ type signature struct {
 // number: 1.9.2 is a version).
 var hostToken = regexp.MustCompile(`(?i)\b((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z](?:[a-z0-9-]*[a-z0-9])?)(?::\d+)?\b`)
 
+// hostsIn finds the host names in a message. Host names are written in
+// lower case; a dotted name with capitals is code (Client.Timeout,
+// java.lang.NullPointerException), not a host.
+func hostsIn(text string) []string {
+	var out []string
+	for _, h := range hostToken.FindAllString(text, -1) {
+		if strings.ToLower(h) == h {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
 // matches returns what of text the signature matches, "" for nothing;
 // lower is text in lower case.
 func (s signature) matches(lower, text string) string {

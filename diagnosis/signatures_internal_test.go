@@ -90,3 +90,13 @@ func TestSignaturesKnowWhatWidelyUsedSoftwarePrints(t *testing.T) {
 		}
 	}
 }
+
+// TestHostsAreLowerCaseDottedNames: code identifiers are dotted too; a
+// host name is written in lower case.
+func TestHostsAreLowerCaseDottedNames(t *testing.T) {
+	text := `Get "http://10.1.2.3:8080/healthz": context deadline exceeded (Client.Timeout exceeded while awaiting headers); java.lang.NullPointerException at api.payments.example.com`
+	got := hostsIn(text)
+	if !slices.Equal(got, []string{"api.payments.example.com"}) {
+		t.Errorf("hosts in %q: %v, want only api.payments.example.com", text, got)
+	}
+}
