@@ -100,14 +100,14 @@ var signatures = []signature{
 	// socket and urllib3, curl (CURLE_COULDNT_RESOLVE_HOST), nginx's
 	// resolver, PHP.
 	{what: "DNS resolution", kinds: []string{"dns"}, shared: true, victims: true,
-		re:    regexp.MustCompile(`(?i)(\blookup \S+ on \S+:53\b|\blookup \S+?: (i/o timeout|no such host|server misbehaving)|no such host|server misbehaving|temporary failure in name resolution|name or service not known|name does not resolve|no address associated with hostname|nodename nor servname provided|could not translate host ?name|could not resolve host|could not be resolved \(\d+: |failed to resolve '|UnknownHostException|getaddrinfo (ENOTFOUND|EAI_AGAIN|failed)|EAI_AGAIN|EAI_NONAME|\bquery(A|AAAA) (ETIMEOUT|ENOTFOUND|ESERVFAIL)|gaierror|name resolution failed|dns (lookup|resolution|query) (failed|timed out|timeout)|\bSERVFAIL\b|\bNXDOMAIN\b)`),
-		hints: []string{"lookup", "no such host", "misbehaving", "name resolution", "name or service", "does not resolve", "no address associated", "nodename", "translate host", "resolve", "unknownhost", "getaddrinfo", "eai_", "querya", "gaierror", "dns", "servfail", "nxdomain"},
+		re:    regexp.MustCompile(`(?i)(\blookup \S+ on \S+:53\b|\blookup \S+?: (i/o timeout|no such host|server misbehaving)|no such host|server misbehaving|temporary failure in name resolution|name or service not known|name does not resolve|no address associated with hostname|nodename nor servname provided|could not translate host ?name|could not resolve host|resolving timed out after|host not found \((authoritative|non-authoritative)|:53: (i/o timeout|connect: connection refused)|could not be resolved \(\d+: |failed to resolve '|UnknownHostException|getaddrinfo (ENOTFOUND|EAI_AGAIN|failed)|EAI_AGAIN|EAI_NONAME|\bquery(A|AAAA) (ETIMEOUT|ENOTFOUND|ESERVFAIL)|gaierror|name resolution failed|dns (lookup|resolution|query) (failed|timed out|timeout)|\bSERVFAIL\b|\bNXDOMAIN\b)`),
+		hints: []string{"lookup", "no such host", "misbehaving", "name resolution", "name or service", "does not resolve", "no address associated", "nodename", "translate host", "resolv", "host not found", ":53:", "unknownhost", "getaddrinfo", "eai_", "querya", "gaierror", "dns", "servfail", "nxdomain"},
 		who:   regexp.MustCompile(`(?i)\blookup \S+ on \[?([0-9a-f.:]+?)\]?:53\b`)},
 	// Go crypto/x509 and crypto/tls (alerts), OpenSSL (verify errors and
 	// TLS alerts), Node.js tls error codes, Java PKIX, Python ssl.
 	{what: "TLS certificates", kinds: []string{"ca", "cert", "certificate", "pki", "issuer"}, shared: true,
-		re:    regexp.MustCompile(`(?i)(x509: |certificate (has )?expired|certificate verify failed|CERTIFICATE_VERIFY_FAILED|certificate signed by unknown authority|unknown certificate authority|PKIX path building failed|unable to find valid certification path|tls: (bad|expired|revoked|unknown|unsupported) certificate|alert (unknown ca|certificate expired|bad certificate)|unable to get local issuer certificate|self[- ]signed certificate in certificate chain|unable to verify the first certificate|UNABLE_TO_VERIFY_LEAF_SIGNATURE|CERT_HAS_EXPIRED|SELF_SIGNED_CERT_IN_CHAIN|SSLHandshakeException)`),
-		hints: []string{"x509", "certificate", "certification", "pkix", "tls:", "alert", "issuer", "leaf_signature", "cert_has_expired", "self_signed", "sslhandshake"},
+		re:    regexp.MustCompile(`(?i)(x509: |certificate (has )?expired|certificate verify failed|CERTIFICATE_VERIFY_FAILED|certificate signed by unknown authority|unknown certificate authority|PKIX path (building|validation) failed|unable to find valid certification path|CertificateExpiredException|SSLCertVerificationError|SSL certificate problem|remote certificate is invalid|RemoteCertificateChainErrors|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|DEPTH_ZERO_SELF_SIGNED_CERT|tls: (bad|expired|revoked|unknown|unsupported) certificate|alert (unknown ca|certificate expired|bad certificate)|unable to get local issuer certificate|self[- ]signed certificate in certificate chain|unable to verify the first certificate|UNABLE_TO_VERIFY_LEAF_SIGNATURE|CERT_HAS_EXPIRED|SELF_SIGNED_CERT_IN_CHAIN|SSLHandshakeException)`),
+		hints: []string{"x509", "certificate", "certification", "pkix", "tls:", "alert", "issuer", "leaf_signature", "cert_has_expired", "self_signed", "sslhandshake", "certificateexpired", "sslcertverification", "ssl certificate", "remote certificate", "issuer_cert", "depth_zero"},
 		who:   regexp.MustCompile(`(?i)(?:issuer[ =:]+"?|candidate authority certificate "|authority[ =:]+")([A-Za-z0-9.-]+[A-Za-z0-9])`),
 		// Go's crypto/x509 says "current time T is before NotBefore" for a
 		// certificate not yet valid: the reader's clock is behind, the
@@ -115,10 +115,11 @@ var signatures = []signature{
 		unless: regexp.MustCompile(`(?i)current time \S+ is before \S+`)},
 	// Linux errno (ENOSPC, EROFS, ESTALE, EIO, EREMOTEIO, EUCLEAN, ENOTCONN
 	// on FUSE/NFS), the kernel's hung-task and NFS messages, mount.nfs, and
-	// the kubelet's volume events (FailedMount, FailedAttachVolume).
+	// the kubelet's volume events (FailedMount, FailedAttachVolume, Multi-Attach),
+	// the kernel's block-device I/O errors.
 	{what: "storage", kinds: []string{"storage", "disk", "volume", "nfs", "efs", "filesystem"},
-		re:    regexp.MustCompile(`(?i)(no space left on device|read-only file ?system|stale (nfs )?file handle|input/output error|remote I/O error|structure needs cleaning|transport endpoint is not connected|blocked for more than \d+ seconds|hung task|nfs: server \S+ not responding|mount\.nfs4?: |MountVolume\.(SetUp|MountDevice) failed|Unable to attach or mount volumes|AttachVolume\.Attach failed|disk quota exceeded)`),
-		hints: []string{"no space", "read-only", "stale", "input/output", "i/o error", "needs cleaning", "transport endpoint", "blocked for more", "hung task", "nfs", "mountvolume", "mount volumes", "attachvolume", "quota"},
+		re:    regexp.MustCompile(`(?i)(no space left on device|read-only file ?system|stale (nfs )?file handle|input/output error|remote I/O error|structure needs cleaning|transport endpoint is not connected|blocked for more than \d+ seconds|hung task|nfs: server \S+ not responding|mount\.nfs4?: |MountVolume\.(SetUp|MountDevice) failed|Unable to attach or mount volumes|AttachVolume\.Attach failed|Multi-Attach error for volume|I/O error, dev \S+|Buffer I/O error on dev|disk quota exceeded)`),
+		hints: []string{"no space", "read-only", "stale", "input/output", "i/o error", "needs cleaning", "transport endpoint", "blocked for more", "hung task", "nfs", "mountvolume", "mount volumes", "attachvolume", "multi-attach", "quota"},
 		// nfs: server H not responding; an export is HOST:/path.
 		who: regexp.MustCompile(`(?i)(?:nfs: server (\S+) not responding|\b([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z][a-z0-9-]*):/)`),
 		// A database server's own error about its disk (PostgreSQL's
@@ -127,30 +128,34 @@ var signatures = []signature{
 		unless: dbStorage},
 	// Go net/http (proxyconnect), curl (CONNECT, CURLE_COULDNT_RESOLVE_PROXY),
 	// Java's HTTP client, Python requests/urllib3 (ProxyError), Node.js
-	// tunnel agents, Squid's error codes, RFC 7235 (407).
+	// tunnel agents, Squid's error codes, egress proxies' denials
+	// (Smokescreen), RFC 7235 (407).
 	{what: "an egress proxy", kinds: []string{"proxy", "egress"}, shared: true,
-		re:    regexp.MustCompile(`(?i)(proxyconnect tcp|from proxy \S* ?after CONNECT|unable to tunnel through proxy|CONNECT tunnel failed|tunnel connection failed|proxy CONNECT aborted|could not resolve proxy|cannot connect to proxy|failed to connect to proxy|tunneling socket could not be established|\bProxyError\b|X-Squid-Error|ERR_CONNECT_FAIL|407 Proxy Authentication Required)`),
+		re:    regexp.MustCompile(`(?i)(proxyconnect tcp|from proxy \S* ?after CONNECT|unable to tunnel through proxy|CONNECT tunnel failed|tunnel connection failed|proxy CONNECT aborted|could not resolve proxy|(cannot|unable to) connect to proxy|failed to connect to proxy|(rejected|denied) by (the )?proxy|tunneling socket could not be established|\bProxyError\b|X-Squid-Error|ERR_CONNECT_FAIL|407 Proxy Authentication Required)`),
 		hints: []string{"proxy", "tunnel", "squid", "err_connect_fail"},
 		who:   regexp.MustCompile(`(?i)(?:proxyconnect tcp: dial tcp |from proxy |through proxy |\(proxy |resolve proxy:? |connect to proxy:? )([A-Za-z0-9.-]+[A-Za-z0-9])`)},
 	// Kerberos (KRB_AP_ERR_SKEW), AWS SigV4 ("Signature expired: T is now
 	// earlier than T′", RequestTimeTooSkewed), JWT libraries (golang-jwt,
 	// PyJWT, jsonwebtoken's NotBeforeError, go-oidc's nbf check), x509 "not
-	// yet valid", etcd's peer clock check, chrony/ntpd/ntpdate.
+	// yet valid", etcd's peer clock check, CockroachDB's clock offset check,
+	// Google's and Azure AD's token time checks, chrony/ntpd/ntpdate and
+	// systemd-timesyncd (NTP answers on port 123).
 	{what: "clock skew", kinds: []string{"ntp", "time", "clock"}, shared: true,
-		re:    regexp.MustCompile(`(?i)(clock skew|clock drift|clock difference against peer|time (is )?out of sync|RequestTimeTooSkewed|signature expired: \S+ is now earlier than|token used before issued|token is not valid yet|jwt not active|before the nbf|issued in the future|not yet valid|clock (is )?(unsynchroni[sz]ed|not synchroni[sz]ed)|no server suitable for synchroni[sz]ation|no selectable sources)`),
-		hints: []string{"clock", "time", "skew", "not yet valid", "valid yet", "token used before", "earlier than", "jwt not active", "nbf", "future", "synchroni", "selectable"},
+		re:    regexp.MustCompile(`(?i)(clock skew|clock drift|clock difference against peer|time (is )?out of sync|RequestTimeTooSkewed|signature expired: \S+ is now earlier than|token used before issued|token is not valid yet|jwt not active|before the nbf|issued in the future|not yet valid|clock (is )?(unsynchroni[sz]ed|not synchroni[sz]ed)|no server suitable for synchroni[sz]ation|no selectable sources|system clock wrong by|time jump detected|clock synchroni[sz]ation error|KRB_AP_ERR_SKEW|in a reasonable timeframe|not within its valid time range|reply from \S+:123\b)`),
+		hints: []string{"clock", "time", "skew", "not yet valid", "valid yet", "token used before", "earlier than", "jwt not active", "nbf", "future", "synchroni", "selectable", "wrong by", "time jump", "krb_ap_err_skew", "timeframe", "time range", ":123"},
 		who:   regexp.MustCompile(`(?i)(?:source|server|peer)s?[ :(]+"?([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)`)},
 	// The kubelet's eviction and node-condition messages, the node
 	// controller's events and taints, the kubelet's runtime health checks.
 	{what: "a Kubernetes node", kinds: []string{"node", "host", "vm"},
-		re:    regexp.MustCompile(`(?i)(the node was low on resource|the node had condition|NodeNotReady|node \S+ (is )?not ready|untolerated taint|node\(s\) (had|didn't)|pod was evicted|kubelet stopped posting node status|node\.kubernetes\.io/(unreachable|not-ready)|PLEG is not healthy|container runtime (is down|network not ready))`),
-		hints: []string{"node", "evicted", "taint", "kubelet", "pleg", "container runtime"}},
+		re:    regexp.MustCompile(`(?i)(the node was low on resource|the node had condition|NodeNotReady|node \S+ (is )?not ready|untolerated taint|node\(s\) (had|didn't)|pod was evicted|kubelet stopped posting node status|node\.kubernetes\.io/(unreachable|not-ready)|PLEG is not healthy|container runtime (is down|network not ready)|cannot connect to the Docker daemon|containerd\.sock)`),
+		hints: []string{"node", "evicted", "taint", "kubelet", "pleg", "container runtime", "docker daemon", "containerd.sock"}},
 	// AWS ELB's own error pages (ALB's awselb/2.0, Classic ELB's "Back-end
 	// server is at capacity"), Google Cloud load balancers' statusDetails,
-	// HAProxy's 503 page, nginx's upstream balancer with every server down.
+	// HAProxy's 503 page and <NOSRV> log field, nginx's upstream balancer
+	// with every server down, Azure Application Gateway's error pages.
 	{what: "a load balancer", kinds: []string{"loadbalancer", "lb"}, shared: true,
-		re:    regexp.MustCompile(`(?i)(awselb/2\.0|\bELB\b.{0,20}(5\d\d|unhealthy)|back-end server is at capacity|failed_to_pick_backend|backend_connection_closed_before_data_sent_to_client|no server is available to handle this request|no live upstreams)`),
-		hints: []string{"elb", "back-end server", "backend", "no server is available", "no live upstreams"}},
+		re:    regexp.MustCompile(`(?i)(awselb/2\.0|\bELB\b.{0,20}(5\d\d|unhealthy)|back-end server is at capacity|failed_to_pick_backend|backend_connection_closed_before_data_sent_to_client|failed_to_connect_to_backend|no server is available to handle this request|<NOSRV>|no live upstreams|Microsoft-Azure-Application-Gateway)`),
+		hints: []string{"elb", "back-end server", "backend", "no server is available", "nosrv", "no live upstreams", "application-gateway"}},
 	// Runtimes' own words for a defect in the running code: Go panics and
 	// runtime errors, uncaught Java/Kotlin, Python, Node.js, Ruby and .NET
 	// exceptions of programming errors, Rust panics, a segmentation fault.
