@@ -209,8 +209,12 @@ func (r *Resolver) Resolve(a Alert) Resolution {
 				return Resolution{Node: n, Label: rule.Label, Value: v, InGraph: true}
 			}
 		}
-		if n, ok := r.lookupSpelled(v); ok {
-			return Resolution{Node: n, Label: rule.Label, Value: v, InGraph: true}
+		if subjectLabel(rule.Label) || rule.Label == "provider" || rule.Label == "database" {
+			// Not a namespace, job or cluster: "payments" the namespace
+			// is no spelling of payments-api.
+			if n, ok := r.lookupSpelled(v); ok {
+				return Resolution{Node: n, Label: rule.Label, Value: v, InGraph: true}
+			}
 		}
 		if partLabels[rule.Label] {
 			if n, ok := r.lookupParts(cands[len(cands)-1]); ok {

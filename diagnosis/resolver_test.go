@@ -48,6 +48,7 @@ func TestResolverFindsTheSubjectOfRealAlerts(t *testing.T) {
 			map[string]string{"alertname": "KubernetesNodeNotReady", "job": "kube-state-metrics", "service": "kube-state-metrics", "node": "gke-prod-pool-1-9c2f-x1"}, "gke-prod-pool-1-9c2f-x1", "node", false},
 		{"a provider spelled with a dot for the graph's dash", map[string]string{"alertname": "UpstreamErrors", "service": "refunds", "provider": "checkout.com"}, "checkout-com", "provider", true},
 		{"a provider named without the graph's service suffix", map[string]string{"alertname": "UpstreamErrors", "service": "refunds", "provider": "here"}, "here-api", "provider", true},
+		{"a namespace is no spelling of a service", map[string]string{"alertname": "KubeJobFailed", "service": "kube-state-metrics", "job": "kube-state-metrics", "namespace": "here", "job_name": "nightly-export-29581234"}, "nightly-export", "job_name", false},
 		{"a service named with a suffix the graph leaves out", map[string]string{"service": "checkout-service"}, "checkout", "service", true},
 		{"a service the graph does not know", map[string]string{"service": "legacy-billing"}, "legacy-billing", "service", false},
 		{"an unknown workload behind kube-state-metrics is not the exporter", map[string]string{"service": "kube-state-metrics", "deployment": "ghost"}, "ghost", "deployment", false},
