@@ -163,7 +163,11 @@ var signatures = []signature{
 	// service's answer are not among them.
 	{what: "a defect in its own code", kinds: []string{"code"}, self: true,
 		re:    regexp.MustCompile(`(panic: |runtime error: (invalid memory address|index out of range|slice bounds out of range|integer divide by zero)|nil pointer dereference|fatal error: (concurrent map|all goroutines are asleep)|java\.lang\.(NullPointerException|ClassCastException|IllegalStateException|IllegalArgumentException|ArrayIndexOutOfBoundsException|IndexOutOfBoundsException|StringIndexOutOfBoundsException|NumberFormatException|UnsupportedOperationException|NoSuchMethodError|NoSuchFieldError|NoClassDefFoundError|AbstractMethodError)|kotlin\.(UninitializedPropertyAccessException|KotlinNullPointerException)|Traceback \(most recent call last\)|\b(KeyError|TypeError|AttributeError|IndexError|NameError|ZeroDivisionError|UnboundLocalError|ModuleNotFoundError|ReferenceError): |Cannot read propert(y|ies) of (undefined|null)|is not a function\b|NoMethodError|undefined method .{1,40} for nil|System\.(NullReferenceException|InvalidCastException|IndexOutOfRangeException|ArgumentNullException)|Object reference not set to an instance of an object|thread '[^']*' panicked at|called .Option::unwrap\(\). on a .None. value|[Ss]egmentation fault|SIGSEGV)`),
-		hints: []string{"panic", "runtime error", "nil pointer", "fatal error", "java.lang.", "kotlin.", "traceback", "error: ", "cannot read propert", "is not a function", "nomethoderror", "undefined method", "system.", "object reference not set", "segmentation fault", "sigsegv"}},
+		hints: []string{"panic", "runtime error", "nil pointer", "fatal error", "java.lang.", "kotlin.", "traceback", "error: ", "cannot read propert", "is not a function", "nomethoderror", "undefined method", "system.", "object reference not set", "segmentation fault", "sigsegv"},
+		// fetch() rejects with a TypeError when the network fails (Node's
+		// undici "fetch failed", browsers' "Failed to fetch", "NetworkError
+		// when attempting to fetch resource", "Load failed"): no defect.
+		unless: regexp.MustCompile(`(?i)TypeError: (fetch failed|failed to fetch|networkerror|load failed)`)},
 	// Redis server replies.
 	{what: "Redis", kinds: []string{"cache", "redis"},
 		re:    regexp.MustCompile(`(READONLY You can't write|CLUSTERDOWN|NOREPLICAS|MISCONF Redis|LOADING Redis|OOM command not allowed|max number of clients reached)`),

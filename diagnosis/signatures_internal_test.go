@@ -95,6 +95,7 @@ func TestSignaturesKnowWhatWidelyUsedSoftwarePrints(t *testing.T) {
 		`upstream connect error or disconnect/reset before headers. reset reason: overflow`,
 		`upgraded to 1.9.2 at 10:02`,
 		`java.lang.OutOfMemoryError: Java heap space`,
+		`TypeError: fetch failed (cause: connect ECONNREFUSED 10.0.4.2:8080)`,
 		`json: cannot unmarshal string into Go struct field .price of type float64`,
 	} {
 		for _, m := range readMessage(text, true).sigs {
