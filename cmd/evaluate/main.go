@@ -39,7 +39,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	workers := fs.Int("workers", 0, "diagnoses run in parallel (0: GOMAXPROCS)")
 	refit := fs.Bool("refit", false, "leave-one-topology-out refits the parameters on the other topologies (slow)")
 	disable := fs.String("disable", "", "signals the engine leaves out everywhere, comma-separated (e.g. signature: how it does on error texts it has no signature for)")
-	misses := fs.String("misses", "", "print the misses of one root type (or \"all\") on the tuning half, or of the hand-written corpus (\"corpus\"; never the held-out set), with their alerts, and stop")
+	misses := fs.String("misses", "", "print the misses of one root type (or \"all\") on the tuning half, or of the hand-written corpus (\"corpus\"; never the held-out set), with their alerts and which signals cost them, and stop")
 	fitOnly := fs.Bool("fit", false, "fit the model's parameters on the tuning half and the hand-written incidents, print them as Go, and stop")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -208,6 +208,7 @@ func printMisses(stdout, stderr io.Writer, rootType string, n int, seed int64, o
 		return 1
 	}
 	diagnose := bench.Engine(off...)
+	gap, ranked := map[string]float64{}, 0
 	for _, c := range cases {
 		if rootType != "all" && c.RootType != rootType {
 			continue
@@ -223,6 +224,13 @@ func printMisses(stdout, stderr io.Writer, rootType string, n int, seed int64, o
 		if rank == 1 {
 			continue
 		}
+		if rank > 1 {
+			ranked++
+			right, top := d.Candidates[rank-1].Terms, d.Candidates[0].Terms
+			for _, sig := range diagnosis.SignalNames() {
+				gap[sig] += right[sig] - top[sig]
+			}
+		}
 		fmt.Fprintf(stdout, "== %s (%s) want %s, rank %d\n", c.Name, c.RootType, c.Want.RootCause, rank)
 		for i, cand := range d.Candidates[:min(4, len(d.Candidates))] {
 			fmt.Fprintf(stdout, "   %d. %s %.2f\n", i+1, cand.Service, cand.Confidence)
@@ -234,5 +242,32 @@ func printMisses(stdout, stderr io.Writer, rootType string, n int, seed int64, o
 			fmt.Fprintf(stdout, "   alert %s %v | %s\n", a.Name(), a.Labels, strings.Join(strings.Fields(a.Annotations["summary"]+" "+a.Annotations["description"]), " "))
 		}
 	}
+	printGap(stdout, gap, ranked)
 	return 0
+}
+
+// printGap says which signals cost the misses: for the misses whose right
+// answer is a candidate, the mean of each signal's term for the right
+// candidate minus the top one's (log-likelihood ratios; negative: the
+// signal spoke for the wrong answer).
+func printGap(w io.Writer, gap map[string]float64, ranked int) {
+	if ranked == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nSignals, right answer minus top candidate (mean over the %d misses whose right answer is a candidate):\n", ranked)
+	sigs := diagnosis.SignalNames()
+	slices.SortStableFunc(sigs, func(a, b string) int {
+		switch da, db := gap[a], gap[b]; {
+		case da < db:
+			return -1
+		case da > db:
+			return 1
+		}
+		return 0
+	})
+	for _, sig := range sigs {
+		if v := gap[sig] / float64(ranked); v != 0 {
+			fmt.Fprintf(w, "  %-10s %+.2f\n", sig, v)
+		}
+	}
 }

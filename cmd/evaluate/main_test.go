@@ -48,7 +48,7 @@ func TestEvaluateShowsMissesOfTheTuningHalfOnly(t *testing.T) {
 	}
 	// With three signals off, some of 40 incidents are missed, and each
 	// miss shows what was wanted, the candidates and the alerts.
-	for _, w := range []string{"== synth/", " want ", "   1. ", "   alert "} {
+	for _, w := range []string{"== synth/", " want ", "   1. ", "   alert ", "Signals, right answer minus top candidate"} {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("misses lack %q:\n%s", w, out.String())
 		}
