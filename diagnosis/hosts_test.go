@@ -338,3 +338,34 @@ func TestEngineReadsARuntimeDefectAsItsServicesOwn(t *testing.T) {
 		t.Errorf("top candidate %+v, want pricing, on the strength of its own error", top)
 	}
 }
+
+// TestEngineNamesTheGPUNodeItsWorkloadsLoseTheirDeviceOn: two inference
+// services on one GPU node the graph does not list report Xid errors; the
+// node, learned from their node label, is the suspect, not the services.
+func TestEngineNamesTheGPUNodeItsWorkloadsLoseTheirDeviceOn(t *testing.T) {
+	g, err := graph.New([]graph.Node{
+		{Name: "api", DependsOn: []string{"embedder", "ranker"}},
+		{Name: "embedder"},
+		{Name: "ranker"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	var alerts []diagnosis.Alert
+	for i, svc := range []string{"embedder", "ranker"} {
+		a := mkAlert("InferenceErrorRateHigh", svc, at.Add(time.Duration(i)*20*time.Second), "node", "gpu-pool-a100-7")
+		a.Annotations = map[string]string{"description": "NVRM: Xid (PCI:0000:3b:00): 79, GPU has fallen off the bus."}
+		alerts = append(alerts, a)
+	}
+	alerts = append(alerts, mkAlert("HighErrorRate", "api", at.Add(time.Minute)))
+	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
+	d := e.Diagnose(context.Background(), incidentOf(alerts))
+	top, ok := d.Top()
+	if !ok || top.Service != "gpu-pool-a100-7" {
+		t.Fatalf("top candidate %+v, want the GPU node gpu-pool-a100-7; candidates %+v", top, d.Candidates)
+	}
+	if !strings.Contains(strings.Join(top.Evidence, "\n"), "point at a GPU node") || top.Terms["signature"] <= 0 {
+		t.Errorf("the card does not say the Xid errors point at the GPU node: %v", top.Evidence)
+	}
+}

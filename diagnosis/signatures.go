@@ -149,6 +149,19 @@ var signatures = []signature{
 	{what: "a Kubernetes node", kinds: []string{"node", "host", "vm"},
 		re:    regexp.MustCompile(`(?i)(the node was low on resource|the node had condition|NodeNotReady|node \S+ (is )?not ready|untolerated taint|node\(s\) (had|didn't)|pod was evicted|kubelet stopped posting node status|node\.kubernetes\.io/(unreachable|not-ready)|PLEG is not healthy|container runtime (is down|network not ready)|cannot connect to the Docker daemon|containerd\.sock)`),
 		hints: []string{"node", "evicted", "taint", "kubelet", "pleg", "container runtime", "docker daemon", "containerd.sock"}},
+	// NVIDIA's driver and libraries when a GPU or its node fails: Xid
+	// errors in the kernel log, NVML and CUDA runtime errors that mean the
+	// device is gone or broken, NCCL. "CUDA out of memory" is the
+	// workload's own saturation and is not among them.
+	{what: "a GPU node", kinds: []string{"gpu", "node", "host", "vm"},
+		re:    regexp.MustCompile(`(?i)(NVRM: Xid|GPU has fallen off the bus|Failed to initialize NVML|Driver/library version mismatch|no CUDA-capable device is detected|CUDA error: (an illegal memory access|unspecified launch failure|uncorrectable ECC error)|uncorrectable ECC error encountered|NCCL error|nvidia-smi has failed)`),
+		hints: []string{"xid", "fallen off the bus", "nvml", "driver/library", "cuda", "ecc error", "nccl", "nvidia-smi"}},
+	// MQTT clients when the broker refuses or drops them: CONNACK return
+	// code 3 as Eclipse Paho (Go, Python, Java) prints it, Paho Java's
+	// MqttException codes for an unreachable broker and a lost connection.
+	{what: "an MQTT broker", kinds: []string{"mqtt", "broker", "queue"},
+		re:    regexp.MustCompile(`(?i)(connection refused: (server|broker) unavailable|Unable to connect to server \(32103\)|Connection lost \(32109\))`),
+		hints: []string{"connection refused", "32103", "32109"}},
 	// AWS ELB's own error pages (ALB's awselb/2.0, Classic ELB's "Back-end
 	// server is at capacity"), Google Cloud load balancers' statusDetails,
 	// HAProxy's 503 page and <NOSRV> log field, nginx's upstream balancer

@@ -48,6 +48,11 @@ func TestSignaturesKnowWhatWidelyUsedSoftwarePrints(t *testing.T) {
 		{`AADSTS700024: Client assertion is not within its valid time range.`, "clock skew", ""},
 		{`Cannot connect to the Docker daemon at unix:///var/run/docker.sock`, "a Kubernetes node", ""},
 		{`haproxy[812]: 10.0.0.4:51234 [06/Dec/2026:03:12:00] fe_https be_api/<NOSRV> 0/-1/-1/-1/0 503`, "a load balancer", ""},
+		{`NVRM: Xid (PCI:0000:3b:00): 79, pid=1423, GPU has fallen off the bus.`, "a GPU node", ""},
+		{`RuntimeError: CUDA error: uncorrectable ECC error encountered`, "a GPU node", ""},
+		{`Failed to initialize NVML: Driver/library version mismatch`, "a GPU node", ""},
+		{`paho: Connection Refused: Server Unavailable`, "an MQTT broker", ""},
+		{`MqttException: Unable to connect to server (32103)`, "an MQTT broker", ""},
 		{`panic: runtime error: index out of range [3] with length 3`, "a defect in its own code", ""},
 		{`Traceback (most recent call last): File "app.py", line 12`, "a defect in its own code", ""},
 		{`TypeError: Cannot read properties of undefined (reading 'id')`, "a defect in its own code", ""},
@@ -96,6 +101,7 @@ func TestSignaturesKnowWhatWidelyUsedSoftwarePrints(t *testing.T) {
 		`upgraded to 1.9.2 at 10:02`,
 		`java.lang.OutOfMemoryError: Java heap space`,
 		`TypeError: fetch failed (cause: connect ECONNREFUSED 10.0.4.2:8080)`,
+		`torch.cuda.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB`,
 		`json: cannot unmarshal string into Go struct field .price of type float64`,
 	} {
 		for _, m := range readMessage(text, true).sigs {
