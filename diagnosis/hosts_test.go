@@ -115,16 +115,8 @@ func TestEngineReadsANotYetValidCertificateAsClockSkew(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
 	msg := "tls: failed to verify certificate: x509: certificate has expired or is not yet valid: current time 2026-03-01T02:00:01Z is before 2026-03-01T02:04:00Z"
-	var alerts []diagnosis.Alert
-	for i, svc := range []string{"api", "auth", "orders"} {
-		a := mkAlert("HighErrorRate", svc, at.Add(time.Duration(i)*20*time.Second))
-		a.Annotations = map[string]string{"description": msg}
-		alerts = append(alerts, a)
-	}
-	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
-	d := e.Diagnose(context.Background(), incidentOf(alerts))
+	d := sameMessage(t, g, msg, "api", "auth", "orders")
 	top, ok := d.Top()
 	if !ok || top.Service != "chrony" {
 		t.Fatalf("top candidate %+v, want chrony; candidates %+v", top, d.Candidates)
@@ -145,21 +137,8 @@ func TestEngineBlamesClusterDNSForAClusterNameLookup(t *testing.T) {
 	for _, s := range []string{"cart", "search", "billing"} {
 		nodes = append(nodes, graph.Node{Name: s, DependsOn: []string{"coredns"}})
 	}
-	g, err := graph.New(nodes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
-	var alerts []diagnosis.Alert
-	for i, s := range []string{"cart", "search", "billing"} {
-		a := mkAlert("HighErrorRate", s, at.Add(time.Duration(i)*20*time.Second))
-		a.Annotations = map[string]string{"description": "dial tcp: lookup orders.shop.svc.cluster.local on 10.96.0.10:53: no such host"}
-		alerts = append(alerts, a)
-	}
-	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
-	d := e.Diagnose(context.Background(), incidentOf(alerts))
-	if top, ok := d.Top(); !ok || top.Service != "coredns" {
-		t.Fatalf("top candidate %+v, want coredns; candidates %+v", top, d.Candidates)
+	if top := lookupFailures(t, nodes, "dial tcp: lookup orders.shop.svc.cluster.local on 10.96.0.10:53: no such host"); top != "coredns" {
+		t.Fatalf("top candidate %s, want coredns", top)
 	}
 }
 
@@ -176,21 +155,8 @@ func TestEngineClimbsToClusterDNSWhenTheGraphMissesItsEdge(t *testing.T) {
 	for _, s := range []string{"cart", "search", "billing"} {
 		nodes = append(nodes, graph.Node{Name: s, DependsOn: []string{"vpc-resolver"}})
 	}
-	g, err := graph.New(nodes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
-	var alerts []diagnosis.Alert
-	for i, s := range []string{"cart", "search", "billing"} {
-		a := mkAlert("HighErrorRate", s, at.Add(time.Duration(i)*20*time.Second))
-		a.Annotations = map[string]string{"description": "getaddrinfo EAI_AGAIN orders.shop.svc.cluster.local"}
-		alerts = append(alerts, a)
-	}
-	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
-	d := e.Diagnose(context.Background(), incidentOf(alerts))
-	if top, ok := d.Top(); !ok || top.Service != "coredns" {
-		t.Fatalf("top candidate %+v, want coredns; candidates %+v", top, d.Candidates)
+	if top := lookupFailures(t, nodes, "getaddrinfo EAI_AGAIN orders.shop.svc.cluster.local"); top != "coredns" {
+		t.Fatalf("top candidate %s, want coredns", top)
 	}
 }
 
@@ -222,16 +188,7 @@ func TestEngineDoesNotPassANameDownToSharedInfrastructure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
-	msg := `dial tcp inventory.shop.svc.cluster.local:8080: connect: connection refused`
-	var alerts []diagnosis.Alert
-	for i, svc := range []string{"web", "cart"} {
-		a := mkAlert("HighErrorRate", svc, at.Add(time.Duration(i)*20*time.Second))
-		a.Annotations = map[string]string{"description": msg}
-		alerts = append(alerts, a)
-	}
-	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
-	d := e.Diagnose(context.Background(), incidentOf(alerts))
+	d := sameMessage(t, g, `dial tcp inventory.shop.svc.cluster.local:8080: connect: connection refused`, "web", "cart")
 	var db, dns diagnosis.Candidate
 	for _, c := range d.Candidates {
 		switch c.Service {
@@ -368,4 +325,32 @@ func TestEngineNamesTheGPUNodeItsWorkloadsLoseTheirDeviceOn(t *testing.T) {
 	if !strings.Contains(strings.Join(top.Evidence, "\n"), "point at a GPU node") || top.Terms["signature"] <= 0 {
 		t.Errorf("the card does not say the Xid errors point at the GPU node: %v", top.Evidence)
 	}
+}
+
+// lookupFailures diagnoses cart, search and billing (which the nodes must
+// hold) failing with the same resolver error, and returns the top
+// candidate.
+func lookupFailures(t *testing.T, nodes []graph.Node, msg string) string {
+	t.Helper()
+	g, err := graph.New(nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, _ := sameMessage(t, g, msg, "cart", "search", "billing").Top()
+	return top.Service
+}
+
+// sameMessage diagnoses the services failing, twenty seconds apart, each
+// with an alert whose description is msg.
+func sameMessage(t *testing.T, g *graph.Graph, msg string, services ...string) diagnosis.Diagnosis {
+	t.Helper()
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	var alerts []diagnosis.Alert
+	for i, svc := range services {
+		a := mkAlert("HighErrorRate", svc, at.Add(time.Duration(i)*20*time.Second))
+		a.Annotations = map[string]string{"description": msg}
+		alerts = append(alerts, a)
+	}
+	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
+	return e.Diagnose(context.Background(), incidentOf(alerts))
 }

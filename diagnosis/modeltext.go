@@ -74,7 +74,7 @@ func (v *rcaView) readText(r *Resolver) {
 			for _, m := range t.sigs {
 				if m.sig.self {
 					if !v.namesAnother(r, t.words, node) {
-						v.ownSignature(node, a, m)
+						v.signatureHit(node, node, a, m)
 					}
 					continue
 				}
@@ -92,15 +92,7 @@ func (v *rcaView) readText(r *Resolver) {
 					targets = v.clusterDNS(targets, m.sig.kinds)
 				}
 				for _, target := range targets {
-					v.pointsAt(node, target)
-					h := v.sig[target]
-					if h == nil {
-						h = &hits{}
-						v.sig[target] = h
-						v.sigWhat[target] = m.sig.what + " (" + strings.TrimSpace(m.text) + ")"
-					}
-					h.add(a.Fingerprint, node, "")
-					v.link(node, target)
+					v.signatureHit(node, target, a, m)
 				}
 			}
 			if t.erred && len(t.sigs) == 0 {
@@ -141,17 +133,18 @@ func (v *rcaView) namesAnother(r *Resolver, words []string, node string) bool {
 	return false
 }
 
-// ownSignature records that node's own message reports a defect of its
-// own.
-func (v *rcaView) ownSignature(node string, a AlertState, m sigMatch) {
-	v.pointsAt(node, node)
-	h := v.sig[node]
+// signatureHit records that alert a on node carries a message of
+// signature m that points at target (node itself for its own trouble).
+func (v *rcaView) signatureHit(node, target string, a AlertState, m sigMatch) {
+	v.pointsAt(node, target)
+	h := v.sig[target]
 	if h == nil {
 		h = &hits{}
-		v.sig[node] = h
-		v.sigWhat[node] = m.sig.what + " (" + strings.TrimSpace(m.text) + ")"
+		v.sig[target] = h
+		v.sigWhat[target] = m.sig.what + " (" + strings.TrimSpace(m.text) + ")"
 	}
 	h.add(a.Fingerprint, node, "")
+	v.link(node, target)
 }
 
 // specificName: a host name (a dot), a compound name (a dash) or one with
