@@ -354,3 +354,27 @@ func sameMessage(t *testing.T, g *graph.Graph, msg string, services ...string) d
 	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
 	return e.Diagnose(context.Background(), incidentOf(alerts))
 }
+
+// TestEngineReadsABrokersWordsAsThatBrokers: the services use a Kafka and
+// a RabbitMQ, both queues; RabbitMQ's connection.blocked is about the
+// RabbitMQ only.
+func TestEngineReadsABrokersWordsAsThatBrokers(t *testing.T) {
+	g, err := graph.New([]graph.Node{
+		{Name: "orders", DependsOn: []string{"events-kafka", "jobs-rabbitmq"}},
+		{Name: "billing", DependsOn: []string{"events-kafka", "jobs-rabbitmq"}},
+		{Name: "events-kafka", Kind: "queue"},
+		{Name: "jobs-rabbitmq", Kind: "queue"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := sameMessage(t, g, "publish failed: connection.blocked: low on disk", "orders", "billing")
+	for _, c := range d.Candidates {
+		if c.Service == "events-kafka" && c.Terms["signature"] != 0 {
+			t.Errorf("events-kafka got %.2f from RabbitMQ's words: %v", c.Terms["signature"], c.Evidence)
+		}
+	}
+	if top, ok := d.Top(); !ok || top.Service != "jobs-rabbitmq" {
+		t.Errorf("top candidate %+v, want jobs-rabbitmq", top)
+	}
+}

@@ -122,6 +122,18 @@ func (v *rcaView) readText(r *Resolver) {
 	v.placeStrangers(strangers)
 }
 
+// runs reports whether a node's name or kind says it runs one of the
+// technologies.
+func runs(tech []string, name, kind string) bool {
+	name, kind = strings.ToLower(name), strings.ToLower(kind)
+	for _, t := range tech {
+		if strings.Contains(name, t) || strings.Contains(kind, t) {
+			return true
+		}
+	}
+	return false
+}
+
 // namesAnother reports whether any of a message's words names a node
 // other than node: a defect reported there may be that node's.
 func (v *rcaView) namesAnother(r *Resolver, words []string, node string) bool {
@@ -356,11 +368,17 @@ func (v *rcaView) lookup(r *Resolver, w string) (string, bool) {
 // is about node itself.
 func (v *rcaView) suspectsOfKind(node string, sig signature) []string {
 	of := func(names []string) []string {
-		var out []string
+		var out, meant []string
 		for _, n := range names {
 			if slices.Contains(sig.kinds, strings.ToLower(v.kind(n))) && n != node {
 				out = append(out, n)
+				if runs(sig.tech, n, v.kind(n)) {
+					meant = append(meant, n)
+				}
 			}
+		}
+		if len(meant) > 0 {
+			return meant // RabbitMQ's words are about the RabbitMQ, not the Kafka beside it
 		}
 		return out
 	}

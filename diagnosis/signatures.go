@@ -34,6 +34,11 @@ type signature struct {
 	// unless: a message this also matches is not this signature's,
 	// whatever re says.
 	unless *regexp.Regexp
+	// tech: words one of which the name or kind of a node running the
+	// software the message comes from contains (rabbit for RabbitMQ's
+	// connection.blocked): among the nodes of the kinds a service uses,
+	// those are meant.
+	tech []string
 	// self: the message is about the code of the service that logged it
 	// (a panic, an uncaught exception): that service, unless the message
 	// names another node it may have come from.
@@ -159,7 +164,7 @@ var signatures = []signature{
 	// MQTT clients when the broker refuses or drops them: CONNACK return
 	// code 3 as Eclipse Paho (Go, Python, Java) prints it, Paho Java's
 	// MqttException codes for an unreachable broker and a lost connection.
-	{what: "an MQTT broker", kinds: []string{"mqtt", "broker", "queue"},
+	{what: "an MQTT broker", kinds: []string{"mqtt", "broker", "queue"}, tech: []string{"mqtt", "emqx", "mosquitto", "hivemq", "vernemq"},
 		re:    regexp.MustCompile(`(?i)(connection refused: (server|broker) unavailable|Unable to connect to server \(32103\)|Connection lost \(32109\))`),
 		hints: []string{"connection refused", "32103", "32109"}},
 	// AWS ELB's own error pages (ALB's awselb/2.0, Classic ELB's "Back-end
@@ -190,15 +195,15 @@ var signatures = []signature{
 		re:    regexp.MustCompile(`(?i)(could not (extend|write to) file|the table .{1,64} is full|got error 28 from storage engine|too many clients|remaining connection slots are reserved|too many connections|lock wait timeout exceeded|deadlock (detected|found)|canceling statement due to (lock|statement) timeout|the database system is (shutting down|starting up|in recovery mode)|server has gone away|lost connection to MySQL server|terminating connection due to administrator command|SQLSTATE 53300)`),
 		hints: []string{"could not extend", "could not write to file", "is full", "error 28", "too many", "remaining connection", "lock wait", "deadlock", "canceling statement", "database system", "gone away", "lost connection", "terminating connection", "53300"}},
 	// Kafka client and broker errors.
-	{what: "Kafka", kinds: []string{"queue", "broker", "kafka"},
+	{what: "Kafka", kinds: []string{"queue", "broker", "kafka"}, tech: []string{"kafka", "msk", "redpanda", "strimzi"},
 		re:    regexp.MustCompile(`(?i)(run out of available brokers|NotEnoughReplicas|fewer in-sync replicas than required|LEADER_NOT_AVAILABLE|NotLeaderOrFollower|NOT_LEADER_FOR_PARTITION|KafkaStorageException)`),
 		hints: []string{"broker", "replicas", "leader", "kafkastorage"}},
 	// RabbitMQ resource alarms and forced closes.
-	{what: "RabbitMQ", kinds: []string{"queue", "broker", "rabbitmq"},
+	{what: "RabbitMQ", kinds: []string{"queue", "broker", "rabbitmq"}, tech: []string{"rabbit", "amqp"},
 		re:    regexp.MustCompile(`(?i)(connection\.blocked|resource alarm|CONNECTION_FORCED)`),
 		hints: []string{"connection.blocked", "resource alarm", "connection_forced"}},
 	// Elasticsearch exceptions.
-	{what: "Elasticsearch", kinds: []string{"search", "elasticsearch", "database"},
+	{what: "Elasticsearch", kinds: []string{"search", "elasticsearch", "database"}, tech: []string{"elastic", "opensearch", "search"},
 		re:    regexp.MustCompile(`(cluster_block_exception|flood-stage watermark|es_rejected_execution_exception|circuit_breaking_exception|NoNodeAvailableException|all shards failed)`),
 		hints: []string{"cluster_block", "flood-stage", "es_rejected", "circuit_breaking", "nonodeavailable", "all shards failed"}},
 }
