@@ -240,7 +240,7 @@ func (r *Resolver) hostOf(a Alert) (node, label, value string, ok bool) {
 	if !hostAlert(a) {
 		return "", "", "", false
 	}
-	for _, l := range []string{"node", "node_name", "kubernetes_node", "nodename"} {
+	for _, l := range nodeNameLabels {
 		if v := strings.TrimSpace(a.Labels[l]); v != "" {
 			if n, ok := r.lookup(v); ok {
 				return n, l, v, true
@@ -277,8 +277,8 @@ func hostAlert(a Alert) bool {
 		}
 	}
 	// Any other rule set's node alert (KubernetesNodeNotReady,
-	// GKENodeUnhealthy) says "node" in its name and carries the node's
-	// name in a node label.
+	// KubernetesNodeMemoryPressure) says "node" in its name and carries
+	// the node's name in a node label.
 	if nodeLabelled(a) {
 		for _, w := range nameWords(name) {
 			if w == "node" || w == "nodes" {
@@ -289,9 +289,12 @@ func hostAlert(a Alert) bool {
 	return false
 }
 
+// nodeNameLabels carry a Kubernetes node's name.
+var nodeNameLabels = []string{"node", "node_name", "kubernetes_node", "nodename"}
+
 // nodeLabelled reports whether an alert carries a Kubernetes node's name.
 func nodeLabelled(a Alert) bool {
-	for _, l := range []string{"node", "node_name", "kubernetes_node", "nodename"} {
+	for _, l := range nodeNameLabels {
 		if strings.TrimSpace(a.Labels[l]) != "" {
 			return true
 		}
