@@ -163,6 +163,10 @@ func Parse(data []byte, opt LoadOptions) (Runbook, []string) {
 	if rb.Title == "" {
 		bad("title: missing")
 	}
+	rb.Description = freeText(rb.Description)
+	for i := range rb.Params {
+		rb.Params[i].Description = freeText(rb.Params[i].Description)
+	}
 	switch {
 	case rb.Playbook == "":
 		bad("playbook: missing")
@@ -208,7 +212,7 @@ func Parse(data []byte, opt LoadOptions) (Runbook, []string) {
 		}
 	}
 	if f.Verify != nil {
-		rb.Verify = &Verify{Description: f.Verify.Description, PromQL: f.Verify.PromQL, Within: 5 * time.Minute}
+		rb.Verify = &Verify{Description: freeText(f.Verify.Description), PromQL: f.Verify.PromQL, Within: 5 * time.Minute}
 		if f.Verify.Within != "" {
 			d, err := time.ParseDuration(f.Verify.Within)
 			if err != nil || d <= 0 || d > time.Hour {
@@ -275,4 +279,16 @@ func (c *Catalog) RunbookFor(alertname, service string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// freeText is a description as written, less what YAML cannot write back
+// the same way: blank lines and spaces around it and at the ends of its
+// lines (a folded scalar that opens with an empty line came back shorter
+// each time it was written).
+func freeText(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " \t\r")
+	}
+	return strings.TrimSpace(strings.Join(lines, "\n"))
 }
