@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -247,7 +248,21 @@ func yamlProblem(err error) string {
 	s = strings.ReplaceAll(s, "in type runbooks.approvalsFile", "in approvals")
 	s = strings.ReplaceAll(s, "into runbooks.file", "into a runbook")
 	s = strings.ReplaceAll(s, "\n  ", "; ")
-	return strings.ReplaceAll(s, "\n", `\n`) // a value quoted in the message may hold a newline: one line each
+	return escapeControls(s) // a value quoted in the message may hold a newline or a carriage return: one line each
+}
+
+// escapeControls writes control characters as Go escapes (\n, \r, \x00).
+func escapeControls(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Get returns a runbook by ID.
