@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/nightowl-sre/nightowl/deploy/testbed"
+	"github.com/nightowl-sre/nightowl/diagnosis"
 )
 
 // alertmanagerConfig relays every alert to the Slack webhook, with nightowl's
@@ -60,20 +61,7 @@ func TestAlertmanagerStormBecomesOneCard(t *testing.T) {
 			am := testbed.MustStartAlertmanager(t, alertmanagerConfig(t, hook, tc.groupBy, tc.template))
 			nightowl := MustRunNightowl(t, emu, filepath.Join(t.TempDir(), "bot.db"), nil)
 
-			storm := stormNow(t)
-			am.MustPostAlerts(t, storm[:5])
-			MustWait(t, emu, 20*time.Second, "the incident card", func() bool { return len(emu.Messages(chIncidents)) > 0 })
-			am.MustPostAlerts(t, storm[5:])
-			MustWait(t, emu, 30*time.Second, "all 31 alerts on the card", func() bool {
-				ms := emu.Messages(chIncidents)
-				return len(ms) > 0 && strings.Contains(ms[0].Text, "(31 alerts → 1 page)")
-			})
-
-			cards := emu.Messages(chIncidents)
-			if len(cards) != 1 {
-				t.Fatalf("%d top-level messages in #incidents, want exactly 1 card", len(cards))
-			}
-			card := cards[0]
+			card, storm := mustStormCard(t, emu, func(a []diagnosis.Alert) { am.MustPostAlerts(t, a) })
 			if !strings.Contains(card.Text, "on order-service") {
 				t.Errorf("card %q does not name order-service as the root cause", card.Text)
 			}

@@ -163,23 +163,12 @@ func TestDiscoveredGraphMakesTheStormOneCard(t *testing.T) {
 		t.Errorf("postgres-rds, outside the mesh, is a %q", g.Kind("postgres-rds"))
 	}
 
-	storm := stormNow(t)
-	am.MustPostAlerts(t, storm[:5])
-	MustWait(t, emu, 20*time.Second, "the incident card", func() bool { return len(emu.Messages(chIncidents)) > 0 })
-	am.MustPostAlerts(t, storm[5:])
-	MustWait(t, emu, 30*time.Second, "all 31 alerts on the card", func() bool {
-		ms := emu.Messages(chIncidents)
-		return len(ms) > 0 && strings.Contains(ms[0].Text, "(31 alerts → 1 page)")
-	})
-	cards := emu.Messages(chIncidents)
-	if len(cards) != 1 {
-		t.Fatalf("%d top-level messages in #incidents, want exactly 1 card", len(cards))
+	card, _ := mustStormCard(t, emu, func(a []diagnosis.Alert) { am.MustPostAlerts(t, a) })
+	if !strings.Contains(card.Text, "on order-service") {
+		t.Errorf("card %q does not name order-service as the root cause", card.Text)
 	}
-	if !strings.Contains(cards[0].Text, "on order-service") {
-		t.Errorf("card %q does not name order-service as the root cause", cards[0].Text)
-	}
-	if strings.Contains(string(cards[0].Blocks), "no service graph") {
-		t.Errorf("the card says it had no service graph, but discovery gave one:\n%s", cards[0].Blocks)
+	if strings.Contains(string(card.Blocks), "no service graph") {
+		t.Errorf("the card says it had no service graph, but discovery gave one:\n%s", card.Blocks)
 	}
 
 	if _, err := emu.SlashCommand(t.Context(), slackemu.SlashCommand{User: uLead, Channel: chIncidents, Command: "/graph", Text: "order-service"}); err != nil {

@@ -157,6 +157,27 @@ func stormNow(tb testing.TB) []diagnosis.Alert {
 	return alerts
 }
 
+// mustStormCard relays the Black Friday storm through post, its first five
+// alerts and then the rest once their card is up, waits until all 31 are
+// on the card, and returns the card: the one top-level message there must
+// be in #incidents; and the storm, as relayed.
+func mustStormCard(tb testing.TB, emu *slackemu.Server, post func([]diagnosis.Alert)) (slackemu.Message, []diagnosis.Alert) {
+	tb.Helper()
+	storm := stormNow(tb)
+	post(storm[:5])
+	MustWait(tb, emu, 20*time.Second, "the incident card", func() bool { return len(emu.Messages(chIncidents)) > 0 })
+	post(storm[5:])
+	MustWait(tb, emu, 30*time.Second, "all 31 alerts on the card", func() bool {
+		ms := emu.Messages(chIncidents)
+		return len(ms) > 0 && strings.Contains(ms[0].Text, "(31 alerts → 1 page)")
+	})
+	cards := emu.Messages(chIncidents)
+	if len(cards) != 1 {
+		tb.Fatalf("%d top-level messages in #incidents, want exactly 1 card", len(cards))
+	}
+	return cards[0], storm
+}
+
 func resolveAll(alerts []diagnosis.Alert) []diagnosis.Alert {
 	out := make([]diagnosis.Alert, len(alerts))
 	at := time.Now().Add(-time.Second).Truncate(time.Millisecond)

@@ -5,7 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/nightowl-sre/nightowl/diagnosis"
 )
 
 // TestWithoutAServiceGraphTheStormIsStillOneCard: with no SERVICE_GRAPH
@@ -21,20 +22,7 @@ func TestWithoutAServiceGraphTheStormIsStillOneCard(t *testing.T) {
 		t.Fatalf("the graph has %d nodes without SERVICE_GRAPH, want none", n)
 	}
 
-	storm := stormNow(t)
-	MustRelay(t, hook, []string{"namespace", "alertname"}, storm[:5])
-	MustWait(t, emu, 20*time.Second, "the incident card", func() bool { return len(emu.Messages(chIncidents)) > 0 })
-	MustRelay(t, hook, []string{"namespace", "alertname"}, storm[5:])
-	MustWait(t, emu, 30*time.Second, "all 31 alerts on the card", func() bool {
-		ms := emu.Messages(chIncidents)
-		return len(ms) > 0 && strings.Contains(ms[0].Text, "(31 alerts → 1 page)")
-	})
-
-	cards := emu.Messages(chIncidents)
-	if len(cards) != 1 {
-		t.Fatalf("%d top-level messages in #incidents, want exactly 1 card", len(cards))
-	}
-	card := cards[0]
+	card, _ := mustStormCard(t, emu, func(a []diagnosis.Alert) { MustRelay(t, hook, []string{"namespace", "alertname"}, a) })
 	if !strings.Contains(card.Text, "on order-service") {
 		t.Errorf("card %q does not name order-service as the root cause", card.Text)
 	}
