@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
+	"github.com/nightowl-sre/nightowl/diagnosis/graph"
 	"github.com/nightowl-sre/nightowl/diagnosis/scenarios"
 	"github.com/nightowl-sre/nightowl/diagnosis/scenarios/bench"
 	"github.com/nightowl-sre/nightowl/diagnosis/scenarios/synth"
@@ -40,7 +41,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	refit := fs.Bool("refit", false, "leave-one-topology-out refits the parameters on the other topologies (slow)")
 	disable := fs.String("disable", "", "signals the engine leaves out everywhere, comma-separated (e.g. signature: how it does on error texts it has no signature for)")
 	misses := fs.String("misses", "", "print the misses of one root type (or \"all\") on the tuning half, or of the hand-written corpus (\"corpus\"; never the held-out set), with their alerts and which signals cost them, and stop")
-	fitOnly := fs.Bool("fit", false, "fit the model's parameters on the tuning half and the hand-written incidents, print them as Go, and stop")
+	fitOnly := fs.Bool("fit", false, "fit the model's parameters on the tuning half and the corpus (never the held-out set), print them as Go, and stop")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -138,6 +139,30 @@ func handwrittenCases() ([]bench.Case, error) {
 	return cases, nil
 }
 
+// developmentCases are the hand-written incidents parameters may be fitted
+// on: the corpus and the Black Friday storm, never the held-out set; and
+// the storm again, on its own graph and on the demo's, as the anchors the
+// fit must keep right and sure.
+func developmentCases() (dev, anchors []bench.Case, err error) {
+	corpus, err := scenarios.Corpus()
+	if err != nil {
+		return nil, nil, err
+	}
+	bf, err := scenarios.BlackFridayScenario()
+	if err != nil {
+		return nil, nil, err
+	}
+	if dev, err = bench.Cases(append(corpus, bf), bench.KeepResolved()); err != nil {
+		return nil, nil, fmt.Errorf("development incidents: %w", err)
+	}
+	demo := bf
+	demo.Graph = graph.Example() // the demo's graph, which lacks some of the storm's own edges
+	if anchors, err = bench.Cases([]scenarios.Scenario{bf, demo}, bench.KeepResolved()); err != nil {
+		return nil, nil, fmt.Errorf("black friday storm: %w", err)
+	}
+	return dev, anchors, nil
+}
+
 // tuningCases are the generated incidents parameters are fitted on: the
 // tuning half only.
 func tuningCases() ([]bench.Case, error) {
@@ -158,11 +183,11 @@ func fitParams(w io.Writer, workers int) error {
 	if err != nil {
 		return err
 	}
-	hand, err := handwrittenCases()
+	hand, anchors, err := developmentCases()
 	if err != nil {
 		return err
 	}
-	set := bench.FitSet{Generated: tune, Handwritten: hand, RootTypes: synth.RootTypes()}
+	set := bench.FitSet{Generated: tune, Handwritten: hand, RootTypes: synth.RootTypes(), Anchors: anchors}
 	fmt.Fprintf(w, "objective at DefaultParams: %.4f\n", set.Objective(diagnosis.DefaultParams(), workers))
 	p := bench.FitParams(set, diagnosis.DefaultParams(), 2, workers, func(name string, from, to, obj float64) {
 		fmt.Fprintf(w, "  %-20s %8.3f → %8.3f  objective %.4f\n", name, from, to, obj)

@@ -206,3 +206,25 @@ func TestScorecardRendersEverySection(t *testing.T) {
 		t.Errorf("markdown has no overall table:\n%s", sc.Markdown())
 	}
 }
+
+// An anchor the fit must keep right and sure costs a whole point when the
+// parameters leave its card unsure.
+func TestFitObjectiveChargesAnUnsureAnchor(t *testing.T) {
+	bf, err := scenarios.BlackFridayScenario()
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors, err := bench.Cases([]scenarios.Scenario{bf}, bench.KeepResolved())
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := bench.FitSet{Anchors: anchors}
+	p := diagnosis.DefaultParams()
+	if got := set.Objective(p, 1); got != 0 {
+		t.Errorf("objective with the storm right and sure %.3f, want 0", got)
+	}
+	p.Temperature = 50 // every candidate near-equally likely: unsure
+	if got := set.Objective(p, 1); got != -1 {
+		t.Errorf("objective with the storm unsure %.3f, want -1", got)
+	}
+}
