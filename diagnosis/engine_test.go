@@ -1,8 +1,10 @@
 package diagnosis_test
 
 import (
+	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
@@ -82,4 +84,26 @@ func TestEngineReportsServicesMissingFromTheGraph(t *testing.T) {
 	if len(d.NotInGraph) != 1 || d.NotInGraph[0] != "legacy-billing" || d.Candidates[0].InGraph {
 		t.Errorf("not in graph %v, top %+v", d.NotInGraph, d.Candidates[0])
 	}
+}
+
+// An alert that names a service both in a label and in its words says one
+// thing twice: it counts once, at the weight of the stronger of the two.
+func TestANameInALabelAndInTheWordsOfOneAlertCountsOnce(t *testing.T) {
+	at := mkTime()
+	gw := mkAlert("GatewayErrorsHigh", "api-gateway", at.Add(time.Minute), "exported_service", "checkout-service")
+	gw.Annotations = map[string]string{"summary": "5xx for checkout-service 21%"}
+	in := incidentOf([]diagnosis.Alert{mkAlert("ServiceErrorRateHigh", "checkout-service", at), gw})
+	d := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: graph.Example()}).Diagnose(t.Context(), in)
+	p := diagnosis.DefaultParams()
+	for _, c := range d.Candidates {
+		if c.Service != "checkout-service" {
+			continue
+		}
+		got := c.Terms["named"] + c.Terms["mention"]
+		if want := math.Max(p.Named, p.Mention); math.Abs(got-want) > 1e-9 {
+			t.Errorf("named %.3f + mention %.3f = %.3f, want %.3f: one alert, one naming", c.Terms["named"], c.Terms["mention"], got, want)
+		}
+		return
+	}
+	t.Fatalf("checkout-service is no candidate: %+v", d.Candidates)
 }

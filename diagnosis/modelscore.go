@@ -1,6 +1,7 @@
 package diagnosis
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math"
@@ -291,19 +292,47 @@ func (v *rcaView) scoreText(c *rcaCand) {
 		}
 		return from, via, sample, alerts
 	}
+	// A service whose alerts name the candidate both in a label and in
+	// their words says one thing twice: it counts once, in whichever of
+	// the two weighs more; the other adds only the services it alone has.
+	type naming struct {
+		signal string
+		from   map[string]bool
+		weight float64
+		line   func() (string, []any)
+	}
+	var names []naming
 	if from, via, sample, _ := through(v.named); len(from) > 0 && v.on(sigNamed) {
 		if via == c.node {
-			c.add(sigNamed, v.p.Named*strength(from), "alerts on %s name it (%s)", listShort(setList(from), 3), sample)
+			names = append(names, naming{sigNamed, from, v.p.Named, func() (string, []any) {
+				return "alerts on %s name it (%s)", []any{listShort(setList(from), 3), sample}
+			}})
 		} else {
-			c.add(sigNamed, v.p.Through*v.p.Named*strength(from), "alerts on %s name %s, which depends on it (%s)", listShort(setList(from), 3), via, sample)
+			names = append(names, naming{sigNamed, from, v.p.Through * v.p.Named, func() (string, []any) {
+				return "alerts on %s name %s, which depends on it (%s)", []any{listShort(setList(from), 3), via, sample}
+			}})
 		}
 	}
 	if from, via, sample, n := through(v.mention); len(from) > 0 && v.on(sigMention) {
 		if via == c.node {
-			c.add(sigMention, v.p.Mention*strength(from), "%s on %s name it (%q)", Plural(n, "alert", "alerts"), listShort(setList(from), 3), truncateWords(sample, 80))
+			names = append(names, naming{sigMention, from, v.p.Mention, func() (string, []any) {
+				return "%s on %s name it (%q)", []any{Plural(n, "alert", "alerts"), listShort(setList(from), 3), truncateWords(sample, 80)}
+			}})
 		} else {
-			c.add(sigMention, v.p.Through*v.p.Mention*strength(from), "%s on %s name %s, which depends on it (%q)", Plural(n, "alert", "alerts"), listShort(setList(from), 3), via, truncateWords(sample, 80))
+			names = append(names, naming{sigMention, from, v.p.Through * v.p.Mention, func() (string, []any) {
+				return "%s on %s name %s, which depends on it (%q)", []any{Plural(n, "alert", "alerts"), listShort(setList(from), 3), via, truncateWords(sample, 80)}
+			}})
 		}
+	}
+	slices.SortStableFunc(names, func(a, b naming) int { return cmp.Compare(b.weight, a.weight) })
+	counted := map[string]bool{}
+	for _, nm := range names {
+		before := strength(counted)
+		for f, specific := range nm.from {
+			counted[f] = counted[f] || specific
+		}
+		format, args := nm.line()
+		c.add(nm.signal, nm.weight*(strength(counted)-before), format, args...)
 	}
 }
 
