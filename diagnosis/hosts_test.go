@@ -378,3 +378,34 @@ func TestEngineReadsABrokersWordsAsThatBrokers(t *testing.T) {
 		t.Errorf("top candidate %+v, want jobs-rabbitmq", top)
 	}
 }
+
+// TestEngineNamesAThirdPartyTheGraphLacks: the errors of search and
+// billing (which call no provider the graph knows) quote a public API's
+// host; the graph file lacks that provider, and it is what failed.
+func TestEngineNamesAThirdPartyTheGraphLacks(t *testing.T) {
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	d := diagnoseText(t, hostsGraph(t), at, map[string]string{
+		"search":  `POST https://api.sendgrid.com/v3/mail/send: 503 Service Unavailable`,
+		"billing": `Get "https://api.sendgrid.com/v3/templates": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`,
+	})
+	top, ok := d.Top()
+	if !ok || top.Service != "sendgrid" || top.InGraph {
+		t.Fatalf("top candidate %+v, want sendgrid, which the graph lacks; candidates %+v", top, d.Candidates)
+	}
+}
+
+// TestEngineReadsAThirdPartyHostInAnotherSpelling: cart calls stripe, and
+// its errors quote Stripe's host under a name the graph does not list as
+// an alias; that is still stripe, not a provider of its own.
+func TestEngineReadsAThirdPartyHostInAnotherSpelling(t *testing.T) {
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	d := diagnoseText(t, hostsGraph(t), at, map[string]string{
+		"cart": `POST https://files.stripe.network/upload: 502 Bad Gateway`,
+		"web":  "upstream cart failed",
+	})
+	for _, c := range d.Candidates {
+		if c.Service == "stripe.network" || !c.InGraph && strings.Contains(c.Service, "stripe") {
+			t.Fatalf("a second stripe the graph does not know: %+v", d.Candidates)
+		}
+	}
+}

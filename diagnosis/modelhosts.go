@@ -34,16 +34,19 @@ func (v *rcaView) stranger(strangers map[string]*hits, r *Resolver, host, node s
 	h.add(a.Fingerprint, node, strings.Join(strings.Fields(a.Summary()), " "))
 }
 
-// placeStrangers: the errors of several services name a host nightowl
-// does not know; when place finds the node it most likely is, they
-// mention that node. A host nobody can place stays unknown: one the
-// services merely talk to is not a suspect.
-func (v *rcaView) placeStrangers(strangers map[string]*hits) {
+// placeStrangers: the errors of services name a host nightowl does not
+// know. A public host is a third party's (a payment or maps API): the
+// errors name it, by its provider's name, whether or not the graph file
+// has it. Otherwise, when place finds the node it most likely is, they
+// mention that node; a host nobody can place stays unknown.
+func (v *rcaView) placeStrangers(r *Resolver, strangers map[string]*hits) {
 	for _, host := range slices.Sorted(maps.Keys(strangers)) {
 		h := strangers[host]
-		n, ok := v.place(h.from, "")
+		n, ok := v.thirdParty(r, host, h.from)
 		if !ok {
-			continue
+			if n, ok = v.place(h.from, ""); !ok {
+				continue
+			}
 		}
 		for from := range h.from {
 			v.pointsAt(from, n)
@@ -225,3 +228,88 @@ func (v *rcaView) rename(from, to string) {
 	delete(v.virtual, from)
 	delete(v.spoken, from)
 }
+
+// thirdParty names the third party behind a public host the services'
+// errors quote: the graph's external node of that provider's name, in
+// another spelling if need be (api.postmarkapp.com is postmark), or, when
+// the graph has none and the services call no third party it knows, a
+// provider of its own that the graph file lacks.
+func (v *rcaView) thirdParty(r *Resolver, host string, from map[string]bool) (string, bool) {
+	name, ok := providerName(host)
+	if !ok {
+		return "", false
+	}
+	if n, known, ambiguous := r.thirdParty(name); known || ambiguous {
+		return n, known
+	}
+	for f := range from {
+		for _, d := range v.g.DependsOn(f) {
+			if thirdPartyKind(v.g.Kind(d)) {
+				return "", false // it may be that one, by a name the file does not give
+			}
+		}
+		for x, users := range v.vusers {
+			if thirdPartyKind(v.kind(x)) && slices.Contains(users, f) {
+				return "", false // an alert's label names the third party it calls
+			}
+		}
+	}
+	if _, seen := v.virtual[name]; !seen && v.alerting[name] == nil {
+		v.virtual[name] = "external"
+	}
+	return name, true
+}
+
+// providerName names the third party behind a public host name: its
+// registrable domain's name (api.stripe.com is stripe), or, on a cloud's
+// shared domain, the service's own first label (fcm.googleapis.com is fcm,
+// sqs.eu-west-1.amazonaws.com is sqs). Cluster-local, internal and bare
+// names and addresses name no third party.
+func providerName(host string) (string, bool) {
+	host = strings.ToLower(strings.TrimRight(host, ".:"))
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if net.ParseIP(host) != nil {
+		return "", false
+	}
+	labels := strings.Split(host, ".")
+	if len(labels) < 2 || clusterLocal(strings.Join(labels[1:], ".")) || privateSuffix[labels[len(labels)-1]] {
+		return "", false
+	}
+	for _, l := range labels {
+		if l == "" {
+			return "", false
+		}
+	}
+	rest := labels[:len(labels)-1] // without the top-level domain
+	if n := len(rest); n >= 2 && len(labels[len(labels)-1]) == 2 && secondLevel[rest[n-1]] {
+		rest = rest[:n-1] // shop.co.uk: co is no name
+	}
+	name := rest[len(rest)-1]
+	if sharedDomains[name] {
+		// fcm.googleapis.com is Google's FCM; a longer name there
+		// (internal-alb-1.eu-west-1.elb.amazonaws.com, a bucket, an API
+		// gateway) is the organisation's own resource in that cloud.
+		if len(rest) != 2 {
+			return "", false
+		}
+		name = rest[0]
+	}
+	if len(name) < 3 || genericWords[name] {
+		return "", false
+	}
+	return name, true
+}
+
+// privateSuffix: top-level names of private networks, never a third party.
+var privateSuffix = map[string]bool{"local": true, "internal": true, "lan": true, "corp": true, "home": true, "localdomain": true, "svc": true, "intranet": true, "private": true}
+
+// secondLevel: registries' second levels under country codes (co.uk, com.au).
+var secondLevel = map[string]bool{"co": true, "com": true, "net": true, "org": true, "gov": true, "ac": true, "edu": true, "ne": true, "or": true}
+
+// sharedDomains are clouds' domains that host many distinct services,
+// each under its own first label.
+var sharedDomains = map[string]bool{"googleapis": true, "amazonaws": true, "azure": true, "windows": true,
+	"azurewebsites": true, "cloudfront": true, "appspot": true, "herokuapp": true, "firebaseio": true,
+	"cloudflare": true, "fastly": true, "akamaized": true, "digitaloceanspaces": true, "oraclecloud": true}

@@ -119,7 +119,7 @@ func (v *rcaView) readText(r *Resolver) {
 			}
 		}
 	}
-	v.placeStrangers(strangers)
+	v.placeStrangers(r, strangers)
 }
 
 // runs reports whether a node's name or kind says it runs one of the

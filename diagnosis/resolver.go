@@ -77,6 +77,7 @@ func DefaultRules() []Rule {
 		{Label: "dbinstance_identifier"},
 		{Label: "scope"},
 		{Label: "provider"},
+		{Label: "statuspage"},
 		{Label: "cluster"},
 		{Label: "name", Strip: podSuffix},
 		{Label: "queue_name"},
@@ -229,8 +230,73 @@ func (r *Resolver) Resolve(a Alert) Resolution {
 		if n, label, v, ok := r.hostOf(a); ok {
 			return Resolution{Node: n, Label: label, Value: v, InGraph: r.g.Has(n)}
 		}
+		if n, label, v, ok := r.probed(a); ok {
+			return Resolution{Node: n, Label: label, Value: v, InGraph: r.g.Has(n)}
+		}
 	}
 	return fallback
+}
+
+// probed names the third party a probe of a public URL is about (a
+// blackbox probe of https://api.stripe.com/health is about stripe), when
+// no rule found its subject and the graph has that provider. A public URL
+// the graph has no provider for may well be the organisation's own
+// (https://eu.api.example.com/healthz): it names nothing.
+func (r *Resolver) probed(a Alert) (node, label, value string, ok bool) {
+	for _, l := range []string{"instance", "target", "url"} {
+		v := a.Labels[l]
+		_, rest, isURL := strings.Cut(v, "://")
+		if !isURL {
+			continue
+		}
+		host, _, _ := strings.Cut(rest, "/")
+		name, ok := providerName(host)
+		if !ok {
+			continue
+		}
+		if n, known, _ := r.thirdParty(name); known {
+			return n, l, v, true
+		}
+	}
+	return "", "", "", false
+}
+
+// thirdParty finds the graph's node for a provider's name, in another
+// spelling if need be (postmarkapp is postmark, maps is google-maps):
+// known when exactly one answers, ambiguous when several do.
+func (r *Resolver) thirdParty(name string) (node string, known, ambiguous bool) {
+	// The node of that very name, when it calls nothing: a provider the
+	// file gives no kind. One that calls others is the organisation's own
+	// (api.checkout.com is no probe of the checkout service).
+	if n, ok := r.lookup(name); ok && (thirdPartyKind(r.g.Kind(n)) || len(r.g.DependsOn(n)) == 0) {
+		return n, true, false
+	}
+	squash := func(s string) string {
+		return strings.NewReplacer("-", "", "_", "", ".", "").Replace(strings.ToLower(s))
+	}
+	want := squash(name)
+	var like []string
+	for _, n := range r.g.Names() {
+		if k := squash(n); thirdPartyKind(r.g.Kind(n)) && len(k) >= 4 && len(want) >= 3 && (strings.Contains(k, want) || strings.Contains(want, k)) {
+			like = append(like, n)
+		}
+	}
+	switch len(like) {
+	case 0:
+		return "", false, false
+	case 1:
+		return like[0], true, false
+	}
+	return "", false, true
+}
+
+// thirdPartyKind: graph kinds of providers outside the organisation.
+func thirdPartyKind(kind string) bool {
+	switch strings.ToLower(kind) {
+	case "external", "provider", "saas", "thirdparty", "third-party":
+		return true
+	}
+	return false
 }
 
 // hostOf names the Kubernetes node or host an alert from the node and

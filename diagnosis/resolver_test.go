@@ -51,6 +51,10 @@ func TestResolverFindsTheSubjectOfRealAlerts(t *testing.T) {
 		{"a namespace is no spelling of a service", map[string]string{"alertname": "KubeJobFailed", "service": "kube-state-metrics", "job": "kube-state-metrics", "namespace": "here", "job_name": "nightly-export-29581234"}, "nightly-export", "job_name", false},
 		{"a service named with a suffix the graph leaves out", map[string]string{"service": "checkout-service"}, "checkout", "service", true},
 		{"a service the graph does not know", map[string]string{"service": "legacy-billing"}, "legacy-billing", "service", false},
+		{"a status page exporter's provider", map[string]string{"alertname": "StatuspageComponentDegraded", "job": "statuspage-exporter", "statuspage": "here", "component": "Geocoding API"}, "here-api", "statuspage", true},
+		{"the status page of a provider the graph lacks", map[string]string{"alertname": "StatuspageComponentDegraded", "job": "statuspage-exporter", "statuspage": "twilio"}, "twilio", "statuspage", false},
+		{"a blackbox probe of a provider's public URL", map[string]string{"alertname": "BlackboxProbeFailed", "job": "blackbox", "instance": "https://geocode.search.hereapi.com/v1/health"}, "here-api", "instance", true},
+		{"a blackbox probe of a public URL of the organisation's own", map[string]string{"alertname": "BlackboxProbeFailed", "job": "blackbox", "instance": "https://eu.orders.io/healthz"}, "", "", false},
 		{"an unknown workload behind kube-state-metrics is not the exporter", map[string]string{"service": "kube-state-metrics", "deployment": "ghost"}, "ghost", "deployment", false},
 	}
 	for _, tc := range cases {

@@ -237,6 +237,9 @@ func familyKind(a Alert) string {
 	if hostAlert(a) {
 		return "node"
 	}
+	if a.Labels["statuspage"] != "" {
+		return "external" // a provider's status page
+	}
 	name := a.Name()
 	for _, f := range familyKinds {
 		if strings.HasPrefix(name, f.prefix) && len(name) > len(f.prefix) && !unicode.IsLower(rune(name[len(f.prefix)])) {

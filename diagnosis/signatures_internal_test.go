@@ -119,3 +119,26 @@ func TestHostsAreLowerCaseDottedNames(t *testing.T) {
 		t.Errorf("hosts in %q: %v, want only api.payments.example.com", text, got)
 	}
 }
+
+func TestProviderNameIsTheThirdPartysName(t *testing.T) {
+	for host, want := range map[string]string{
+		"api.stripe.com":                             "stripe",
+		"api.stripe.com:443":                         "stripe",
+		"fcm.googleapis.com":                         "fcm",
+		"api.eu.mailgun.net":                         "mailgun",
+		"hooks.slack.com.":                           "slack",
+		"shop.example.co.uk":                         "example",
+		"internal-alb-1.eu-west-1.elb.amazonaws.com": "",
+		"billing.payments.svc.cluster.local":         "",
+		"ip-10-0-1-23.eu-west-1.compute.internal":    "",
+		"db.corp":   "",
+		"10.0.0.12": "",
+		"localhost": "",
+		"www.io":    "",
+	} {
+		got, ok := providerName(host)
+		if got != want || ok != (want != "") {
+			t.Errorf("providerName(%q) = %q, %v; want %q", host, got, ok, want)
+		}
+	}
+}
