@@ -409,3 +409,38 @@ func TestEngineReadsAThirdPartyHostInAnotherSpelling(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineBlamesTheStoreWhoseSoftwareSpeaks: a database client's error
+// of one database's software is about the store that runs it, not the
+// other databases the service uses; and Vault's own words are about the
+// vault, whatever kind the graph file gives it.
+func TestEngineBlamesTheStoreWhoseSoftwareSpeaks(t *testing.T) {
+	g, err := graph.New([]graph.Node{
+		{Name: "profile", DependsOn: []string{"accounts-pg", "sessions-mongo", "secrets-vault"}},
+		{Name: "feed", DependsOn: []string{"accounts-pg", "sessions-mongo", "secrets-vault"}},
+		{Name: "web", DependsOn: []string{"profile", "feed"}},
+		{Name: "accounts-pg", Kind: "database"},
+		{Name: "sessions-mongo", Kind: "database"},
+		{Name: "secrets-vault", Kind: "service"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	for want, text := range map[string]string{
+		"sessions-mongo": "server selection error: server selection timeout, current topology: { Type: ReplicaSetNoPrimary }",
+		"secrets-vault":  "error fetching secret: Code: 503. Errors: * Vault is sealed",
+	} {
+		var alerts []diagnosis.Alert
+		for i, svc := range []string{"profile", "feed"} {
+			a := mkAlert("HighErrorRate", svc, at.Add(time.Duration(i)*20*time.Second))
+			a.Annotations = map[string]string{"summary": svc + " error rate 60%", "description": text}
+			alerts = append(alerts, a)
+		}
+		e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
+		d := e.Diagnose(context.Background(), incidentOf(alerts))
+		if top, ok := d.Top(); !ok || top.Service != want || len(d.Candidates) > 1 && d.Candidates[1].Confidence >= top.Confidence/2 {
+			t.Errorf("%q: top %+v, want %s; candidates %+v", text, top, want, d.Candidates)
+		}
+	}
+}

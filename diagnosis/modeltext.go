@@ -85,7 +85,7 @@ func (v *rcaView) readText(r *Resolver) {
 				if len(targets) == 0 {
 					targets = v.unknownHost(r, m.hosts, m.sig.kinds[0])
 				}
-				if len(targets) == 0 && !m.sig.victims {
+				if len(targets) == 0 && !m.sig.victims && !m.sig.byTech {
 					targets = []string{node} // its own error: a cause it reports itself
 				}
 				if m.sig.victims && clusterLookup(text) {
@@ -370,7 +370,10 @@ func (v *rcaView) suspectsOfKind(node string, sig signature) []string {
 	of := func(names []string) []string {
 		var out, meant []string
 		for _, n := range names {
-			if slices.Contains(sig.kinds, strings.ToLower(v.kind(n))) && n != node {
+			if n == node || sig.byTech && !runs(sig.tech, n, v.kind(n)) {
+				continue
+			}
+			if sig.byTech || slices.Contains(sig.kinds, strings.ToLower(v.kind(n))) {
 				out = append(out, n)
 				if runs(sig.tech, n, v.kind(n)) {
 					meant = append(meant, n)

@@ -43,6 +43,10 @@ type signature struct {
 	// (a panic, an uncaught exception): that service, unless the message
 	// names another node it may have come from.
 	self bool
+	// byTech: only a node whose name or kind says the technology is meant
+	// (Vault's "Vault is sealed" is about the vault, whatever kind the
+	// graph file gives it, and about no other secrets store).
+	byTech bool
 }
 
 // hostToken finds host names in a message (a name ends in a word, not a
@@ -202,6 +206,51 @@ var signatures = []signature{
 	{what: "RabbitMQ", kinds: []string{"queue", "broker", "rabbitmq"}, tech: []string{"rabbit", "amqp"},
 		re:    regexp.MustCompile(`(?i)(connection\.blocked|resource alarm|CONNECTION_FORCED)`),
 		hints: []string{"connection.blocked", "resource alarm", "connection_forced"}},
+	// MongoDB drivers (Go, Java, Node.js, PyMongo) when no server answers
+	// or the primary is gone, and the server's own not-primary errors.
+	{what: "MongoDB", kinds: []string{"database", "db", "datastore"}, tech: []string{"mongo", "documentdb"}, byTech: true,
+		re:    regexp.MustCompile(`(?i)(server selection (error|timeout)|MongoServerSelectionError|ServerSelectionTimeoutError|MongoNetworkError|MongoNotConnectedError|No suitable servers found|while waiting for a server that matches|NotWritablePrimary|NotPrimaryNoSecondaryOk|not master and slaveOk=false|No replica set members match selector)`),
+		hints: []string{"server selection", "mongo", "suitable servers", "waiting for a server", "primary", "not master", "replica set members"}},
+	// Cassandra and ScyllaDB drivers (DataStax Java/Python/Node.js, gocql)
+	// and coordinator errors. Netty's ReadTimeoutException is any HTTP
+	// client's and is not among them.
+	{what: "Cassandra", kinds: []string{"database", "db", "datastore"}, tech: []string{"cassandra", "scylla", "keyspaces"}, byTech: true,
+		re:    regexp.MustCompile(`(?i)(NoHostAvailable(Exception)?|All host\(s\) tried for query failed|gocql: no hosts available|no hosts available in the pool|Cassandra timeout during (read|write) query|Cannot achieve consistency level|Not enough replicas available for query at consistency)`),
+		hints: []string{"nohostavailable", "all host(s) tried", "no hosts available", "cassandra timeout", "consistency level", "not enough replicas"}},
+	// Memcached clients (gomemcache, pymemcache, spymemcached) and the
+	// server's out-of-memory reply.
+	{what: "Memcached", kinds: []string{"cache"}, tech: []string{"memcache"}, byTech: true,
+		re:    regexp.MustCompile(`(?i)(memcache: (connect timeout|no servers configured or available|unexpected response line)|SERVER_ERROR out of memory storing object|MemcacheServerError|net\.spy\.memcached.{0,40}(timed out|TimeoutException))`),
+		hints: []string{"memcache", "server_error"}},
+	// ZooKeeper clients (Java's KeeperException codes, go-zookeeper).
+	{what: "ZooKeeper", kinds: []string{"coordination", "zookeeper"}, tech: []string{"zookeeper", "zk"}, byTech: true,
+		re:    regexp.MustCompile(`(?i)(KeeperErrorCode = (ConnectionLoss|SessionExpired|OperationTimeout)|zk: (could not connect to a server|session has been expired by the server|connection closed))`),
+		hints: []string{"keepererrorcode", "zk: "}},
+	// etcd's server errors as clients (the Kubernetes API server, Patroni,
+	// etcdctl) print them.
+	{what: "etcd", kinds: []string{"etcd", "database", "coordination"}, tech: []string{"etcd"}, byTech: true,
+		re:    regexp.MustCompile(`(?i)(etcdserver: (request timed out|leader changed|no leader|too many requests|mvcc: database space exceeded)|mvcc: database space exceeded|etcd cluster is unavailable or misconfigured)`),
+		hints: []string{"etcdserver", "mvcc", "etcd cluster"}},
+	// HashiCorp Vault (and OpenBao) answers to a client when sealed or
+	// without an active node.
+	{what: "Vault", kinds: []string{"vault", "secrets"}, tech: []string{"vault", "openbao"}, byTech: true,
+		re:    regexp.MustCompile(`(?i)(Vault is sealed|Vault is not initialized|local node not active but active cluster node not found|error performing token check)`),
+		hints: []string{"vault", "local node not active", "token check"}},
+	// Confluent Schema Registry's serializers and REST client, Apicurio's.
+	{what: "a schema registry", kinds: []string{"registry", "schema-registry"}, tech: []string{"schema-registry", "schemaregistry", "schema", "apicurio", "karapace"}, byTech: true,
+		re:    regexp.MustCompile(`(?i)(Error (registering|retrieving) (Avro|JSON|Protobuf) schema|io\.confluent\.kafka\.schemaregistry|Schema being registered is incompatible|RestClientException: .{0,80}schema|schema registry (is )?(unavailable|unreachable|timed out))`),
+		hints: []string{"schema"}},
+	// Object stores' throttling and missing-bucket replies: Amazon S3,
+	// Google Cloud Storage, Azure Blob Storage, MinIO.
+	{what: "an object store", kinds: []string{"storage", "objectstore", "s3", "bucket", "blob"}, tech: []string{"s3", "bucket", "minio", "gcs", "blob", "objectstore", "object-store"}, byTech: true,
+		re:    regexp.MustCompile(`(?i)(SlowDown: Please reduce your request rate|503 Slow Down|NoSuchBucket|The specified bucket does not exist|Your socket connection to the server was not read from or written to within the timeout period|rateLimitExceeded.{0,40}(bucket|storage)|ServerBusy.{0,40}(blob|storage)|XMinioServerNotInitialized|XMinioStorageFull)`),
+		hints: []string{"slow", "bucket", "socket connection to the server", "ratelimitexceeded", "serverbusy", "xminio"}},
+	// OpenID Connect and JWT verifiers that cannot find the issuer's
+	// signing key (go-oidc, node-jwks-rsa, Spring Security, Microsoft's
+	// IdentityModel) or reach its discovery document.
+	{what: "the identity provider", kinds: []string{"auth", "identity", "idp", "oidc", "sso"}, tech: []string{"auth", "identity", "idp", "oidc", "sso", "keycloak", "okta", "dex", "login", "iam", "cognito", "entra"}, byTech: true,
+		re:    regexp.MustCompile(`(?i)(kid not found|unable to find a signing key that matches|SigningKeyNotFoundError|no matching (signing )?key|failed to verify signature: fetching keys|oidc: (failed to get provider|get keys failed)|IDX10501: Signature validation failed. Unable to match key|IDX10503|unable to fetch (the )?(jwks|openid configuration)|jwks (fetch|request) failed|Couldn't retrieve remote JWK set)`),
+		hints: []string{"kid", "signing key", "signingkeynotfound", "matching", "fetching keys", "oidc", "idx1050", "jwks", "jwk set", "openid"}},
 	// Elasticsearch exceptions.
 	{what: "Elasticsearch", kinds: []string{"search", "elasticsearch", "database"}, tech: []string{"elastic", "opensearch", "search"},
 		re:    regexp.MustCompile(`(cluster_block_exception|flood-stage watermark|es_rejected_execution_exception|circuit_breaking_exception|NoNodeAvailableException|all shards failed)`),

@@ -37,6 +37,18 @@ func TestSignaturesKnowWhatWidelyUsedSoftwarePrints(t *testing.T) {
 		{`503 Service Unavailable: Back-end server is at capacity`, "a load balancer", ""},
 		{`statusDetails=failed_to_pick_backend`, "a load balancer", ""},
 		{`curl: (28) Resolving timed out after 5000 milliseconds`, "DNS resolution", ""},
+		{`server selection error: server selection timeout, current topology: { Type: ReplicaSetNoPrimary }`, "MongoDB", ""},
+		{`MongoServerSelectionError: connection <monitor> to 10.0.3.4:27017 closed`, "MongoDB", ""},
+		{`com.datastax.oss.driver.api.core.AllNodesFailedException: All host(s) tried for query failed`, "Cassandra", ""},
+		{`gocql: no hosts available in the pool`, "Cassandra", ""},
+		{`memcache: connect timeout to 10.0.2.9:11211`, "Memcached", ""},
+		{`KeeperErrorCode = ConnectionLoss for /brokers/ids`, "ZooKeeper", ""},
+		{`etcdserver: request timed out, possibly due to previous leader failure`, "etcd", ""},
+		{`Code: 503. Errors: * Vault is sealed`, "Vault", ""},
+		{`org.apache.kafka.common.errors.SerializationException: Error registering Avro schema`, "a schema registry", ""},
+		{`operation error S3: PutObject, https response error StatusCode: 503, api error SlowDown: Please reduce your request rate.`, "an object store", ""},
+		{`SigningKeyNotFoundError: Unable to find a signing key that matches 'a1b2c3'`, "the identity provider", ""},
+		{`failed to verify signature: fetching keys oidc: get keys failed: 503 Service Unavailable`, "the identity provider", ""},
 		{`read udp 10.1.4.7:48211->10.96.0.10:53: i/o timeout`, "DNS resolution", ""},
 		{`sun.security.validator.ValidatorException: PKIX path validation failed`, "TLS certificates", ""},
 		{`curl: (60) SSL certificate problem: unable to get local issuer certificate`, "TLS certificates", ""},
@@ -103,6 +115,7 @@ func TestSignaturesKnowWhatWidelyUsedSoftwarePrints(t *testing.T) {
 		`TypeError: fetch failed (cause: connect ECONNREFUSED 10.0.4.2:8080)`,
 		`torch.cuda.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB`,
 		`json: cannot unmarshal string into Go struct field .price of type float64`,
+		`io.netty.handler.timeout.ReadTimeoutException: null`,
 	} {
 		for _, m := range readMessage(text, true).sigs {
 			t.Errorf("%q: matched %s (%q); want no signature", text, m.sig.what, m.text)
