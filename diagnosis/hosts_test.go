@@ -392,6 +392,10 @@ func TestEngineNamesAThirdPartyTheGraphLacks(t *testing.T) {
 	if !ok || top.Service != "sendgrid" || top.InGraph {
 		t.Fatalf("top candidate %+v, want sendgrid, which the graph lacks; candidates %+v", top, d.Candidates)
 	}
+	ev := strings.Join(top.Evidence, "\n")
+	if !strings.Contains(ev, "api.sendgrid.com") || !strings.Contains(ev, "the graph file does not list it") {
+		t.Errorf("evidence %q: want the error that quotes the host, and that the graph file lacks it", top.Evidence)
+	}
 }
 
 // TestEngineReadsAThirdPartyHostInAnotherSpelling: cart calls stripe, and

@@ -31,7 +31,22 @@ func (v *rcaView) stranger(strangers map[string]*hits, r *Resolver, host, node s
 		h = &hits{}
 		strangers[host] = h
 	}
-	h.add(a.Fingerprint, node, strings.Join(strings.Fields(a.Summary()), " "))
+	h.add(a.Fingerprint, node, quoting(alertText(a), host))
+}
+
+// quoting is the part of a message that names host: from a little before
+// it, so a card's evidence shows the error that quotes it.
+func quoting(text, host string) string {
+	text = strings.Join(strings.Fields(text), " ")
+	i := strings.Index(strings.ToLower(text), host)
+	if i <= 40 {
+		return text
+	}
+	start := i - 40
+	if sp := strings.IndexByte(text[start:i], ' '); sp >= 0 {
+		start += sp + 1
+	}
+	return "…" + text[start:]
 }
 
 // placeStrangers: the errors of services name a host nightowl does not

@@ -47,6 +47,9 @@ func (v *rcaView) scoreGraph(c *rcaCand) {
 	if c.obs == nil {
 		c.add(sigGraph, math.Log(1-v.selfAlert(c.node)), "no alert of its own")
 	}
+	if !v.g.Has(c.node) && v.g.Len() > 0 {
+		c.add(sigGraph, 0, "the graph file does not list it")
+	}
 	var quiet []string
 	for n := range c.quiet {
 		if c.dist[n] == 1 {
