@@ -103,6 +103,10 @@ func evaluate(h synth.Half, n int, seed int64, workers int, refit bool, off []st
 	if err != nil {
 		return bench.Scorecard{}, 0, err
 	}
+	heldOut, err := heldOutTopologies()
+	if err != nil {
+		return bench.Scorecard{}, 0, err
+	}
 	var fit bench.Fit
 	if refit {
 		tuneCases, err := tuningCases()
@@ -119,6 +123,7 @@ func evaluate(h synth.Half, n int, seed int64, workers int, refit bool, off []st
 		Signals:     diagnosis.SignalNames(),
 		Handwritten: handwritten,
 		Fit:         fit,
+		HeldOut:     heldOut,
 		RootTypes:   synth.RootTypes(),
 		Workers:     workers,
 	})
@@ -137,6 +142,21 @@ func handwrittenCases() ([]bench.Case, error) {
 		return nil, fmt.Errorf("hand-written incidents: %w", err)
 	}
 	return cases, nil
+}
+
+// heldOutTopologies are the topologies of the held-out set.
+func heldOutTopologies() ([]string, error) {
+	held, err := scenarios.Holdout()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, s := range held {
+		if !slices.Contains(out, s.Topology) {
+			out = append(out, s.Topology)
+		}
+	}
+	return out, nil
 }
 
 // developmentCases are the hand-written incidents parameters may be fitted

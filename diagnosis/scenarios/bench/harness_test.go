@@ -228,3 +228,22 @@ func TestFitObjectiveChargesAnUnsureAnchor(t *testing.T) {
 		t.Errorf("objective with the storm unsure %.3f, want -1", got)
 	}
 }
+
+// The held-out topologies get their own line: only their incidents count.
+func TestLeaveOneTopologyOutScoresTheHeldOutSetApart(t *testing.T) {
+	c := tiny(t, []graph.Node{{Name: "api", DependsOn: []string{"db"}}, {Name: "db"}}, []string{"api", "db"}, "db")
+	c.Topology = "seen"
+	c2 := c
+	c2.Topology, c2.Name = "held", "tiny2"
+	c2.Want.RootCause = "api" // the oracle below names db: wrong here
+	oracle := func(bench.Case) diagnosis.Diagnosis {
+		return diagnosis.Diagnosis{NoneScore: -2, Candidates: []diagnosis.Candidate{{Service: "db", Score: 1, Confidence: 0.7}, {Service: "api", Score: 0, Confidence: 0.2}}}
+	}
+	sc := bench.Measure(bench.Config{Title: "tiny", Cases: []bench.Case{c}, Diagnose: oracle, Handwritten: []bench.Case{c, c2}, HeldOut: []string{"held"}, Folds: 2})
+	if h := sc.LOTO.HeldOutScore; h.N != 1 || h.Top1.Value != 0 || h.Top3.Value != 1 {
+		t.Errorf("held-out score %+v, want 1 incident, wrong at top-1, right in the top 3", h)
+	}
+	if !strings.Contains(sc.Text(), "The held-out set alone (held; no fit and no change saw it): top-1 0.0%") {
+		t.Errorf("report lacks the held-out line:\n%s", sc.Text())
+	}
+}

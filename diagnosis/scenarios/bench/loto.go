@@ -25,6 +25,10 @@ type LOTO struct {
 	// confidences on their held-out topologies.
 	ECE  float64
 	Bins []Bin
+	// HeldOut are the topologies no fit and no change saw, and
+	// HeldOutScore their incidents' score (Config.HeldOut).
+	HeldOut      []string
+	HeldOutScore Score
 }
 
 // LeaveOneTopologyOut fits, for each topology, a diagnoser on the cases of

@@ -256,13 +256,22 @@ func (s Scorecard) loto() section {
 			miss.rows = append(miss.rows, []string{r.Case, rankText(r.Rank), r.Top, r.Want})
 		}
 	}
-	return section{title: "Leave one topology out (hand-written incidents)", tables: []table{per, rel, miss}, lines: []string{
+	lines := []string{
 		fmt.Sprintf("%d incidents over %d topologies; each topology diagnosed by a diagnoser fitted on the others", l.Score.N, len(l.Topologies)),
 		"(T: the temperature fitted there, by the same maximum likelihood as above).",
 		fmt.Sprintf("top-1 %s, top-3 %s, MRR %s.", pct(l.Score.Top1), pct(l.Score.Top3), mrr(l.Score.MRR)),
 		fmt.Sprintf("Expected calibration error of the fitted confidences on their held-out topologies: %.3f.", l.ECE),
-	}}
+	}
+	if len(l.HeldOut) > 0 {
+		h := l.HeldOutScore
+		lines = append(lines, fmt.Sprintf("The held-out set alone (%s; no fit and no change saw it): top-1 %s (%s of %d), top-3 %s.",
+			strings.Join(l.HeldOut, ", "), pct(h.Top1), count(h.Top1.Value, h.N), h.N, pct(h.Top3)))
+	}
+	return section{title: "Leave one topology out (hand-written incidents)", tables: []table{per, rel, miss}, lines: lines}
 }
+
+// count is how many of n a rate is, as a whole number.
+func count(rate float64, n int) string { return fmt.Sprintf("%.0f", rate*float64(n)) }
 
 func rankText(rank int) string {
 	if rank == 0 {

@@ -18,6 +18,9 @@ type Config struct {
 	// (default: a TemperatureFitter of Diagnose).
 	Handwritten []Case
 	Fit         Fit
+	// HeldOut names the topologies of Handwritten that no fit and no
+	// change was made on: the report gives their score apart.
+	HeldOut []string
 	// RootTypes orders the per-type tables (default: in order of first
 	// appearance). Folds is k of the k-fold calibration (default 5),
 	// Workers bounds parallelism (default GOMAXPROCS), MaxMisses how many
@@ -118,6 +121,15 @@ func Measure(cfg Config) Scorecard {
 			for i := range l.Topologies {
 				l.Topologies[i].Temperature = fitter.Fitted[i]
 			}
+		}
+		if len(cfg.HeldOut) > 0 {
+			var rs []Result
+			for _, r := range l.Results {
+				if slices.Contains(cfg.HeldOut, r.Topology) {
+					rs = append(rs, r)
+				}
+			}
+			l.HeldOut, l.HeldOutScore = slices.Clone(cfg.HeldOut), Summarize(rs)
 		}
 		sc.LOTO = &l
 	}
