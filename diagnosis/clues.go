@@ -2,6 +2,7 @@ package diagnosis
 
 import (
 	"net"
+	"slices"
 	"strings"
 )
 
@@ -26,20 +27,29 @@ func (g *Grouper) matchByClues(a Alert, f alertFacts) *tracked {
 	)
 	for i := len(g.order) - 1; i >= 0; i-- {
 		t := g.order[i]
-		if !g.admits(t, f, unattributedGap) {
+		if !g.admits(t, f, g.cfg.MaxGap) {
 			continue
 		}
+		// Within unattributedGap any clue will do; up to MaxGap only a
+		// strong one (a name, or a member of the same application).
+		near := g.admits(t, f, unattributedGap)
 		graphless := t.near == nil && !t.published
-		if f.known && !graphless {
+		// An incident of alerts that name no service and live in no
+		// namespace (an SLO burn, a business KPI, a synthetic journey,
+		// often the first to fire) is about whatever fails next: it stays
+		// open to it for unattributedGap, card or not, instead of paging
+		// twice for one storm.
+		anonymous := len(t.nodes) == 0 && !t.placed
+		if f.known && !graphless && !anonymous {
 			continue
 		}
-		if fallback == nil && (f.node == "" && f.own == "" || f.node != "" && graphless && !t.placed) {
+		if near && fallback == nil && (f.node == "" && f.own == "" || f.node != "" && (graphless && !t.placed || anonymous)) {
 			fallback = t
 		}
 		if words == nil { // read once, and only when needed
 			words = textWords(annotationText(a.Annotations), []string{})
 		}
-		if s := g.clueScore(t, a, f, words); s > bestScore {
+		if s := g.clueScore(t, a, f, words); s > bestScore && (near || s >= strongClue) {
 			best, bestScore = t, s
 		}
 	}
@@ -62,6 +72,8 @@ func (g *Grouper) clueScore(t *tracked, a Alert, f alertFacts, words []string) i
 	}
 	if f.node != "" && t.clues.words[strings.ToLower(f.node)] {
 		score += 2 // an incident alert's text names this alert's service
+	} else if g.sameApplication(t, f) {
+		score += 2
 	}
 	for _, w := range words {
 		if _, held := t.nodes[w]; held {
@@ -76,6 +88,38 @@ func (g *Grouper) clueScore(t *tracked, a Alert, f alertFacts, words []string) i
 		}
 	}
 	return score
+}
+
+// strongClue is the clue score that joins an incident up to MaxGap away,
+// not only within unattributedGap: a name in text, a member of the same
+// application.
+const strongClue = 2
+
+// sameApplication reports whether the alert's service and one of the
+// incident's, in the same namespace, are parts of one application by
+// Kubernetes naming: kyverno and kyverno-admission-controller, argocd-server
+// and argocd-repo-server, orders and orders-db share their first part.
+func (g *Grouper) sameApplication(t *tracked, f alertFacts) bool {
+	app := appName(f.node)
+	if app == "" || f.own == "" {
+		return false
+	}
+	for n, nss := range t.nodes {
+		if n != f.node && appName(n) == app && slices.Contains(nss, f.own) {
+			return true
+		}
+	}
+	return false
+}
+
+// appName is the first part of a workload's name, when it can name an
+// application (not api, web, data …).
+func appName(node string) string {
+	first, _, _ := strings.Cut(strings.ToLower(node), "-")
+	if len(first) < 3 || genericWords[first] {
+		return ""
+	}
+	return first
 }
 
 // clueKeys appends an alert's clues as "kind\x00value": its own namespace

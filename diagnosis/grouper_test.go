@@ -664,3 +664,46 @@ func TestGrouperKeepsARestoredIncidentsNamespaces(t *testing.T) {
 		}
 	})
 }
+
+// An SLO burn that names no service often fires first and gets its card
+// alone; what fails next within minutes is that incident, not a second page.
+func TestGrouperKeepsAnIncidentThatNamesNoServiceOpenToWhatFailsNext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g, _ := startGrouper(t, diagnosis.GrouperConfig{Wait: time.Second})
+		now := time.Now()
+		burn := diagnosis.Alert{Status: diagnosis.Firing, StartsAt: now,
+			Labels: map[string]string{"alertname": "KubeAPIErrorBudgetBurn", "severity": "critical", "long": "1h", "short": "5m"}}
+		burn.Fingerprint = diagnosis.Fingerprint(burn.Labels)
+		first := g.Add(burn)[0].Incident
+		time.Sleep(2 * time.Second) // its card is out
+		synctest.Wait()
+		if next := g.Add(mkAlert("ServiceErrorRateHigh", "checkout-service", now.Add(2*time.Minute)))[0].Incident; next != first {
+			t.Errorf("checkout-service opened %s, want it in %s, the storm's first card", next, first)
+		}
+		// A later alert on an unrelated service and namespace does not
+		// join: the incident names a service now.
+		if other := g.Add(nsAlert("JobFailed", "legacy-billing", "finance", now.Add(3*time.Minute)))[0].Incident; other == first {
+			t.Errorf("legacy-billing in finance joined %s, which now holds checkout-service", first)
+		}
+	})
+}
+
+// Parts of one application in one namespace (kyverno and its
+// kyverno-admission-controller) join each other beyond the short window
+// for services the graph does not know; strangers there do not.
+func TestGrouperJoinsPartsOfOneApplicationFurtherApart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g, _ := startGrouper(t, diagnosis.GrouperConfig{Wait: time.Second})
+		now := time.Now()
+		first := g.Add(nsAlert("KyvernoAdmissionRequestsFailing", "kyverno", "kyverno", now))[0].Incident
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if got := g.Add(nsAlert("KubePodCrashLooping", "ledger-sync", "kyverno", now.Add(12*time.Minute)))[0].Incident; got == first {
+			t.Errorf("ledger-sync, another application, joined %s 12 minutes on by its namespace alone", first)
+		}
+		crash := nsAlert("KubePodCrashLooping", "kube-state-metrics", "kyverno", now.Add(12*time.Minute), "job", "kube-state-metrics", "pod", "kyverno-admission-controller-f5fw9crgsw-97zh9")
+		if got := g.Add(crash)[0].Incident; got != first {
+			t.Errorf("kyverno-admission-controller 12 minutes later opened %s, want %s", got, first)
+		}
+	})
+}

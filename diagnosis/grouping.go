@@ -22,11 +22,14 @@ import (
 // deployment of N and does not join through N. Alerts on services the graph
 // does not know, and alerts that name no service, join by clues instead
 // (matchByClues): shared label values and names in their text, within
-// unattributedGap. The graph cannot speak for an incident that holds no node
+// unattributedGap (a strong clue, a name or one application, within
+// MaxGap). The graph cannot speak for an incident that holds no node
 // it knows (its first alerts named no service, or services it does not
 // know): an alert the graph knows joins such an incident by clues when it
 // relates to no other, and merges it into the incident it joins when they
-// share a clue and the card of the former is not out yet.
+// share a clue and the card of the former is not out yet. An incident of
+// alerts that name no service and live in no namespace stays open, card or
+// not, to the next alert that relates to no other within unattributedGap.
 //
 // Without a service graph (SERVICE_GRAPH unset, an empty graph) the rule is
 // the same: every node is one the graph does not know, so rule (b) never
