@@ -41,6 +41,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	refit := fs.Bool("refit", false, "leave-one-topology-out refits the parameters on the other topologies (slow)")
 	disable := fs.String("disable", "", "signals the engine leaves out everywhere, comma-separated (e.g. signature: how it does on error texts it has no signature for)")
 	misses := fs.String("misses", "", "print the misses of one root type (or \"all\") on the tuning half, or of the hand-written corpus (\"corpus\"; never the held-out set), with their alerts and which signals cost them, and stop")
+	grouping := fs.Bool("grouping", false, "group every hand-written storm as the bot would, with its graph and with an empty one, print how many stayed whole, and stop")
 	fitOnly := fs.Bool("fit", false, "fit the model's parameters on the tuning half and the corpus (never the held-out set), print them as Go, and stop")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -49,6 +50,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil || *n < 1 {
 		fmt.Fprintf(stderr, "evaluate: %v\nusage: evaluate [-half test|tune] [-n 600] [-seed 1] [-markdown]\n", orDefault(err, "-n must be at least 1"))
 		return 2
+	}
+	if *grouping {
+		if err := printGrouping(stdout); err != nil {
+			fmt.Fprintf(stderr, "evaluate: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	if *fitOnly {
 		if err := fitParams(stdout, *workers); err != nil {
@@ -142,6 +150,53 @@ func handwrittenCases() ([]bench.Case, error) {
 		return nil, fmt.Errorf("hand-written incidents: %w", err)
 	}
 	return cases, nil
+}
+
+// printGrouping groups the corpus's and the held-out set's storms (and
+// the Black Friday storm's) with their graphs and with an empty graph, and
+// prints one summary line each: which storms stayed one card.
+func printGrouping(w io.Writer) error {
+	corpus, err := scenarios.Corpus()
+	if err != nil {
+		return err
+	}
+	bf, err := scenarios.BlackFridayScenario()
+	if err != nil {
+		return err
+	}
+	held, err := scenarios.Holdout()
+	if err != nil {
+		return err
+	}
+	empty, err := graph.New(nil)
+	if err != nil {
+		return err
+	}
+	engine := func(s scenarios.Scenario, r *diagnosis.Resolver) *diagnosis.Engine {
+		return diagnosis.NewEngine(diagnosis.EngineConfig{Graph: s.Graph, Resolver: r})
+	}
+	for _, set := range []struct {
+		name string
+		s    []scenarios.Scenario
+	}{{"corpus and Black Friday", append(slices.Clone(corpus), bf)}, {"held-out set", held}} {
+		for _, withGraph := range []bool{true, false} {
+			in := slices.Clone(set.s)
+			how := "with their graphs"
+			if !withGraph {
+				how = "with an empty graph"
+				for i := range in {
+					in[i].Graph = empty
+				}
+			}
+			ev, err := bench.Evaluate(in, engine)
+			if err != nil {
+				return err
+			}
+			line, _, _ := strings.Cut(ev.Grouping.Report(), "\n")
+			fmt.Fprintf(w, "%s, %s: %s\n", set.name, how, line)
+		}
+	}
+	return nil
 }
 
 // heldOutTopologies are the topologies of the held-out set.

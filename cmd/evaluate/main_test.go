@@ -76,3 +76,20 @@ func TestEvaluateShowsTheCorpusMissesButNeverTheHeldOutSet(t *testing.T) {
 		}
 	}
 }
+
+func TestEvaluateGroupsTheHandwrittenStormsWithAndWithoutTheirGraphs(t *testing.T) {
+	var out, errs bytes.Buffer
+	if code := run([]string{"-grouping"}, &out, &errs); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	want := []string{"corpus and Black Friday, with their graphs: ", "corpus and Black Friday, with an empty graph: ", "held-out set, with their graphs: ", "held-out set, with an empty graph: "}
+	if len(lines) != len(want) {
+		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(want), out.String())
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) || !strings.Contains(lines[i], "incidents split") || strings.Contains(lines[i], "  split ") {
+			t.Errorf("line %d %q: want %q and one summary, no incident names", i, lines[i], w)
+		}
+	}
+}
