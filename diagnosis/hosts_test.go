@@ -448,3 +448,21 @@ func TestEngineBlamesTheStoreWhoseSoftwareSpeaks(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineNamesTheClusterDNSTheGraphLacks: the graph lists only the VPC
+// resolver the cluster forwards to. That resolver never sees a cluster
+// name; a failed lookup of one is the cluster's DNS, which the file lacks.
+// A failed lookup of a public name may be either, and stays with the
+// resolver the graph has.
+func TestEngineNamesTheClusterDNSTheGraphLacks(t *testing.T) {
+	nodes := []graph.Node{{Name: "vpc-resolver", Kind: "dns"}, {Name: "reports"}}
+	for _, s := range []string{"cart", "search", "billing"} {
+		nodes = append(nodes, graph.Node{Name: s, DependsOn: []string{"vpc-resolver"}})
+	}
+	if top := lookupFailures(t, nodes, "dial tcp: lookup orders.shop.svc.cluster.local on 172.20.0.10:53: server misbehaving"); top != "coredns" {
+		t.Errorf("cluster names: top candidate %s, want coredns, which the graph lacks", top)
+	}
+	if top := lookupFailures(t, nodes, "dial tcp: lookup api.stripe.com on 172.20.0.10:53: server misbehaving"); top != "vpc-resolver" {
+		t.Errorf("a public name: top candidate %s, want vpc-resolver", top)
+	}
+}

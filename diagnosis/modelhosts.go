@@ -112,6 +112,12 @@ func clusterLookup(text string) bool {
 // reaches in the graph, which may be only the upstream when its edge to
 // the cluster DNS is missing) it climbs to the resolvers of the same kind
 // that forward to them, and keeps the nearest.
+//
+// A graph file often leaves the cluster's DNS out and lists only the
+// resolver it forwards to (Route 53's, the VPC's, an Unbound): that
+// upstream never sees a cluster name, so it is not the suspect. Then the
+// suspect is the cluster's DNS the file lacks, by the name nearly every
+// cluster runs it under: coredns.
 func (v *rcaView) clusterDNS(suspects []string, kinds []string) []string {
 	all := slices.Clone(suspects)
 	for _, t := range suspects {
@@ -121,7 +127,49 @@ func (v *rcaView) clusterDNS(suspects []string, kinds []string) []string {
 			}
 		}
 	}
-	return v.nearest(all)
+	near := v.nearest(all)
+	for _, t := range near {
+		if !upstreamResolver(t) || v.forwards(t, kinds) {
+			return near
+		}
+	}
+	if _, known := v.virtual[clusterDNSName]; !known && v.alerting[clusterDNSName] == nil && !v.g.Has(clusterDNSName) {
+		v.virtual[clusterDNSName] = "dns"
+	}
+	return []string{clusterDNSName}
+}
+
+// clusterDNSName is the name Kubernetes distributions give the cluster's
+// DNS deployment (its Service is kube-dns).
+const clusterDNSName = "coredns"
+
+// upstreamResolver: a DNS node whose name says it is a resolver a cluster
+// forwards to (a cloud's VPC resolver, Route 53 Resolver, Unbound, BIND,
+// dnsmasq, an appliance), not the cluster's own DNS.
+func upstreamResolver(name string) bool {
+	name = strings.ToLower(name)
+	for _, w := range []string{"coredns", "kube-dns", "cluster-dns", "nodelocal", "node-local"} {
+		if strings.Contains(name, w) {
+			return false
+		}
+	}
+	for _, w := range []string{"resolver", "upstream", "route53", "unbound", "vpc", "forwarder", "bind", "dnsmasq", "infoblox", "azure-dns", "cloud-dns"} {
+		if strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// forwards reports whether a DNS node forwards to another in the graph:
+// then it is the first of a chain, the cluster's.
+func (v *rcaView) forwards(n string, kinds []string) bool {
+	for _, d := range v.g.DependsOn(n) {
+		if slices.Contains(kinds, strings.ToLower(v.kind(d))) {
+			return true
+		}
+	}
+	return false
 }
 
 // nearest keeps of the suspects those no other suspect depends on: the
