@@ -466,3 +466,36 @@ func TestEngineNamesTheClusterDNSTheGraphLacks(t *testing.T) {
 		t.Errorf("a public name: top candidate %s, want vpc-resolver", top)
 	}
 }
+
+// TestEngineReadsPublicLookupsBesideClusterOnesAsTheClusterDNS: when
+// cluster names fail to resolve too, the public names that fail with them
+// fail at the cluster's DNS, which every lookup goes through, not at the
+// resolver it forwards to.
+func TestEngineReadsPublicLookupsBesideClusterOnesAsTheClusterDNS(t *testing.T) {
+	g, err := graph.New([]graph.Node{
+		{Name: "coredns", Kind: "dns", DependsOn: []string{"vpc-resolver"}},
+		{Name: "vpc-resolver", Kind: "dns"},
+		{Name: "cart", DependsOn: []string{"coredns"}},
+		{Name: "search", DependsOn: []string{"coredns"}},
+		{Name: "billing", DependsOn: []string{"vpc-resolver"}}, // the file lost billing's edge to coredns
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	var alerts []diagnosis.Alert
+	for i, m := range []struct{ svc, msg string }{
+		{"cart", "dial tcp: lookup orders.shop.svc.cluster.local: no such host"},
+		{"search", "dial tcp: lookup api.stripe.com: no such host"},
+		{"billing", "dial tcp: lookup api.paypal.com on 10.96.0.10:53: server misbehaving"},
+	} {
+		a := mkAlert("HighErrorRate", m.svc, at.Add(time.Duration(i)*20*time.Second))
+		a.Annotations = map[string]string{"description": m.msg}
+		alerts = append(alerts, a)
+	}
+	d := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }}).Diagnose(context.Background(), incidentOf(alerts))
+	top, _ := d.Top()
+	if top.Service != "coredns" || !strings.Contains(strings.Join(top.Evidence, " "), "3 alerts' messages") {
+		t.Fatalf("top %+v, want coredns with all three lookups' evidence; candidates %+v", top, d.Candidates)
+	}
+}

@@ -57,6 +57,8 @@ func (v *rcaView) learn(r *Resolver) {
 func (v *rcaView) readText(r *Resolver) {
 	read := map[string]textRead{}   // storms repeat their messages: read each once
 	strangers := map[string]*hits{} // hosts nightowl cannot place, named in errors
+	var public []lookupHit          // failed lookups of names outside the cluster
+	var clusterDNS []string         // where failed lookups of cluster names point
 	for _, node := range v.order {
 		for _, a := range v.alerting[node].alerts {
 			text := alertText(a)
@@ -90,6 +92,10 @@ func (v *rcaView) readText(r *Resolver) {
 				}
 				if m.sig.victims && clusterLookup(text) {
 					targets = v.clusterDNS(targets, m.sig.kinds)
+					clusterDNS = append(clusterDNS, targets...)
+				} else if m.sig.victims {
+					public = append(public, lookupHit{node, a, m, targets})
+					continue
 				}
 				for _, target := range targets {
 					v.signatureHit(node, target, a, m)
@@ -120,6 +126,54 @@ func (v *rcaView) readText(r *Resolver) {
 		}
 	}
 	v.placeStrangers(r, strangers)
+	v.publicLookups(public, clusterDNS)
+}
+
+// lookupHit is a failed lookup of a name outside the cluster, and the
+// resolvers it points at.
+type lookupHit struct {
+	node    string
+	a       AlertState
+	m       sigMatch
+	targets []string
+}
+
+// publicLookups: a failed lookup of a public name may be the cluster's DNS
+// or the resolver it forwards to; but when lookups of the cluster's own
+// names fail in the same storm, every lookup goes through the cluster's
+// DNS and that is where the public ones fail too (an upstream resolver
+// never sees a cluster name). Alone, they point where the graph says.
+func (v *rcaView) publicLookups(public []lookupHit, clusterDNS []string) {
+	slices.Sort(clusterDNS)
+	clusterDNS = slices.Compact(clusterDNS)
+	for _, h := range public {
+		targets := h.targets
+		if len(clusterDNS) > 0 && v.behind(targets, clusterDNS) {
+			targets = clusterDNS
+		}
+		for _, target := range targets {
+			v.signatureHit(h.node, target, h.a, h.m)
+		}
+	}
+}
+
+// behind reports whether every target is a resolver the cluster's DNS
+// forwards to (by the graph, or by its name when the graph does not say),
+// or the cluster's DNS itself.
+func (v *rcaView) behind(targets, clusterDNS []string) bool {
+	for _, t := range targets {
+		if slices.Contains(clusterDNS, t) {
+			continue
+		}
+		forwarded := upstreamResolver(t)
+		for _, c := range clusterDNS {
+			forwarded = forwarded || v.g.DependsTransitively(c, t)
+		}
+		if !forwarded {
+			return false
+		}
+	}
+	return true
 }
 
 // runs reports whether a node's name or kind says it runs one of the
