@@ -246,4 +246,7 @@ func TestLeaveOneTopologyOutScoresTheHeldOutSetApart(t *testing.T) {
 	if !strings.Contains(sc.Text(), "The held-out set alone (held; no fit and no change saw it): top-1 0.0%") {
 		t.Errorf("report lacks the held-out line:\n%s", sc.Text())
 	}
+	if !strings.Contains(sc.Text(), "Misses (and 1 on the held-out set, not listed)") || strings.Contains(sc.Text(), "tiny2") {
+		t.Errorf("the report names a held-out miss, or does not count it:\n%s", sc.Text())
+	}
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -251,10 +252,18 @@ func (s Scorecard) loto() section {
 	rel := reliability(l.Bins)
 	rel.caption = "Reliability on held-out topologies:"
 	miss := table{caption: "Misses:", header: []string{"incident", "rank", "top answer", "want"}}
+	hidden := 0
 	for _, r := range l.Results {
-		if r.Rank != 1 {
+		switch {
+		case r.Rank == 1:
+		case slices.Contains(l.HeldOut, r.Topology):
+			hidden++ // what the held-out set wants is not printed: nobody should tune to it
+		default:
 			miss.rows = append(miss.rows, []string{r.Case, rankText(r.Rank), r.Top, r.Want})
 		}
+	}
+	if hidden > 0 {
+		miss.caption = fmt.Sprintf("Misses (and %d on the held-out set, not listed):", hidden)
 	}
 	lines := []string{
 		fmt.Sprintf("%d incidents over %d topologies; each topology diagnosed by a diagnoser fitted on the others", l.Score.N, len(l.Topologies)),

@@ -1,0 +1,84 @@
+package diagnosis_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nightowl-sre/nightowl/diagnosis"
+	"github.com/nightowl-sre/nightowl/diagnosis/graph"
+)
+
+// Third parties and the software behind a message: who an error that
+// quotes a public host, or that speaks one store's language, is about.
+
+// TestEngineNamesAThirdPartyTheGraphLacks: the errors of search and
+// billing (which call no provider the graph knows) quote a public API's
+// host; the graph file lacks that provider, and it is what failed.
+func TestEngineNamesAThirdPartyTheGraphLacks(t *testing.T) {
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	d := diagnoseText(t, hostsGraph(t), at, map[string]string{
+		"search":  `POST https://api.sendgrid.com/v3/mail/send: 503 Service Unavailable`,
+		"billing": `Get "https://api.sendgrid.com/v3/templates": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`,
+	})
+	top, ok := d.Top()
+	if !ok || top.Service != "sendgrid" || top.InGraph {
+		t.Fatalf("top candidate %+v, want sendgrid, which the graph lacks; candidates %+v", top, d.Candidates)
+	}
+	ev := strings.Join(top.Evidence, "\n")
+	if !strings.Contains(ev, "api.sendgrid.com") || !strings.Contains(ev, "the graph file does not list it") {
+		t.Errorf("evidence %q: want the error that quotes the host, and that the graph file lacks it", top.Evidence)
+	}
+}
+
+// TestEngineReadsAThirdPartyHostInAnotherSpelling: cart calls stripe, and
+// its errors quote Stripe's host under a name the graph does not list as
+// an alias; that is still stripe, not a provider of its own.
+func TestEngineReadsAThirdPartyHostInAnotherSpelling(t *testing.T) {
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	d := diagnoseText(t, hostsGraph(t), at, map[string]string{
+		"cart": `POST https://files.stripe.network/upload: 502 Bad Gateway`,
+		"web":  "upstream cart failed",
+	})
+	for _, c := range d.Candidates {
+		if c.Service == "stripe.network" || !c.InGraph && strings.Contains(c.Service, "stripe") {
+			t.Fatalf("a second stripe the graph does not know: %+v", d.Candidates)
+		}
+	}
+}
+
+// TestEngineBlamesTheStoreWhoseSoftwareSpeaks: a database client's error
+// of one database's software is about the store that runs it, not the
+// other databases the service uses; and Vault's own words are about the
+// vault, whatever kind the graph file gives it.
+func TestEngineBlamesTheStoreWhoseSoftwareSpeaks(t *testing.T) {
+	g, err := graph.New([]graph.Node{
+		{Name: "profile", DependsOn: []string{"accounts-pg", "sessions-mongo", "secrets-vault"}},
+		{Name: "feed", DependsOn: []string{"accounts-pg", "sessions-mongo", "secrets-vault"}},
+		{Name: "web", DependsOn: []string{"profile", "feed"}},
+		{Name: "accounts-pg", Kind: "database"},
+		{Name: "sessions-mongo", Kind: "database"},
+		{Name: "secrets-vault", Kind: "service"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	for want, text := range map[string]string{
+		"sessions-mongo": "server selection error: server selection timeout, current topology: { Type: ReplicaSetNoPrimary }",
+		"secrets-vault":  "error fetching secret: Code: 503. Errors: * Vault is sealed",
+	} {
+		var alerts []diagnosis.Alert
+		for i, svc := range []string{"profile", "feed"} {
+			a := mkAlert("HighErrorRate", svc, at.Add(time.Duration(i)*20*time.Second))
+			a.Annotations = map[string]string{"summary": svc + " error rate 60%", "description": text}
+			alerts = append(alerts, a)
+		}
+		e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
+		d := e.Diagnose(context.Background(), incidentOf(alerts))
+		if top, ok := d.Top(); !ok || top.Service != want || len(d.Candidates) > 1 && d.Candidates[1].Confidence >= top.Confidence/2 {
+			t.Errorf("%q: top %+v, want %s; candidates %+v", text, top, want, d.Candidates)
+		}
+	}
+}
