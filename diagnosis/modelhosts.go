@@ -305,6 +305,20 @@ func (v *rcaView) thirdParty(r *Resolver, host string, from map[string]bool) (st
 	if n, known, ambiguous := r.thirdParty(name); known || ambiguous {
 		return n, known
 	}
+	// A provider the graph file lacks that the incident already knows by
+	// another spelling (a status page's statuspage="google-maps").
+	var like []string
+	for _, x := range slices.Sorted(maps.Keys(v.virtual)) {
+		if thirdPartyKind(v.virtual[x]) && spelledAlike(name, x) {
+			like = append(like, x)
+		}
+	}
+	switch {
+	case len(like) == 1:
+		return like[0], true
+	case len(like) > 1:
+		return "", false
+	}
 	for f := range from {
 		for _, d := range v.g.DependsOn(f) {
 			if thirdPartyKind(v.g.Kind(d)) {

@@ -271,13 +271,9 @@ func (r *Resolver) thirdParty(name string) (node string, known, ambiguous bool) 
 	if n, ok := r.lookup(name); ok && (thirdPartyKind(r.g.Kind(n)) || len(r.g.DependsOn(n)) == 0) {
 		return n, true, false
 	}
-	squash := func(s string) string {
-		return strings.NewReplacer("-", "", "_", "", ".", "").Replace(strings.ToLower(s))
-	}
-	want := squash(name)
 	var like []string
 	for _, n := range r.g.Names() {
-		if k := squash(n); thirdPartyKind(r.g.Kind(n)) && len(k) >= 4 && len(want) >= 3 && (strings.Contains(k, want) || strings.Contains(want, k)) {
+		if thirdPartyKind(r.g.Kind(n)) && spelledAlike(name, n) {
 			like = append(like, n)
 		}
 	}
@@ -288,6 +284,18 @@ func (r *Resolver) thirdParty(name string) (node string, known, ambiguous bool) 
 		return like[0], true, false
 	}
 	return "", false, true
+}
+
+// spelledAlike reports whether a provider's name from a host and a node's
+// name are one provider's, spelled apart: one holds the other once dashes,
+// dots and underscores are gone (maps and google-maps, postmarkapp and
+// postmark, hereapi and here-api).
+func spelledAlike(name, node string) bool {
+	squash := func(s string) string {
+		return strings.NewReplacer("-", "", "_", "", ".", "").Replace(strings.ToLower(s))
+	}
+	want, k := squash(name), squash(node)
+	return len(k) >= 4 && len(want) >= 3 && (strings.Contains(k, want) || strings.Contains(want, k))
 }
 
 // thirdPartyKind: graph kinds of providers outside the organisation.

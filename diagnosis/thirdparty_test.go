@@ -82,3 +82,30 @@ func TestEngineBlamesTheStoreWhoseSoftwareSpeaks(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineKnowsAProviderByItsStatusPageAndItsHost: the graph file lacks
+// Google Maps; its status page names it google-maps and the callers'
+// errors quote maps.googleapis.com. That is one provider, not two.
+func TestEngineKnowsAProviderByItsStatusPageAndItsHost(t *testing.T) {
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	status := diagnosis.Alert{Status: diagnosis.Firing, StartsAt: at,
+		Labels:      map[string]string{"alertname": "StatuspageComponentDegraded", "job": "statuspage-exporter", "statuspage": "google-maps", "component": "Geocoding API", "severity": "warning"},
+		Annotations: map[string]string{"summary": "Google Maps status page: Geocoding API major_outage"}}
+	status.Fingerprint = diagnosis.Fingerprint(status.Labels)
+	alerts := []diagnosis.Alert{status}
+	for i, svc := range []string{"search", "billing"} {
+		a := mkAlert("HighErrorRate", svc, at.Add(time.Duration(i+1)*20*time.Second))
+		a.Annotations = map[string]string{"description": `POST https://maps.googleapis.com/maps/api/geocode/json: 503 Service Unavailable`}
+		alerts = append(alerts, a)
+	}
+	d := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: hostsGraph(t), Now: func() time.Time { return at.Add(5 * time.Minute) }}).Diagnose(context.Background(), incidentOf(alerts))
+	top, _ := d.Top()
+	if top.Service != "google-maps" {
+		t.Errorf("top %+v, want google-maps; candidates %+v", top, d.Candidates)
+	}
+	for _, c := range d.Candidates {
+		if c.Service == "maps" {
+			t.Errorf("a second provider, maps, beside google-maps: %+v", d.Candidates)
+		}
+	}
+}
