@@ -429,3 +429,18 @@ func TestEngineReadsPublicLookupsBesideClusterOnesAsTheClusterDNS(t *testing.T) 
 		t.Fatalf("top %+v, want coredns with all three lookups' evidence; candidates %+v", top, d.Candidates)
 	}
 }
+
+// TestEngineReadsSharedWordsWhateverTheOrder: billing's clock error names
+// no time server, search's names pool.ntp.org, which the graph lacks;
+// both are about that time server, whichever message is read first.
+func TestEngineReadsSharedWordsWhateverTheOrder(t *testing.T) {
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	d := diagnoseText(t, hostsGraph(t), at, map[string]string{
+		"billing": "Token used before issued (iat 2026-03-01T02:03:00Z, now 2026-03-01T02:01:10Z)",
+		"search":  "ntpdate: no server suitable for synchronization found (server pool.ntp.org)",
+	})
+	top, _ := d.Top()
+	if top.Service != "pool.ntp.org" || !strings.Contains(strings.Join(top.Evidence, " "), "2 alerts' messages") {
+		t.Errorf("top %+v, want pool.ntp.org with both messages; candidates %+v", top, d.Candidates)
+	}
+}

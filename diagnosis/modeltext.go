@@ -58,6 +58,7 @@ func (v *rcaView) readText(r *Resolver) {
 	read := map[string]textRead{}   // storms repeat their messages: read each once
 	strangers := map[string]*hits{} // hosts nightowl cannot place, named in errors
 	var public []lookupHit          // failed lookups of names outside the cluster
+	var unplaced []lookupHit        // shared infrastructure's words with no node of its kind yet
 	var clusterDNS []string         // where failed lookups of cluster names point
 	for _, node := range v.order {
 		for _, a := range v.alerting[node].alerts {
@@ -86,6 +87,12 @@ func (v *rcaView) readText(r *Resolver) {
 				}
 				if len(targets) == 0 {
 					targets = v.unknownHost(r, m.hosts, m.sig.kinds[0])
+				}
+				if len(targets) == 0 && m.sig.shared && !m.sig.victims {
+					// Another message may yet name the shared thing (the
+					// time server, the issuer): decide when all are read.
+					unplaced = append(unplaced, lookupHit{node, a, m, nil})
+					continue
 				}
 				if len(targets) == 0 && !m.sig.victims && !m.sig.byTech {
 					targets = []string{node} // its own error: a cause it reports itself
@@ -127,10 +134,29 @@ func (v *rcaView) readText(r *Resolver) {
 	}
 	v.placeStrangers(r, strangers)
 	v.publicLookups(public, clusterDNS)
+	v.sharedWords(unplaced)
 }
 
-// lookupHit is a failed lookup of a name outside the cluster, and the
-// resolvers it points at.
+// sharedWords places the words of shared infrastructure that found no node
+// of its kind while the messages were read: at the one another message
+// named (pool.ntp.org, an issuer), else on the service that logged them, as
+// a cause it reports itself. The order the messages are read in does not
+// decide.
+func (v *rcaView) sharedWords(unplaced []lookupHit) {
+	for _, h := range unplaced {
+		targets := v.suspectsOfKind(h.node, h.m.sig)
+		if len(targets) == 0 {
+			targets = []string{h.node}
+		}
+		for _, target := range targets {
+			v.signatureHit(h.node, target, h.a, h.m)
+		}
+	}
+}
+
+// lookupHit is a message whose target waits until every message is read:
+// a failed lookup of a name outside the cluster and the resolvers it
+// points at, or shared infrastructure's words that named no node yet.
 type lookupHit struct {
 	node    string
 	a       AlertState
