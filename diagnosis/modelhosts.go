@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
 )
@@ -36,13 +37,18 @@ func (v *rcaView) stranger(strangers map[string]*hits, r *Resolver, host, node s
 
 // quoting is the part of a message that names host: from a little before
 // it, so a card's evidence shows the error that quotes it.
+// Hosts are found as written, in lower case (hostsIn), so the host is
+// sought in the text as it is.
 func quoting(text, host string) string {
 	text = strings.Join(strings.Fields(text), " ")
-	i := strings.Index(strings.ToLower(text), host)
+	i := strings.Index(text, host)
 	if i <= 40 {
 		return text
 	}
 	start := i - 40
+	for start < i && !utf8.RuneStart(text[start]) {
+		start++
+	}
 	if sp := strings.IndexByte(text[start:i], ' '); sp >= 0 {
 		start += sp + 1
 	}

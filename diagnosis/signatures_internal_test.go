@@ -2,7 +2,9 @@ package diagnosis
 
 import (
 	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // Each message is what the named software prints; the test fails when a
@@ -153,5 +155,20 @@ func TestProviderNameIsTheThirdPartysName(t *testing.T) {
 		if got != want || ok != (want != "") {
 			t.Errorf("providerName(%q) = %q, %v; want %q", host, got, ok, want)
 		}
+	}
+}
+
+// quoting cuts a message before the host it names, on a word and never
+// inside a character, whatever the text around it.
+func TestQuotingCutsBeforeTheHost(t *testing.T) {
+	long := strings.Repeat("İstanbul ödeme hatası ", 4) + `POST https://api.sendgrid.com/v3/mail/send: 503`
+	got := quoting(long, "api.sendgrid.com")
+	if !utf8.ValidString(got) || !strings.HasPrefix(got, "…") || !strings.Contains(got, "https://api.sendgrid.com/v3/mail/send: 503") {
+		t.Errorf("quoting = %q", got)
+	}
+	// Lower-casing Ⱥ takes more bytes: a position found in the lower-cased
+	// text is past the end of the text itself.
+	if got := quoting(strings.Repeat("Ⱥ", 50)+" api.sendgrid.com: 503", "api.sendgrid.com"); !strings.HasSuffix(got, " api.sendgrid.com: 503") && got != "…api.sendgrid.com: 503" {
+		t.Errorf("quoting = %q, want the text up to and with the host", got)
 	}
 }
