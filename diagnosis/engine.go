@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -99,8 +100,25 @@ const (
 )
 
 // Diagnose ranks the incident's root-cause candidates. It never fails: a
-// missing graph, Prometheus or history only weakens the evidence, and says so.
-func (e *Engine) Diagnose(ctx context.Context, in Incident) Diagnosis {
+// missing graph, Prometheus or history only weakens the evidence, and says so;
+// a defect while reading one incident leaves it without candidates, says so
+// in the summary and logs the stack.
+func (e *Engine) Diagnose(ctx context.Context, in Incident) (d Diagnosis) {
+	defer func() {
+		// A defect in reading one incident must not take the bot down with
+		// every other incident: the card goes out without a diagnosis and
+		// says so, and the log keeps what broke.
+		if p := recover(); p != nil {
+			e.log.Error("diagnosis failed", "incident", in.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			d = Diagnosis{Incident: in.ID, GeneratedAt: e.cfg.Now(), Candidates: []Candidate{}, Unsure: true,
+				Summary: "no diagnosis: nightowl failed to read this incident (the error is in its log); the alerts below are complete",
+				Alerts:  AlertCounts{Received: in.Received, Distinct: len(in.Alerts)}}
+		}
+	}()
+	return e.diagnose(ctx, in)
+}
+
+func (e *Engine) diagnose(ctx context.Context, in Incident) Diagnosis {
 	g := graphOf(e.cfg.Graph) // read once: a refresh may swap it meanwhile
 	r := e.cfg.Resolver.For(g)
 	d := Diagnosis{Incident: in.ID, GeneratedAt: e.cfg.Now(), NoGraph: g.Len() == 0}

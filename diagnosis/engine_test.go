@@ -1,6 +1,7 @@
 package diagnosis_test
 
 import (
+	"context"
 	"math"
 	"strings"
 	"testing"
@@ -106,4 +107,17 @@ func TestANameInALabelAndInTheWordsOfOneAlertCountsOnce(t *testing.T) {
 		return
 	}
 	t.Fatalf("checkout-service is no candidate: %+v", d.Candidates)
+}
+
+// A defect while reading one incident (here a history store that panics)
+// costs that incident its diagnosis, not the bot its life: the diagnosis
+// says so in one sentence and keeps the alert counts.
+func TestEngineSurvivesADefectInOneIncident(t *testing.T) {
+	broken := diagnosis.HistoryFunc(func(context.Context, int) ([]diagnosis.Past, error) { panic("corrupt row") })
+	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: graph.Example(), History: broken})
+	in := incidentOf([]diagnosis.Alert{mkAlert("ServiceErrorRateHigh", "checkout-service", mkTime())})
+	d := e.Diagnose(t.Context(), in)
+	if !strings.HasPrefix(d.Summary, "no diagnosis: ") || len(d.Candidates) != 0 || d.Alerts.Distinct != 1 || !d.Unsure {
+		t.Errorf("got %+v, want no candidates, the reason, and the alert count", d)
+	}
 }
