@@ -57,8 +57,8 @@ func (v *rcaView) learn(r *Resolver) {
 func (v *rcaView) readText(r *Resolver) {
 	read := map[string]textRead{}   // storms repeat their messages: read each once
 	strangers := map[string]*hits{} // hosts nightowl cannot place, named in errors
-	var public []lookupHit          // failed lookups of names outside the cluster
-	var unplaced []lookupHit        // shared infrastructure's words with no node of its kind yet
+	var public []deferredHit        // failed lookups of names outside the cluster
+	var unplaced []deferredHit      // shared infrastructure's words with no node of its kind yet
 	var clusterDNS []string         // where failed lookups of cluster names point
 	for _, node := range v.order {
 		for _, a := range v.alerting[node].alerts {
@@ -91,7 +91,7 @@ func (v *rcaView) readText(r *Resolver) {
 				if len(targets) == 0 && m.sig.shared && !m.sig.victims {
 					// Another message may yet name the shared thing (the
 					// time server, the issuer): decide when all are read.
-					unplaced = append(unplaced, lookupHit{node, a, m, nil})
+					unplaced = append(unplaced, deferredHit{node, a, m, nil})
 					continue
 				}
 				if len(targets) == 0 && !m.sig.victims && !m.sig.byTech {
@@ -101,7 +101,7 @@ func (v *rcaView) readText(r *Resolver) {
 					targets = v.clusterDNS(targets, m.sig.kinds)
 					clusterDNS = append(clusterDNS, targets...)
 				} else if m.sig.victims {
-					public = append(public, lookupHit{node, a, m, targets})
+					public = append(public, deferredHit{node, a, m, targets})
 					continue
 				}
 				for _, target := range targets {
@@ -142,7 +142,7 @@ func (v *rcaView) readText(r *Resolver) {
 // named (pool.ntp.org, an issuer), else on the service that logged them, as
 // a cause it reports itself. The order the messages are read in does not
 // decide.
-func (v *rcaView) sharedWords(unplaced []lookupHit) {
+func (v *rcaView) sharedWords(unplaced []deferredHit) {
 	for _, h := range unplaced {
 		targets := v.suspectsOfKind(h.node, h.m.sig)
 		if len(targets) == 0 {
@@ -154,10 +154,10 @@ func (v *rcaView) sharedWords(unplaced []lookupHit) {
 	}
 }
 
-// lookupHit is a message whose target waits until every message is read:
+// deferredHit is a message whose target waits until every message is read:
 // a failed lookup of a name outside the cluster and the resolvers it
 // points at, or shared infrastructure's words that named no node yet.
-type lookupHit struct {
+type deferredHit struct {
 	node    string
 	a       AlertState
 	m       sigMatch
@@ -169,7 +169,7 @@ type lookupHit struct {
 // names fail in the same storm, every lookup goes through the cluster's
 // DNS and that is where the public ones fail too (an upstream resolver
 // never sees a cluster name). Alone, they point where the graph says.
-func (v *rcaView) publicLookups(public []lookupHit, clusterDNS []string) {
+func (v *rcaView) publicLookups(public []deferredHit, clusterDNS []string) {
 	slices.Sort(clusterDNS)
 	clusterDNS = slices.Compact(clusterDNS)
 	for _, h := range public {

@@ -287,16 +287,19 @@ func (r *Resolver) thirdParty(name string) (node string, known, ambiguous bool) 
 }
 
 // spelledAlike reports whether a provider's name from a host and a node's
-// name are one provider's, spelled apart: one holds the other once dashes,
-// dots and underscores are gone (maps and google-maps, postmarkapp and
-// postmark, hereapi and here-api).
+// name are one provider's, spelled apart: equal, or one holding the other,
+// once dashes, dots and underscores are gone (maps and google-maps,
+// postmarkapp and postmark, hereapi and here-api). A part shorter than four
+// letters holds too little to say (pay is no spelling of paypal).
 func spelledAlike(name, node string) bool {
-	squash := func(s string) string {
-		return strings.NewReplacer("-", "", "_", "", ".", "").Replace(strings.ToLower(s))
+	want, k := squashName.Replace(strings.ToLower(name)), squashName.Replace(strings.ToLower(node))
+	if want == k {
+		return want != ""
 	}
-	want, k := squash(name), squash(node)
-	return len(k) >= 4 && len(want) >= 3 && (strings.Contains(k, want) || strings.Contains(want, k))
+	return min(len(want), len(k)) >= 4 && (strings.Contains(k, want) || strings.Contains(want, k))
 }
+
+var squashName = strings.NewReplacer("-", "", "_", "", ".", "")
 
 // thirdPartyKind: graph kinds of providers outside the organisation.
 func thirdPartyKind(kind string) bool {

@@ -172,3 +172,21 @@ func TestQuotingCutsBeforeTheHost(t *testing.T) {
 		t.Errorf("quoting = %q, want the text up to and with the host", got)
 	}
 }
+
+func TestSpelledAlikeNeedsEnoughOfAName(t *testing.T) {
+	for _, c := range []struct {
+		name, node string
+		want       bool
+	}{
+		{"maps", "google-maps", true},
+		{"postmarkapp", "postmark", true},
+		{"hereapi", "here-api", true},
+		{"fcm", "fcm", true},
+		{"pay", "paypal", false},
+		{"sms", "sms-gateway-eu", false},
+	} {
+		if got := spelledAlike(c.name, c.node); got != c.want {
+			t.Errorf("spelledAlike(%q, %q) = %v, want %v", c.name, c.node, got, c.want)
+		}
+	}
+}
