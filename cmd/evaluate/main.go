@@ -121,7 +121,11 @@ func evaluate(h synth.Half, n int, seed int64, workers int, refit bool, off []st
 		if err != nil {
 			return bench.Scorecard{}, 0, err
 		}
-		fit = bench.ParamsFit(tuneCases, synth.RootTypes(), diagnosis.DefaultParams(), 1, workers)
+		_, anchors, err := developmentCases()
+		if err != nil {
+			return bench.Scorecard{}, 0, err
+		}
+		fit = bench.ParamsFit(bench.FitSet{Generated: tuneCases, RootTypes: synth.RootTypes(), Anchors: anchors}, diagnosis.DefaultParams(), 1, workers)
 	}
 	sc := bench.Measure(bench.Config{
 		Title:       fmt.Sprintf("nightowl on %d synthetic incidents (%s half, seed %d)", n, h, seed),

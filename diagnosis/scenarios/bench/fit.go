@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
@@ -178,13 +179,22 @@ func FitParams(s FitSet, start diagnosis.Params, passes, workers int, log func(n
 	return best
 }
 
-// ParamsFit refits the model's parameters on the training cases together
-// with generated tuning incidents (passes of FitParams from start), then
-// its temperature on the training cases: leave-one-topology-out with it
-// measures topologies the parameters never saw.
-func ParamsFit(generated []Case, rootTypes []string, start diagnosis.Params, passes, workers int) Fit {
+// ParamsFit refits the model's parameters the way DefaultParams were
+// fitted (set, with the training cases as its hand-written incidents;
+// passes of FitParams from start), then the temperature on the training
+// cases: leave-one-topology-out with it measures topologies the
+// parameters never saw. An anchor whose topology is left out of the
+// training cases is left out of the fit too.
+func ParamsFit(set FitSet, start diagnosis.Params, passes, workers int) Fit {
 	return func(train []Case) Diagnose {
-		p := FitParams(FitSet{Generated: generated, Handwritten: train, RootTypes: rootTypes}, start, passes, workers, nil)
+		s := set
+		s.Handwritten, s.Anchors = train, nil
+		for _, a := range set.Anchors {
+			if slices.ContainsFunc(train, func(c Case) bool { return c.Topology == a.Topology }) {
+				s.Anchors = append(s.Anchors, a)
+			}
+		}
+		p := FitParams(s, start, passes, workers, nil)
 		base := EngineWith(p)
 		t := FitTemperature(Run(train, base, workers))
 		return func(c Case) diagnosis.Diagnosis { return Rescale(base(c), t) }
