@@ -121,3 +121,61 @@ func TestEngineSurvivesADefectInOneIncident(t *testing.T) {
 		t.Errorf("got %+v, want no candidates, the reason, and the alert count", d)
 	}
 }
+
+// A worker whose cloud role may not read its queue crash-loops while the
+// queue backs up: the denial names the worker's own permissions, not the
+// queue it was denied.
+func TestADeniedPermissionIsTheCallersOwn(t *testing.T) {
+	g, err := graph.New([]graph.Node{
+		{Name: "web", DependsOn: []string{"jobs-queue"}},
+		{Name: "worker", DependsOn: []string{"jobs-queue", "jobs-db"}},
+		{Name: "jobs-queue", Kind: "queue"},
+		{Name: "jobs-db", Kind: "database"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := mkTime()
+	backlog := mkAlert("QueueOldestMessageAgeHigh", "jobs-queue", at)
+	backlog.Annotations = map[string]string{"summary": "oldest message 6m old"}
+	crash := mkAlert("KubePodCrashLooping", "worker", at.Add(30*time.Second))
+	crash.Annotations = map[string]string{"description": "back-off restarting failed container worker: operation error SQS: ReceiveMessage, api error AccessDenied: User: arn:aws:sts::123456789012:assumed-role/worker is not authorized to perform: sqs:ReceiveMessage"}
+	d := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }}).Diagnose(t.Context(), incidentOf([]diagnosis.Alert{backlog, crash}))
+	top, ok := d.Top()
+	if !ok || top.Service != "worker" {
+		t.Fatalf("top %+v, want worker; candidates %+v", top, d.Candidates)
+	}
+	if ev := strings.Join(top.Evidence, "\n"); !strings.Contains(ev, "its own permissions") {
+		t.Errorf("evidence %q: want the denial read as the worker's own permissions", top.Evidence)
+	}
+}
+
+// A read replica's lag builds up before its threshold is crossed: the
+// services reading stale rows alert first, and that is no evidence
+// against the replica.
+func TestALagThatBuildsUpIsNotBlamedForComingLate(t *testing.T) {
+	g, err := graph.New([]graph.Node{
+		{Name: "statements", DependsOn: []string{"ledger-replica"}},
+		{Name: "reconciler", DependsOn: []string{"ledger-replica", "bank-sftp"}},
+		{Name: "ledger-api", DependsOn: []string{"ledger-db"}},
+		{Name: "ledger-replica", Kind: "database", DependsOn: []string{"ledger-db"}},
+		{Name: "ledger-db", Kind: "database"},
+		{Name: "bank-sftp", Kind: "external"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := mkTime()
+	d := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(10 * time.Minute) }}).Diagnose(t.Context(), incidentOf([]diagnosis.Alert{
+		mkAlert("ReconciliationMismatches", "reconciler", at),
+		mkAlert("StatementsGenerationSlow", "statements", at.Add(time.Minute)),
+		mkAlert("PostgresReplicationLagHigh", "ledger-replica", at.Add(4*time.Minute)),
+	}))
+	top, ok := d.Top()
+	if !ok || top.Service != "ledger-replica" {
+		t.Fatalf("top %+v, want ledger-replica; candidates %+v", top, d.Candidates)
+	}
+	if top.Terms["timing"] < 0 {
+		t.Errorf("timing %.2f against the replica: its lag alert came late because lag builds up", top.Terms["timing"])
+	}
+}

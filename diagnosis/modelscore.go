@@ -197,9 +197,24 @@ func (v *rcaView) scoreTiming(c *rcaCand) {
 	switch {
 	case before == 0:
 		c.add(sigTiming, 0, "it failed before the services that depend on it")
+	case buildsUp(o.alerts):
+		// A lag, a queue or a usage crosses its threshold only once it
+		// has built up, after what it starves has begun to fail: that
+		// its callers alerted first says nothing against it.
 	default:
 		c.add(sigTiming, -v.p.Order*frac, "%d of %d services that depend on it alerted before it", before, n)
 	}
+}
+
+// buildsUp reports whether every alert measures a quantity that builds up
+// (saturation, a backlog), none a failure that shows at once.
+func buildsUp(alerts []AlertState) bool {
+	for _, a := range alerts {
+		if r := roleOf(a.Alert); r != roleSaturation && r != roleBacklog {
+			return false
+		}
+	}
+	return len(alerts) > 0
 }
 
 // precursorRole reports whether an alert of the role, well before a

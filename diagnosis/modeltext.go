@@ -5,6 +5,8 @@ import (
 	"net"
 	"slices"
 	"strings"
+
+	"github.com/nightowl-sre/nightowl/diagnosis/graph"
 )
 
 // What the model learns from an incident's labels and words besides each
@@ -212,6 +214,18 @@ func runs(tech []string, name, kind string) bool {
 		}
 	}
 	return false
+}
+
+// ranBy reports whether node n, of the given kind, runs the technology of
+// a byTech signature: its name or kind says it, and its kind, when the
+// graph gives one of another family, does not say otherwise (auth-db is a
+// database, not the identity provider).
+func ranBy(sig signature, n, kind string) bool {
+	if !runs(sig.tech, n, kind) {
+		return false
+	}
+	k := strings.ToLower(kind)
+	return k == "" || graph.KindLayer(k) == graph.LayerApplication || slices.Contains(sig.kinds, k) || runs(sig.tech, "", k)
 }
 
 // namesAnother reports whether any of a message's words names a node
@@ -450,7 +464,7 @@ func (v *rcaView) suspectsOfKind(node string, sig signature) []string {
 	of := func(names []string) []string {
 		var out, meant []string
 		for _, n := range names {
-			if n == node || sig.byTech && !runs(sig.tech, n, v.kind(n)) {
+			if n == node || sig.byTech && !ranBy(sig, n, v.kind(n)) {
 				continue
 			}
 			if sig.byTech || slices.Contains(sig.kinds, strings.ToLower(v.kind(n))) {

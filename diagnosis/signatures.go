@@ -190,6 +190,18 @@ var signatures = []signature{
 		// undici "fetch failed", browsers' "Failed to fetch", "NetworkError
 		// when attempting to fetch resource", "Load failed"): no defect.
 		unless: regexp.MustCompile(`(?i)TypeError: (fetch failed|failed to fetch|networkerror|load failed)`)},
+	// Cloud and cluster authorisation denials, which name the caller's
+	// own identity as lacking a permission (its IAM role, service account
+	// or RBAC binding), not the service it called: AWS (AccessDenied,
+	// AccessDeniedException, EC2's UnauthorizedOperation, "is not
+	// authorized to perform", the SDKs' web-identity and missing-credential
+	// errors), Google Cloud (PERMISSION_DENIED, "Permission '…' denied",
+	// "does not have … access"), Azure Resource Manager
+	// (AuthorizationFailed) and the Kubernetes API server's RBAC refusals.
+	// MySQL's "Access denied for user" (a password) is not among them.
+	{what: "its own permissions", kinds: []string{"identity"}, self: true,
+		re:    regexp.MustCompile(`(\bAccessDenied(Exception)?\b|\bUnauthorizedOperation\b|is not authorized to perform|WebIdentityErr|NoCredentialProviders|\bPERMISSION_DENIED\b|Permission '[^']+' denied|does not have [a-z]+\.[a-zA-Z.]+ access|\bAuthorizationFailed\b|does not have authorization to perform action|is forbidden: User "system:serviceaccount:[^"]+" cannot)`),
+		hints: []string{"accessdenied", "unauthorizedoperation", "not authorized to perform", "webidentityerr", "nocredentialproviders", "permission", "does not have", "authorizationfailed", "forbidden"}},
 	// Redis server replies.
 	{what: "Redis", kinds: []string{"cache", "redis"},
 		re:    regexp.MustCompile(`(READONLY You can't write|CLUSTERDOWN|NOREPLICAS|MISCONF Redis|LOADING Redis|OOM command not allowed|max number of clients reached)`),

@@ -74,6 +74,12 @@ func TestSignaturesKnowWhatWidelyUsedSoftwarePrints(t *testing.T) {
 		{`thread 'main' panicked at src/main.rs:4:5`, "a defect in its own code", ""},
 		{`NoMethodError: undefined method 'name' for nil`, "a defect in its own code", ""},
 		{`503 Service Unavailable No server is available to handle this request.`, "a load balancer", ""},
+		{`operation error SQS: ReceiveMessage, https response error StatusCode: 403, api error AccessDenied: User: arn:aws:sts::123456789012:assumed-role/worker/i-0ab is not authorized to perform: sqs:ReceiveMessage`, "its own permissions", ""},
+		{`WebIdentityErr: failed to retrieve credentials caused by: AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity`, "its own permissions", ""},
+		{`googleapi: Error 403: worker@proj.iam.gserviceaccount.com does not have storage.objects.get access to the Google Cloud Storage object., forbidden`, "its own permissions", ""},
+		{`rpc error: code = PermissionDenied desc = Permission 'pubsub.subscriptions.consume' denied on resource`, "its own permissions", ""},
+		{`(AuthorizationFailed) The client 'abc' with object id 'abc' does not have authorization to perform action 'Microsoft.Storage/storageAccounts/read'`, "its own permissions", ""},
+		{`pods is forbidden: User "system:serviceaccount:jobs:runner" cannot list resource "pods" in API group "" in the namespace "jobs"`, "its own permissions", ""},
 	}
 	for _, c := range cases {
 		got := readMessage(c.text, true)
@@ -118,6 +124,7 @@ func TestSignaturesKnowWhatWidelyUsedSoftwarePrints(t *testing.T) {
 		`torch.cuda.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB`,
 		`json: cannot unmarshal string into Go struct field .price of type float64`,
 		`io.netty.handler.timeout.ReadTimeoutException: null`,
+		`Error 1045 (28000): Access denied for user 'app'@'10.0.1.4' (using password: YES)`,
 	} {
 		for _, m := range readMessage(text, true).sigs {
 			t.Errorf("%q: matched %s (%q); want no signature", text, m.sig.what, m.text)

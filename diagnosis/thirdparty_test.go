@@ -54,12 +54,14 @@ func TestEngineReadsAThirdPartyHostInAnotherSpelling(t *testing.T) {
 // vault, whatever kind the graph file gives it.
 func TestEngineBlamesTheStoreWhoseSoftwareSpeaks(t *testing.T) {
 	g, err := graph.New([]graph.Node{
-		{Name: "profile", DependsOn: []string{"accounts-pg", "sessions-mongo", "secrets-vault"}},
-		{Name: "feed", DependsOn: []string{"accounts-pg", "sessions-mongo", "secrets-vault"}},
+		{Name: "profile", DependsOn: []string{"accounts-pg", "sessions-mongo", "secrets-vault", "auth-service"}},
+		{Name: "feed", DependsOn: []string{"accounts-pg", "sessions-mongo", "secrets-vault", "auth-service"}},
 		{Name: "web", DependsOn: []string{"profile", "feed"}},
 		{Name: "accounts-pg", Kind: "database"},
 		{Name: "sessions-mongo", Kind: "database"},
 		{Name: "secrets-vault", Kind: "service"},
+		{Name: "auth-service", Kind: "service", DependsOn: []string{"auth-db"}},
+		{Name: "auth-db", Kind: "database"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +81,43 @@ func TestEngineBlamesTheStoreWhoseSoftwareSpeaks(t *testing.T) {
 		d := e.Diagnose(context.Background(), incidentOf(alerts))
 		if top, ok := d.Top(); !ok || top.Service != want || len(d.Candidates) > 1 && d.Candidates[1].Confidence >= top.Confidence/2 {
 			t.Errorf("%q: top %+v, want %s; candidates %+v", text, top, want, d.Candidates)
+		}
+	}
+}
+
+// TestAnErrorOfOneSoftwareIsNotAboutTheStoreThatSharesItsName: a JWKS
+// error is about the identity provider (auth-service), not the database
+// below it whose name shares a word with it (auth-db is a database).
+func TestAnErrorOfOneSoftwareIsNotAboutTheStoreThatSharesItsName(t *testing.T) {
+	g, err := graph.New([]graph.Node{
+		{Name: "profile", DependsOn: []string{"auth-service", "profile-db"}},
+		{Name: "feed", DependsOn: []string{"auth-service"}},
+		{Name: "auth-service", Kind: "service", DependsOn: []string{"auth-db"}},
+		{Name: "auth-db", Kind: "database"},
+		{Name: "profile-db", Kind: "database"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	var alerts []diagnosis.Alert
+	for i, svc := range []string{"profile", "feed"} {
+		a := mkAlert("JWTValidationFailures", svc, at.Add(time.Duration(i)*20*time.Second))
+		a.Annotations = map[string]string{"summary": "JWT validation failures: kid not found in JWKS"}
+		alerts = append(alerts, a)
+	}
+	login := mkAlert("LoginFailuresHigh", "auth-service", at.Add(time.Minute))
+	login.Annotations = map[string]string{"summary": "login failure ratio 41%"}
+	alerts = append(alerts, login)
+	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
+	d := e.Diagnose(context.Background(), incidentOf(alerts))
+	top, ok := d.Top()
+	if !ok || top.Service != "auth-service" {
+		t.Fatalf("top %+v, want auth-service; candidates %+v", top, d.Candidates)
+	}
+	for _, c := range d.Candidates {
+		if c.Service == "auth-db" && strings.Contains(strings.Join(c.Evidence, " "), "identity provider") {
+			t.Errorf("auth-db, a database, is read as the identity provider: %q", c.Evidence)
 		}
 	}
 }
