@@ -179,3 +179,35 @@ func TestALagThatBuildsUpIsNotBlamedForComingLate(t *testing.T) {
 		t.Errorf("timing %.2f against the replica: its lag alert came late because lag builds up", top.Terms["timing"])
 	}
 }
+
+// A service whose errors say its own code broke (a panic) is not what the
+// database below it explains, even when the database is busy too (and
+// another of its callers is fine).
+func TestAnErrorAboutItsOwnCodeIsNotExplainedFromBelow(t *testing.T) {
+	g, err := graph.New([]graph.Node{
+		{Name: "web", DependsOn: []string{"cart"}},
+		{Name: "cart", DependsOn: []string{"cart-db"}},
+		{Name: "reports", DependsOn: []string{"cart-db"}},
+		{Name: "cart-db", Kind: "database"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := mkTime()
+	busy := mkAlert("PostgresConnectionsHigh", "cart-db", at)
+	busy.Annotations = map[string]string{"summary": "cart-db connections 180/200"}
+	crash := mkAlert("ServiceErrorRateHigh", "cart", at.Add(30*time.Second))
+	crash.Annotations = map[string]string{"description": "cart 5xx 40%: panic: runtime error: invalid memory address or nil pointer dereference"}
+	d := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }}).Diagnose(t.Context(), incidentOf([]diagnosis.Alert{
+		busy, crash, mkAlert("HighErrorRate", "web", at.Add(time.Minute)),
+	}))
+	top, ok := d.Top()
+	if !ok || top.Service != "cart" {
+		t.Fatalf("top %+v, want cart, whose own code panics; candidates %+v", top, d.Candidates)
+	}
+	for _, c := range d.Candidates {
+		if c.Service == "cart-db" && c.Confidence >= top.Confidence/3 {
+			t.Errorf("cart-db %.2f against cart %.2f: the database explains a panic as if it were a timeout", c.Confidence, top.Confidence)
+		}
+	}
+}

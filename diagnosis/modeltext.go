@@ -382,9 +382,10 @@ func (v *rcaView) pointsAt(from, to string) {
 }
 
 // worded is how much a candidate can explain the alerts on n given what
-// their words say: when n's error messages point at other nodes, and at
-// nothing on the way down to the candidate, the candidate explains it
-// poorly (a DNS failure shows up as DNS errors, not as a database's).
+// their words say: when n's error messages point at other nodes or at n
+// itself (its own code, its own permissions), and at nothing on the way
+// down to the candidate, the candidate explains it poorly (a DNS failure
+// shows up as DNS errors, not as a database's; a panic is not a timeout).
 func (v *rcaView) worded(c *rcaCand, n string) float64 {
 	t := v.words[n]
 	if t[c.node] || !v.on(sigSignature) {
@@ -399,6 +400,9 @@ func (v *rcaView) worded(c *rcaCand, n string) float64 {
 		return 1
 	}
 	for x := range t {
+		if x == n {
+			continue // its own code, its own permissions: nothing below it says so
+		}
 		if v.g.DependsTransitively(x, c.node) || slices.Contains(v.vusers[c.node], x) {
 			return 1
 		}
