@@ -124,10 +124,11 @@ func TestEngineSurvivesADefectInOneIncident(t *testing.T) {
 
 // A worker whose cloud role may not read its queue crash-loops while the
 // queue backs up: the denial names the worker's own permissions, not the
-// queue it was denied.
+// queue it was denied; and the SDK's "api error" is no mention of the
+// service called api.
 func TestADeniedPermissionIsTheCallersOwn(t *testing.T) {
 	g, err := graph.New([]graph.Node{
-		{Name: "web", DependsOn: []string{"jobs-queue"}},
+		{Name: "api", DependsOn: []string{"jobs-queue"}},
 		{Name: "worker", DependsOn: []string{"jobs-queue", "jobs-db"}},
 		{Name: "jobs-queue", Kind: "queue"},
 		{Name: "jobs-db", Kind: "database"},

@@ -428,6 +428,9 @@ func kubeService(tail string) bool {
 // name learned from alert labels.
 func (v *rcaView) lookup(r *Resolver, w string) (string, bool) {
 	w = strings.ToLower(strings.TrimRight(w, ".:"))
+	if genericWords[w] {
+		return "", false // "api error AccessDenied" names no service called api
+	}
 	if n, ok := r.lookup(w); ok {
 		return n, true
 	}
