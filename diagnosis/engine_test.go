@@ -20,6 +20,13 @@ func incidentOf(alerts []diagnosis.Alert) diagnosis.Incident {
 	return in
 }
 
+// diagnoseAt diagnoses the alerts as one incident on g, as of now.
+func diagnoseAt(t *testing.T, g *graph.Graph, now time.Time, alerts ...diagnosis.Alert) diagnosis.Diagnosis {
+	t.Helper()
+	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return now }})
+	return e.Diagnose(t.Context(), incidentOf(alerts))
+}
+
 // TestEngineNamesOrderServiceForTheBlackFridayStorm: with the storm's own
 // labels the card names order-service and is sure; without the labels that
 // make it easy, order-service is still among the three candidates the card
@@ -141,7 +148,7 @@ func TestADeniedPermissionIsTheCallersOwn(t *testing.T) {
 	backlog.Annotations = map[string]string{"summary": "oldest message 6m old"}
 	crash := mkAlert("KubePodCrashLooping", "worker", at.Add(30*time.Second))
 	crash.Annotations = map[string]string{"description": "back-off restarting failed container worker: operation error SQS: ReceiveMessage, api error AccessDenied: User: arn:aws:sts::123456789012:assumed-role/worker is not authorized to perform: sqs:ReceiveMessage"}
-	d := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }}).Diagnose(t.Context(), incidentOf([]diagnosis.Alert{backlog, crash}))
+	d := diagnoseAt(t, g, at.Add(5*time.Minute), backlog, crash)
 	top, ok := d.Top()
 	if !ok || top.Service != "worker" {
 		t.Fatalf("top %+v, want worker; candidates %+v", top, d.Candidates)
@@ -167,11 +174,11 @@ func TestALagThatBuildsUpIsNotBlamedForComingLate(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := mkTime()
-	d := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(10 * time.Minute) }}).Diagnose(t.Context(), incidentOf([]diagnosis.Alert{
+	d := diagnoseAt(t, g, at.Add(10*time.Minute),
 		mkAlert("ReconciliationMismatches", "reconciler", at),
 		mkAlert("StatementsGenerationSlow", "statements", at.Add(time.Minute)),
 		mkAlert("PostgresReplicationLagHigh", "ledger-replica", at.Add(4*time.Minute)),
-	}))
+	)
 	top, ok := d.Top()
 	if !ok || top.Service != "ledger-replica" {
 		t.Fatalf("top %+v, want ledger-replica; candidates %+v", top, d.Candidates)
@@ -199,9 +206,9 @@ func TestAnErrorAboutItsOwnCodeIsNotExplainedFromBelow(t *testing.T) {
 	busy.Annotations = map[string]string{"summary": "cart-db connections 180/200"}
 	crash := mkAlert("ServiceErrorRateHigh", "cart", at.Add(30*time.Second))
 	crash.Annotations = map[string]string{"description": "cart 5xx 40%: panic: runtime error: invalid memory address or nil pointer dereference"}
-	d := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }}).Diagnose(t.Context(), incidentOf([]diagnosis.Alert{
+	d := diagnoseAt(t, g, at.Add(5*time.Minute),
 		busy, crash, mkAlert("HighErrorRate", "web", at.Add(time.Minute)),
-	}))
+	)
 	top, ok := d.Top()
 	if !ok || top.Service != "cart" {
 		t.Fatalf("top %+v, want cart, whose own code panics; candidates %+v", top, d.Candidates)

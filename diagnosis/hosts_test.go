@@ -1,7 +1,6 @@
 package diagnosis_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -48,8 +47,7 @@ func diagnoseText(t *testing.T, g *graph.Graph, at time.Time, texts map[string]s
 		alerts = append(alerts, a)
 		i++
 	}
-	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
-	return e.Diagnose(context.Background(), incidentOf(alerts))
+	return diagnoseAt(t, g, at.Add(5*time.Minute), alerts...)
 }
 
 // TestEngineKnowsAnAddressBySharedCallers: the services' errors name
@@ -236,8 +234,7 @@ func TestEngineReadsOnlyADegradingNodeAsAPrecursor(t *testing.T) {
 			mkAlert("HighErrorRate", "web", at.Add(30*time.Second)),
 			mkAlert("HighErrorRate", "cart", at.Add(40*time.Second)),
 		}
-		e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
-		d := e.Diagnose(context.Background(), incidentOf(alerts))
+		d := diagnoseAt(t, g, at.Add(5*time.Minute), alerts...)
 		said := false
 		for _, c := range d.Candidates {
 			if c.Service != "orders-db" {
@@ -271,8 +268,7 @@ func TestEngineReadsARuntimeDefectAsItsServicesOwn(t *testing.T) {
 	own.Annotations = map[string]string{"description": `java.lang.NullPointerException: Cannot invoke "String.length()" because "currency" is null`}
 	caller := mkAlert("HighErrorRate", "web", at.Add(30*time.Second))
 	caller.Annotations = map[string]string{"description": `pricing returned 500: java.lang.NullPointerException`}
-	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
-	d := e.Diagnose(context.Background(), incidentOf([]diagnosis.Alert{own, caller}))
+	d := diagnoseAt(t, g, at.Add(5*time.Minute), own, caller)
 	says := func(svc string) bool {
 		for _, c := range d.Candidates {
 			if c.Service == svc {
@@ -316,8 +312,7 @@ func TestEngineNamesTheGPUNodeItsWorkloadsLoseTheirDeviceOn(t *testing.T) {
 		alerts = append(alerts, a)
 	}
 	alerts = append(alerts, mkAlert("HighErrorRate", "api", at.Add(time.Minute)))
-	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
-	d := e.Diagnose(context.Background(), incidentOf(alerts))
+	d := diagnoseAt(t, g, at.Add(5*time.Minute), alerts...)
 	top, ok := d.Top()
 	if !ok || top.Service != "gpu-pool-a100-7" {
 		t.Fatalf("top candidate %+v, want the GPU node gpu-pool-a100-7; candidates %+v", top, d.Candidates)
@@ -351,8 +346,7 @@ func sameMessage(t *testing.T, g *graph.Graph, msg string, services ...string) d
 		a.Annotations = map[string]string{"description": msg}
 		alerts = append(alerts, a)
 	}
-	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
-	return e.Diagnose(context.Background(), incidentOf(alerts))
+	return diagnoseAt(t, g, at.Add(5*time.Minute), alerts...)
 }
 
 // TestEngineReadsABrokersWordsAsThatBrokers: the services use a Kafka and
@@ -423,7 +417,7 @@ func TestEngineReadsPublicLookupsBesideClusterOnesAsTheClusterDNS(t *testing.T) 
 		a.Annotations = map[string]string{"description": m.msg}
 		alerts = append(alerts, a)
 	}
-	d := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }}).Diagnose(context.Background(), incidentOf(alerts))
+	d := diagnoseAt(t, g, at.Add(5*time.Minute), alerts...)
 	top, _ := d.Top()
 	if top.Service != "coredns" || !strings.Contains(strings.Join(top.Evidence, " "), "3 alerts' messages") {
 		t.Fatalf("top %+v, want coredns with all three lookups' evidence; candidates %+v", top, d.Candidates)

@@ -1,7 +1,6 @@
 package diagnosis_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -77,8 +76,7 @@ func TestEngineBlamesTheStoreWhoseSoftwareSpeaks(t *testing.T) {
 			a.Annotations = map[string]string{"summary": svc + " error rate 60%", "description": text}
 			alerts = append(alerts, a)
 		}
-		e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
-		d := e.Diagnose(context.Background(), incidentOf(alerts))
+		d := diagnoseAt(t, g, at.Add(5*time.Minute), alerts...)
 		if top, ok := d.Top(); !ok || top.Service != want || len(d.Candidates) > 1 && d.Candidates[1].Confidence >= top.Confidence/2 {
 			t.Errorf("%q: top %+v, want %s; candidates %+v", text, top, want, d.Candidates)
 		}
@@ -109,8 +107,7 @@ func TestAnErrorOfOneSoftwareIsNotAboutTheStoreThatSharesItsName(t *testing.T) {
 	login := mkAlert("LoginFailuresHigh", "auth-service", at.Add(time.Minute))
 	login.Annotations = map[string]string{"summary": "login failure ratio 41%"}
 	alerts = append(alerts, login)
-	e := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: g, Now: func() time.Time { return at.Add(5 * time.Minute) }})
-	d := e.Diagnose(context.Background(), incidentOf(alerts))
+	d := diagnoseAt(t, g, at.Add(5*time.Minute), alerts...)
 	top, ok := d.Top()
 	if !ok || top.Service != "auth-service" {
 		t.Fatalf("top %+v, want auth-service; candidates %+v", top, d.Candidates)
@@ -137,7 +134,7 @@ func TestEngineKnowsAProviderByItsStatusPageAndItsHost(t *testing.T) {
 		a.Annotations = map[string]string{"description": `POST https://maps.googleapis.com/maps/api/geocode/json: 503 Service Unavailable`}
 		alerts = append(alerts, a)
 	}
-	d := diagnosis.NewEngine(diagnosis.EngineConfig{Graph: hostsGraph(t), Now: func() time.Time { return at.Add(5 * time.Minute) }}).Diagnose(context.Background(), incidentOf(alerts))
+	d := diagnoseAt(t, hostsGraph(t), at.Add(5*time.Minute), alerts...)
 	top, _ := d.Top()
 	if top.Service != "google-maps" {
 		t.Errorf("top %+v, want google-maps; candidates %+v", top, d.Candidates)
