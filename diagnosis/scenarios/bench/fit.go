@@ -182,21 +182,28 @@ func FitParams(s FitSet, start diagnosis.Params, passes, workers int, log func(n
 // ParamsFit refits the model's parameters the way DefaultParams were
 // fitted (set, with the training cases as its hand-written incidents;
 // passes of FitParams from start), then the temperature on the training
-// cases: leave-one-topology-out with it measures topologies the
-// parameters never saw. An anchor whose topology is left out of the
-// training cases is left out of the fit too.
+// cases. Leave-one-topology-out with it measures topologies no fit of
+// that fold saw; the start (DefaultParams, in cmd/evaluate) was fitted on
+// the corpus, so a corpus fold is not wholly blind to it.
 func ParamsFit(set FitSet, start diagnosis.Params, passes, workers int) Fit {
 	return func(train []Case) Diagnose {
-		s := set
-		s.Handwritten, s.Anchors = train, nil
-		for _, a := range set.Anchors {
-			if slices.ContainsFunc(train, func(c Case) bool { return c.Topology == a.Topology }) {
-				s.Anchors = append(s.Anchors, a)
-			}
-		}
-		p := FitParams(s, start, passes, workers, nil)
+		p := FitParams(set.Fold(train), start, passes, workers, nil)
 		base := EngineWith(p)
 		t := FitTemperature(Run(train, base, workers))
 		return func(c Case) diagnosis.Diagnosis { return Rescale(base(c), t) }
 	}
+}
+
+// Fold is the set one fold of leave-one-topology-out fits on: train as
+// its hand-written incidents, and only the anchors whose topology train
+// has (an anchor of the topology left out would leak it into the fit).
+func (s FitSet) Fold(train []Case) FitSet {
+	out := s
+	out.Handwritten, out.Anchors = train, nil
+	for _, a := range s.Anchors {
+		if slices.ContainsFunc(train, func(c Case) bool { return c.Topology == a.Topology }) {
+			out.Anchors = append(out.Anchors, a)
+		}
+	}
+	return out
 }

@@ -250,3 +250,18 @@ func TestLeaveOneTopologyOutScoresTheHeldOutSetApart(t *testing.T) {
 		t.Errorf("the report names a held-out miss, or does not count it:\n%s", sc.Text())
 	}
 }
+
+// A fold fits on its training incidents and on the anchors of their
+// topologies only: the anchor of the topology left out stays out.
+func TestAFoldLeavesOutTheAnchorsOfTheTopologyItMeasures(t *testing.T) {
+	bf := bench.Case{Name: "black-friday/storm", Topology: "black-friday"}
+	shop := bench.Case{Name: "shop/01", Topology: "shop"}
+	bank := bench.Case{Name: "bank/01", Topology: "bank"}
+	set := bench.FitSet{Handwritten: []bench.Case{bf, shop, bank}, Anchors: []bench.Case{bf}}
+	if f := set.Fold([]bench.Case{shop, bank}); len(f.Anchors) != 0 || len(f.Handwritten) != 2 {
+		t.Errorf("fold without black-friday: anchors %v, hand-written %v; want no anchor and the two others", f.Anchors, f.Handwritten)
+	}
+	if f := set.Fold([]bench.Case{bf, shop}); len(f.Anchors) != 1 || f.Anchors[0].Name != bf.Name {
+		t.Errorf("fold with black-friday: anchors %v, want the storm", f.Anchors)
+	}
+}
