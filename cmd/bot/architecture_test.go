@@ -53,13 +53,13 @@ func TestImportsPointDown(t *testing.T) {
 		mod + "store/replica":                 {"cmd/bot"},
 		mod + "deploy/lease":                  {"cmd/bot"},
 		mod + "playbooks":                     {"cmd/bot"},
-		mod + "diagnosis/prom":                {"cmd/bot"},
+		mod + "diagnosis/prom":                {"cmd/bot", "cmd/evaluate"},
 		mod + "diagnosis/llm":                 {"cmd/bot"},
 		mod + "diagnosis/intake":              {"cmd/bot"},
 		mod + "bot/slackemu":                  {"cmd/bot", "cmd/loadgen"},
 		mod + "deploy/alertmanager":           {"cmd/bot", "cmd/loadgen"},
 		mod + "deploy/pagerduty\x00":          {"cmd/bot"},
-		mod + "deploy/testbed":                {},
+		mod + "deploy/testbed":                {"cmd/evaluate"}, // evaluate -prometheus serves hand-written metrics
 		mod + "deploy/golden":                 {},
 		mod + "diagnosis/scenarios/bench":     {"cmd/evaluate"},
 		mod + "bot\x00":                       {"cmd/bot"}, // the bot package itself (exact match)

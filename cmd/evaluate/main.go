@@ -3,11 +3,13 @@
 // vocabulary (diagnosis/scenarios/synth), against baselines, signal by
 // signal, for calibration, and leaving each hand-written topology out.
 //
-//	go run ./cmd/evaluate [-half test|tune] [-n 600] [-seed 1] [-markdown] [-refit] [-disable signal,…]
+//	go run ./cmd/evaluate [-half test|tune] [-n 600] [-seed 1] [-markdown] [-refit] [-prometheus] [-disable signal,…]
 //
 // With -refit, leave-one-topology-out refits the model's parameters for each
 // topology on the others and on generated tuning-half incidents (slow:
-// minutes); without it, only the temperature is fitted per topology.
+// minutes); without it, only the temperature is fitted per topology. With
+// -prometheus, hand-written incidents that ship metrics are diagnosed with
+// a real Prometheus serving them, as the bot runs with PROMETHEUS_URL.
 package main
 
 import (
@@ -42,6 +44,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	disable := fs.String("disable", "", "signals the engine leaves out everywhere, comma-separated (e.g. signature: how it does on error texts it has no signature for)")
 	misses := fs.String("misses", "", "print the misses of one root type (or \"all\") on the tuning half, or of the hand-written corpus (\"corpus\"; never the held-out set), with their alerts and which signals cost them, and stop")
 	grouping := fs.Bool("grouping", false, "group every hand-written storm as the bot would, with its graph and with an empty one, print how many stayed whole, and stop")
+	withMetrics := fs.Bool("prometheus", false, "serve each hand-written incident's metrics from a real Prometheus (Debian prometheus and promtool), as the bot queries one with PROMETHEUS_URL set; without it, hand-written incidents are diagnosed from alerts alone")
 	fitOnly := fs.Bool("fit", false, "fit the model's parameters on the tuning half and the corpus (never the held-out set), print them as Go, and stop")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -51,6 +54,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "evaluate: %v\nusage: evaluate [-half test|tune] [-n 600] [-seed 1] [-markdown]\n", orDefault(err, "-n must be at least 1"))
 		return 2
 	}
+	var srv *servers
+	if *withMetrics {
+		if srv, err = newServers(); err != nil {
+			fmt.Fprintf(stderr, "evaluate: %v\n", err)
+			return 1
+		}
+		defer srv.stop()
+	}
 	if *grouping {
 		if err := printGrouping(stdout); err != nil {
 			fmt.Fprintf(stderr, "evaluate: %v\n", err)
@@ -59,7 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if *fitOnly {
-		if err := fitParams(stdout, *workers); err != nil {
+		if err := fitParams(stdout, *workers, srv); err != nil {
 			fmt.Fprintf(stderr, "evaluate: %v\n", err)
 			return 1
 		}
@@ -80,9 +91,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "evaluate: -misses reads the tuning half only (-half tune): the test half is for measuring")
 			return 2
 		}
-		return printMisses(stdout, stderr, *misses, *n, *seed, off)
+		return printMisses(stdout, stderr, *misses, *n, *seed, off, srv)
 	}
-	sc, elapsed, err := evaluate(h, *n, *seed, *workers, *refit, off)
+	sc, elapsed, err := evaluate(h, *n, *seed, *workers, *refit, off, srv)
 	if err != nil {
 		fmt.Fprintf(stderr, "evaluate: %v\n", err)
 		return 1
@@ -92,12 +103,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	} else {
 		fmt.Fprint(stdout, sc.Text())
 	}
+	if srv != nil {
+		fmt.Fprintf(stdout, "\nHand-written incidents with metrics (%d scenarios) were diagnosed with a real Prometheus serving them.\n", srv.served())
+	}
 	fmt.Fprintf(stdout, "\nGenerated and measured in %s (GOMAXPROCS %d).\n", elapsed.Round(10*time.Millisecond), runtime.GOMAXPROCS(0))
 	return 0
 }
 
 // evaluate generates the incidents and measures today's engine on them.
-func evaluate(h synth.Half, n int, seed int64, workers int, refit bool, off []string) (bench.Scorecard, time.Duration, error) {
+func evaluate(h synth.Half, n int, seed int64, workers int, refit bool, off []string, srv *servers) (bench.Scorecard, time.Duration, error) {
 	began := time.Now()
 	var generated []scenarios.Scenario
 	for _, in := range synth.Generate(seed, n, h) {
@@ -107,7 +121,7 @@ func evaluate(h synth.Half, n int, seed int64, workers int, refit bool, off []st
 	if err != nil {
 		return bench.Scorecard{}, 0, fmt.Errorf("synthetic incidents: %w", err)
 	}
-	handwritten, err := handwrittenCases()
+	handwritten, err := handwrittenCases(srv)
 	if err != nil {
 		return bench.Scorecard{}, 0, err
 	}
@@ -121,7 +135,7 @@ func evaluate(h synth.Half, n int, seed int64, workers int, refit bool, off []st
 		if err != nil {
 			return bench.Scorecard{}, 0, err
 		}
-		_, anchors, err := developmentCases()
+		_, anchors, err := developmentCases(srv)
 		if err != nil {
 			return bench.Scorecard{}, 0, err
 		}
@@ -144,7 +158,7 @@ func evaluate(h synth.Half, n int, seed int64, workers int, refit bool, off []st
 
 // handwrittenCases are the corpus, the held-out set and the Black Friday
 // storm: every incident written by hand.
-func handwrittenCases() ([]bench.Case, error) {
+func handwrittenCases(srv *servers) ([]bench.Case, error) {
 	all, err := scenarios.Handwritten()
 	if err != nil {
 		return nil, err
@@ -152,6 +166,9 @@ func handwrittenCases() ([]bench.Case, error) {
 	cases, err := bench.Cases(all, bench.KeepResolved())
 	if err != nil {
 		return nil, fmt.Errorf("hand-written incidents: %w", err)
+	}
+	if err := srv.attach(all, cases); err != nil {
+		return nil, err
 	}
 	return cases, nil
 }
@@ -222,7 +239,7 @@ func heldOutTopologies() ([]string, error) {
 // on: the corpus and the Black Friday storm, never the held-out set; and
 // the storm again, on its own graph and on the demo's, as the anchors the
 // fit must keep right and sure.
-func developmentCases() (dev, anchors []bench.Case, err error) {
+func developmentCases(srv *servers) (dev, anchors []bench.Case, err error) {
 	corpus, err := scenarios.Corpus()
 	if err != nil {
 		return nil, nil, err
@@ -238,6 +255,9 @@ func developmentCases() (dev, anchors []bench.Case, err error) {
 	demo.Graph = graph.Example() // the demo's graph, which lacks some of the storm's own edges
 	if anchors, err = bench.Cases([]scenarios.Scenario{bf, demo}, bench.KeepResolved()); err != nil {
 		return nil, nil, fmt.Errorf("black friday storm: %w", err)
+	}
+	if err := srv.attach(corpus, dev); err != nil {
+		return nil, nil, err
 	}
 	return dev, anchors, nil
 }
@@ -257,12 +277,12 @@ func tuningCases() ([]bench.Case, error) {
 }
 
 // fitParams fits DefaultParams anew and prints them.
-func fitParams(w io.Writer, workers int) error {
+func fitParams(w io.Writer, workers int, srv *servers) error {
 	tune, err := tuningCases()
 	if err != nil {
 		return err
 	}
-	hand, anchors, err := developmentCases()
+	hand, anchors, err := developmentCases(srv)
 	if err != nil {
 		return err
 	}
@@ -292,7 +312,7 @@ func orDefault(err error, msg string) string {
 // printMisses diagnoses tuning-half incidents and prints, for each one of
 // rootType whose right answer is not ranked first, what was wanted, the
 // top candidates and the alerts: what to read before changing the model.
-func printMisses(stdout, stderr io.Writer, rootType string, n int, seed int64, off []string) int {
+func printMisses(stdout, stderr io.Writer, rootType string, n int, seed int64, off []string, srv *servers) int {
 	var generated []scenarios.Scenario
 	if rootType == "corpus" {
 		corpus, err := scenarios.Corpus()
@@ -307,6 +327,9 @@ func printMisses(stdout, stderr io.Writer, rootType string, n int, seed int64, o
 		}
 	}
 	cases, err := bench.Cases(generated, bench.KeepResolved())
+	if err == nil {
+		err = srv.attach(generated, cases)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "evaluate: %v\n", err)
 		return 1

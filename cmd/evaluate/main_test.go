@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/nightowl-sre/nightowl/deploy/testbed"
+	"github.com/nightowl-sre/nightowl/diagnosis/scenarios"
 )
 
 func TestEvaluatePrintsEveryPartOfTheReport(t *testing.T) {
@@ -91,5 +95,31 @@ func TestEvaluateGroupsTheHandwrittenStormsWithAndWithoutTheirGraphs(t *testing.
 		if !strings.HasPrefix(lines[i], w) || !strings.Contains(lines[i], "incidents split") || strings.Contains(lines[i], "  split ") {
 			t.Errorf("line %d %q: want %q and one summary, no incident names", i, lines[i], w)
 		}
+	}
+}
+
+// TestEvaluateServesTheHandwrittenMetricsFromARealPrometheus: with
+// -prometheus, every hand-written scenario that ships metrics is diagnosed
+// against a real Prometheus loaded with them.
+func TestEvaluateServesTheHandwrittenMetricsFromARealPrometheus(t *testing.T) {
+	testbed.MustFindBinary(t, "apt-get install prometheus", "prometheus")
+	testbed.MustFindBinary(t, "apt-get install prometheus", "promtool")
+	all, err := scenarios.Handwritten()
+	if err != nil {
+		t.Fatal(err)
+	}
+	withMetrics := 0
+	for _, s := range all {
+		if len(s.Metrics) > 0 {
+			withMetrics++
+		}
+	}
+	var out, errs bytes.Buffer
+	if code := run([]string{"-n", "8", "-prometheus"}, &out, &errs); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	want := fmt.Sprintf("Hand-written incidents with metrics (%d scenarios) were diagnosed with a real Prometheus serving them.", withMetrics)
+	if withMetrics < 3 || !strings.Contains(out.String(), want) {
+		t.Errorf("%d scenarios have metrics; output lacks %q:\n%s", withMetrics, want, out.String())
 	}
 }

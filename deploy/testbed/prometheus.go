@@ -25,26 +25,52 @@ const prometheusConfig = "global:\n  scrape_interval: 15s\n"
 // under NIGHTOWL_E2E=1, when prometheus or promtool is missing.
 func MustStartPrometheus(tb testing.TB, openMetrics []byte) *Prometheus {
 	tb.Helper()
-	bin := MustFindBinary(tb, "apt-get install prometheus", "prometheus")
-	promtool := MustFindBinary(tb, "apt-get install prometheus", "promtool")
-	dir := tb.TempDir()
+	MustFindBinary(tb, "apt-get install prometheus", "prometheus")
+	MustFindBinary(tb, "apt-get install prometheus", "promtool")
+	began := time.Now()
+	p, err := StartPrometheus(tb.TempDir(), openMetrics)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		p.Stop()
+		if tb.Failed() {
+			tb.Logf("prometheus log:\n%s", p.Log(4000))
+		}
+	})
+	tb.Logf("prometheus served %d bytes of imported OpenMetrics %v after the import began", len(openMetrics), time.Since(began).Round(time.Millisecond))
+	return p
+}
+
+// StartPrometheus is MustStartPrometheus for programs that are not tests
+// (cmd/evaluate): its files live in dir, and the caller stops it.
+func StartPrometheus(dir string, openMetrics []byte) (*Prometheus, error) {
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		return nil, fmt.Errorf("prometheus (apt-get install prometheus): %w", err)
+	}
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		return nil, fmt.Errorf("promtool (apt-get install prometheus): %w", err)
+	}
 	data := filepath.Join(dir, "data")
 	input := filepath.Join(dir, "metrics.om")
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(input, openMetrics, 0o644); err != nil {
-		tb.Fatal(err)
+		return nil, fmt.Errorf("write metrics: %w", err)
 	}
 	if err := os.WriteFile(cfgPath, []byte(prometheusConfig), 0o644); err != nil {
-		tb.Fatal(err)
+		return nil, fmt.Errorf("write prometheus config: %w", err)
 	}
-	began := time.Now()
 	if out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", input, data).CombinedOutput(); err != nil {
-		tb.Fatalf("promtool tsdb create-blocks-from openmetrics: %v\n%s", err, out)
+		return nil, fmt.Errorf("promtool tsdb create-blocks-from openmetrics: %w\n%s", err, out)
 	}
-	imported := time.Since(began)
-	addr := FreeAddr(tb)
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
 	url := "http://" + addr
-	p := MustStart(tb, "prometheus", url, "/-/ready", bin,
+	p, err := Start(dir, "prometheus", url, "/-/ready", bin,
 		"--config.file="+cfgPath,
 		"--storage.tsdb.path="+data,
 		"--storage.tsdb.retention.time=100y",
@@ -52,9 +78,10 @@ func MustStartPrometheus(tb testing.TB, openMetrics []byte) *Prometheus {
 		"--web.external-url="+url,
 		"--log.level=info",
 	)
-	tb.Logf("promtool imported %d bytes of OpenMetrics in %v; prometheus was ready %v later",
-		len(openMetrics), imported.Round(time.Millisecond), (time.Since(began) - imported).Round(time.Millisecond))
-	return &Prometheus{p}
+	if err != nil {
+		return nil, err
+	}
+	return &Prometheus{p}, nil
 }
 
 // MustStartPrometheusScraping runs prometheus on a free port scraping

@@ -1,6 +1,7 @@
 // Package testbed runs the real third-party processes nightowl's end-to-end
-// tests use (Alertmanager, Prometheus) on 127.0.0.1, and fails instead of
-// skipping when NIGHTOWL_E2E=1 and one of them is not installed.
+// tests (and cmd/evaluate -prometheus) use (Alertmanager, Prometheus) on
+// 127.0.0.1, and fails a test instead of skipping it when NIGHTOWL_E2E=1 and
+// one of them is not installed.
 package testbed
 
 import (
@@ -53,12 +54,20 @@ func WaitFor[T any](tb testing.TB, timeout time.Duration, what string, probe fun
 // FreeAddr returns a 127.0.0.1 address with a port nobody listens on now.
 func FreeAddr(tb testing.TB) string {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return addr
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("free address: %w", err)
+	}
 	defer l.Close()
-	return l.Addr().String()
+	return l.Addr().String(), nil
 }
 
 // Process is a running program that the test owns: it is stopped (SIGINT,
@@ -75,39 +84,51 @@ type Process struct {
 // until GET url+readyPath answers 200.
 func MustStart(tb testing.TB, name, url, readyPath, bin string, args ...string) *Process {
 	tb.Helper()
-	dir := tb.TempDir()
-	p := &Process{URL: url, Dir: dir, log: filepath.Join(dir, name+".log"), exited: make(chan struct{})}
-	logFile, err := os.Create(p.log)
+	p, err := Start(tb.TempDir(), name, url, readyPath, bin, args...)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
-	if err := p.cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.exited) }()
 	tb.Cleanup(func() {
 		p.Stop()
-		logFile.Close()
 		if tb.Failed() {
 			tb.Logf("%s log:\n%s", name, p.Log(4000))
 		}
 	})
-	WaitFor(tb, 30*time.Second, name+" to be ready", func() (struct{}, bool) {
+	return p
+}
+
+// Start is MustStart for programs that are not tests: it logs to a file in
+// dir and waits up to 30 s for url+readyPath; the caller stops the process.
+func Start(dir, name, url, readyPath, bin string, args ...string) (*Process, error) {
+	p := &Process{URL: url, Dir: dir, log: filepath.Join(dir, name+".log"), exited: make(chan struct{})}
+	logFile, err := os.Create(p.log)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	if err := p.cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	go func() { _ = p.cmd.Wait(); logFile.Close(); close(p.exited) }()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		select {
 		case <-p.exited:
-			tb.Fatalf("%s exited:\n%s", name, p.Log(4000))
+			return nil, fmt.Errorf("%s exited:\n%s", name, p.Log(4000))
 		default:
 		}
-		resp, err := http.Get(url + readyPath)
-		if err != nil {
-			return struct{}{}, false
+		if resp, err := http.Get(url + readyPath); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p, nil
+			}
 		}
-		resp.Body.Close()
-		return struct{}{}, resp.StatusCode == http.StatusOK
-	})
-	return p
+		if time.Now().After(deadline) {
+			p.Stop()
+			return nil, fmt.Errorf("gave up after 30s waiting for %s to be ready:\n%s", name, p.Log(4000))
+		}
+	}
 }
 
 // Stop interrupts the process and waits for it; it is safe to call twice.

@@ -29,6 +29,9 @@ type Case struct {
 	Now time.Time
 	// Want holds the root cause and the other acceptable answers.
 	Want scenarios.Expected
+	// Metrics serves the incident's series (a Prometheus loaded with the
+	// scenario's metrics); nil: the engine diagnoses from alerts alone.
+	Metrics diagnosis.Metrics
 }
 
 // Right reports whether naming node is a right answer.
@@ -146,15 +149,56 @@ func incidentOf(r *diagnosis.Resolver, alerts []diagnosis.Alert, opts []Incident
 }
 
 // Engine diagnoses with nightowl's engine as the bot builds it from a graph
-// file, from alerts alone, leaving out the named signals (for ablation).
+// file, from alerts (and the case's metrics, if it has them), leaving out
+// the named signals (for ablation).
 func Engine(disable ...string) Diagnose {
 	return func(c Case) diagnosis.Diagnosis {
-		e := diagnosis.NewEngine(diagnosis.EngineConfig{
-			Graph: c.Graph, Resolver: c.Resolver, Disable: disable,
-			Now: func() time.Time { return c.Now },
-		})
-		return e.Diagnose(context.Background(), c.Incident)
+		return diagnosis.NewEngine(c.config(diagnosis.EngineConfig{Disable: disable})).Diagnose(context.Background(), c.Incident)
 	}
+}
+
+// config completes cfg with the case's graph, resolver, clock and metrics.
+// A bench waits for every metric query (the bot gives up after 3 s): a
+// figure must not depend on how busy the machine was.
+func (c Case) config(cfg diagnosis.EngineConfig) diagnosis.EngineConfig {
+	cfg.Graph, cfg.Resolver, cfg.Now = c.Graph, c.Resolver, func() time.Time { return c.Now }
+	if c.Metrics != nil {
+		cfg.Metrics, cfg.MetricsDeadline = c.Metrics, time.Minute
+	}
+	return cfg
+}
+
+// Remember answers each distinct query once from m and then from memory:
+// a fit diagnoses the same incident thousands of times, and its series
+// do not change.
+func Remember(m diagnosis.Metrics) diagnosis.Metrics {
+	type key struct {
+		query string
+		r     diagnosis.Range
+	}
+	type answer struct {
+		series []diagnosis.Series
+		err    error
+	}
+	var mu sync.Mutex
+	seen := map[key]*answer{}
+	return diagnosis.MetricsFunc(func(ctx context.Context, query string, r diagnosis.Range) ([]diagnosis.Series, error) {
+		k := key{query, r}
+		mu.Lock()
+		a, ok := seen[k]
+		mu.Unlock()
+		if ok {
+			return a.series, a.err
+		}
+		series, err := m.QueryRange(ctx, query, r)
+		if err != nil && ctx.Err() != nil {
+			return nil, err // a deadline of this call, not an answer to keep
+		}
+		mu.Lock()
+		seen[k] = &answer{series, err}
+		mu.Unlock()
+		return series, err
+	})
 }
 
 // Result is how one diagnosis of a case went.

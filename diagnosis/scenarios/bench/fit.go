@@ -4,7 +4,6 @@ import (
 	"context"
 	"math"
 	"slices"
-	"time"
 
 	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
@@ -35,7 +34,7 @@ const sure = 0.6
 // EngineWith diagnoses with the given parameters.
 func EngineWith(p diagnosis.Params) Diagnose {
 	return func(c Case) diagnosis.Diagnosis {
-		return diagnosis.NewEngine(diagnosis.EngineConfig{Graph: c.Graph, Resolver: c.Resolver, Params: &p, Now: func() time.Time { return c.Now }}).Diagnose(context.Background(), c.Incident)
+		return diagnosis.NewEngine(c.config(diagnosis.EngineConfig{Params: &p})).Diagnose(context.Background(), c.Incident)
 	}
 }
 
