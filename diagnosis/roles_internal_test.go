@@ -59,3 +59,22 @@ func TestNameRoleReadsACompoundBeforeItsWords(t *testing.T) {
 		}
 	}
 }
+
+// TestNameRoleReadsReplicationLagAsTheReplicasOwn: a queue's or consumer's
+// lag is the consumer's trouble (a backlog), but a replica that lags
+// behind its primary is near its own limit, as the upstream rules say
+// (PostgresqlReplicationLag, MysqlSlaveReplicationLag: saturation).
+func TestNameRoleReadsReplicationLagAsTheReplicasOwn(t *testing.T) {
+	for name, want := range map[string]role{
+		"PostgresReplicationLagHigh":    roleSaturation,
+		"LedgerReplicaLagSeconds":       roleSaturation,
+		"MongoReplicationDelayHigh":     roleSaturation,
+		"OrdersConsumerLagHigh":         roleBacklog,
+		"KafkaConsumerGroupLagHigh":     roleBacklog,
+		"ReplicationSlotBacklogGrowing": roleBacklog,
+	} {
+		if got := nameRole(name); got != want {
+			t.Errorf("nameRole(%q) = %s, want %s", name, got, want)
+		}
+	}
+}
