@@ -48,9 +48,11 @@ func (l Layer) String() string {
 func KindLayer(kind string) Layer {
 	switch strings.ToLower(kind) {
 	case "database", "db", "datastore", "cache", "queue", "broker", "search", "storage", "disk",
-		"dns", "network", "node", "host", "vm", "external", "provider", "cloud":
+		"volume", "filesystem", "nfs", "efs", "objectstore", "dns", "network", "proxy", "egress", "nat",
+		"firewall", "vpn", "ntp", "time", "node", "host", "vm", "gpu", "external", "provider", "cloud":
 		return LayerInfrastructure
-	case "platform", "cluster", "mesh", "kubernetes", "loadbalancer":
+	case "platform", "cluster", "mesh", "kubernetes", "loadbalancer", "lb", "ca", "cert", "certificate",
+		"pki", "issuer", "secrets", "vault", "identity", "coordination", "etcd", "zookeeper", "registry":
 		return LayerPlatform
 	case "ingress", "gateway", "edge", "cdn":
 		return LayerEdge
