@@ -342,3 +342,41 @@ func (v *rcaView) thirdParty(r *Resolver, host string, from map[string]bool) (st
 	}
 	return name, true
 }
+
+// publicLookups: a failed lookup of a public name may be the cluster's DNS
+// or the resolver it forwards to; but when lookups of the cluster's own
+// names fail in the same storm, every lookup goes through the cluster's
+// DNS and that is where the public ones fail too (an upstream resolver
+// never sees a cluster name). Alone, they point where the graph says.
+func (v *rcaView) publicLookups(public []deferredHit, clusterDNS []string) {
+	slices.Sort(clusterDNS)
+	clusterDNS = slices.Compact(clusterDNS)
+	for _, h := range public {
+		targets := h.targets
+		if len(clusterDNS) > 0 && v.behind(targets, clusterDNS) {
+			targets = clusterDNS
+		}
+		for _, target := range targets {
+			v.signatureHit(h.node, target, h.a, h.m)
+		}
+	}
+}
+
+// behind reports whether every target is a resolver the cluster's DNS
+// forwards to (by the graph, or by its name when the graph does not say),
+// or the cluster's DNS itself.
+func (v *rcaView) behind(targets, clusterDNS []string) bool {
+	for _, t := range targets {
+		if slices.Contains(clusterDNS, t) {
+			continue
+		}
+		forwarded := upstreamResolver(t)
+		for _, c := range clusterDNS {
+			forwarded = forwarded || v.g.DependsTransitively(c, t)
+		}
+		if !forwarded {
+			return false
+		}
+	}
+	return true
+}

@@ -43,6 +43,11 @@ type signature struct {
 	// (a panic, an uncaught exception): that service, unless the message
 	// names another node it may have come from.
 	self bool
+	// path: the message is about the way to a destination it names (a
+	// connect timeout to a public address): a node of its kinds on the way
+	// out is meant when the estate has one, the destination keeps its
+	// mention, and without such a node the message says nothing more.
+	path bool
 	// byTech: only a node whose name or kind says the technology is meant
 	// (Vault's "Vault is sealed" is about the vault, whatever kind the
 	// graph file gives it, and about no other secrets store).
@@ -143,6 +148,17 @@ var signatures = []signature{
 		re:    regexp.MustCompile(`(?i)(proxyconnect tcp|from proxy \S* ?after CONNECT|unable to tunnel through proxy|CONNECT tunnel failed|tunnel connection failed|proxy CONNECT aborted|could not resolve proxy|(cannot|unable to) connect to proxy|failed to connect to proxy|(rejected|denied) by (the )?proxy|tunneling socket could not be established|\bProxyError\b|X-Squid-Error|ERR_CONNECT_FAIL|407 Proxy Authentication Required)`),
 		hints: []string{"proxy", "tunnel", "squid", "err_connect_fail"},
 		who:   regexp.MustCompile(`(?i)(?:proxyconnect tcp: dial tcp |from proxy |through proxy |\(proxy |resolve proxy:? |connect to proxy:? )([A-Za-z0-9.-]+[A-Za-z0-9])`)},
+	// The way out: a NAT gateway that runs out of source ports (AWS NAT
+	// gateway's ErrorPortAllocation, Azure's SNAT port exhaustion, Cloud
+	// NAT's OUT_OF_RESOURCES) or a firewall that drops new connections
+	// makes every call to the internet time out while connecting, whichever
+	// provider it was for. Go's net.Dial says "dial tcp IP:PORT: i/o
+	// timeout" (or the kernel's ETIMEDOUT) with a public address; a private
+	// one, or a CONNECT through a proxy, is not the way out.
+	{what: "the network path out", kinds: []string{"nat", "egress", "firewall"}, shared: true, path: true,
+		re:     regexp.MustCompile(`dial tcp (?:\d{1,3}\.){3}\d{1,3}:\d+: (?:i/o timeout|connect: connection timed out)`),
+		unless: regexp.MustCompile(`proxyconnect|dial tcp (?:10\.|127\.|0\.|169\.254\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|100\.(?:6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)`),
+		hints:  []string{"dial tcp"}},
 	// Kerberos (KRB_AP_ERR_SKEW), AWS SigV4 ("Signature expired: T is now
 	// earlier than T′", RequestTimeTooSkewed), JWT libraries (golang-jwt,
 	// PyJWT, jsonwebtoken's NotBeforeError, go-oidc's nbf check), x509 "not

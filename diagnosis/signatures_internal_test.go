@@ -80,6 +80,8 @@ func TestSignaturesKnowWhatWidelyUsedSoftwarePrints(t *testing.T) {
 		{`rpc error: code = PermissionDenied desc = Permission 'pubsub.subscriptions.consume' denied on resource`, "its own permissions", ""},
 		{`(AuthorizationFailed) The client 'abc' with object id 'abc' does not have authorization to perform action 'Microsoft.Storage/storageAccounts/read'`, "its own permissions", ""},
 		{`pods is forbidden: User "system:serviceaccount:jobs:runner" cannot list resource "pods" in API group "" in the namespace "jobs"`, "its own permissions", ""},
+		{`Post "https://api.stripe.com/v1/charges": dial tcp 52.6.4.1:443: i/o timeout`, "the network path out", ""},
+		{`dial tcp 151.101.1.69:443: connect: connection timed out`, "the network path out", ""},
 	}
 	for _, c := range cases {
 		got := readMessage(c.text, true)
@@ -125,6 +127,10 @@ func TestSignaturesKnowWhatWidelyUsedSoftwarePrints(t *testing.T) {
 		`json: cannot unmarshal string into Go struct field .price of type float64`,
 		`io.netty.handler.timeout.ReadTimeoutException: null`,
 		`Error 1045 (28000): Access denied for user 'app'@'10.0.1.4' (using password: YES)`,
+		`dial tcp 10.0.3.12:5432: i/o timeout`,
+		`dial tcp 172.20.4.1:6379: connect: connection timed out`,
+		`dial tcp 192.168.1.20:443: i/o timeout`,
+		`read tcp 10.1.2.3:5555->52.6.4.1:443: i/o timeout`,
 	} {
 		for _, m := range readMessage(text, true).sigs {
 			t.Errorf("%q: matched %s (%q); want no signature", text, m.sig.what, m.text)

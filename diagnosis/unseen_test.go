@@ -1,0 +1,175 @@
+package diagnosis_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nightowl-sre/nightowl/diagnosis"
+)
+
+// storm builds one alert of a storm: at seconds after t0, its labels as
+// "k=v" pairs, its summary last.
+func storm(t0 time.Time, at int, summary string, kv ...string) diagnosis.Alert {
+	labels := map[string]string{}
+	for _, p := range kv {
+		k, v, _ := strings.Cut(p, "=")
+		labels[k] = v
+	}
+	if labels["severity"] == "" {
+		labels["severity"] = "warning"
+	}
+	return diagnosis.Alert{Status: diagnosis.Firing, Labels: labels, Annotations: map[string]string{"summary": summary},
+		StartsAt: t0.Add(time.Duration(at) * time.Second), Fingerprint: diagnosis.Fingerprint(labels)}
+}
+
+// TestStormsOfClustersThisCodeWasNotWrittenFor: storms written from how
+// real clusters page (kube-prometheus and exporter rule names, exporters'
+// own service labels, many namespaces, noise), over graphs that miss an
+// edge or a node, none of them in the corpus the model was fitted on.
+func TestStormsOfClustersThisCodeWasNotWrittenFor(t *testing.T) {
+	t0 := time.Date(2026, 10, 3, 14, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name, graph string
+		alerts      []diagnosis.Alert
+		want        string
+	}{
+		{
+			name: "etcd's slow disk slows the API server and every controller",
+			graph: `services:
+  etcd: {kind: database, team: platform}
+  kube-apiserver: {kind: platform, team: platform, depends_on: [etcd]}
+  argocd: {kind: service, team: platform, depends_on: [kube-apiserver]}
+  cert-manager: {kind: service, team: platform, depends_on: [kube-apiserver]}
+  keda: {kind: service, team: platform, depends_on: [kube-apiserver]}
+  checkout: {kind: service, team: shop, depends_on: [orders-db]}
+  orders-db: {kind: database, team: shop}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, -600, "etcd cluster \"etcd\": 99th percentile fsync durations are 1.2s on etcd instance 10.0.1.11:2379.", "alertname=etcdHighFsyncDurations", "job=etcd", "instance=10.0.1.11:2379", "namespace=kube-system", "service=etcd"),
+				storm(t0, 0, "etcd cluster \"etcd\": 99th percentile commit durations 0.9s on etcd instance 10.0.1.11:2379.", "alertname=etcdHighCommitDurations", "job=etcd", "instance=10.0.1.11:2379", "namespace=kube-system", "service=etcd"),
+				storm(t0, 120, "The API server is burning too much error budget.", "alertname=KubeAPIErrorBudgetBurn", "long=1h", "short=5m", "severity=critical", "namespace=default", "service=kube-apiserver"),
+				storm(t0, 200, "Argo CD application sync failed: context deadline exceeded", "alertname=ArgoCdAppSyncFailed", "name=shop", "namespace=argocd", "service=argocd-metrics"),
+				storm(t0, 260, "cert-manager is failing to reach the Kubernetes API: Get \"https://10.96.0.1:443/apis/cert-manager.io/v1/certificates\": context deadline exceeded", "alertname=CertManagerAbsent", "namespace=cert-manager", "service=cert-manager"),
+				storm(t0, 300, "Keda scaler errors: the server was unable to return a response in the time allotted", "alertname=KedaScalerErrors", "namespace=keda", "service=keda"),
+				storm(t0, 310, "Processes experience elevated CPU throttling.", "alertname=CPUThrottlingHigh", "namespace=shop", "pod=checkout-7d9f8-abcde", "container=checkout", "severity=info"),
+			},
+			want: "etcd",
+		},
+		{
+			name: "a Redis primary fails over and writers get READONLY from the new replica",
+			graph: `services:
+  session-redis: {kind: cache, team: identity}
+  login-api: {kind: service, team: identity, depends_on: [session-redis, users-db]}
+  cart-api: {kind: service, team: shop, depends_on: [session-redis, carts-db]}
+  api-gateway: {kind: gateway, team: edge, depends_on: [login-api, cart-api]}
+  users-db: {kind: database, team: identity}
+  carts-db: {kind: database, team: shop}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "Redis instance lost its master (instance 10.2.3.4:9121)", "alertname=RedisMissingMaster", "instance=10.2.3.4:9121", "job=redis-exporter", "namespace=monitoring", "service=redis-exporter"),
+				storm(t0, 40, "login-api 5xx ratio 31%: READONLY You can't write against a read only replica.", "alertname=HTTPErrorRateHigh", "namespace=identity", "service=login-api", "severity=critical"),
+				storm(t0, 55, "cart-api errors: READONLY You can't write against a read only replica.", "alertname=HTTPErrorRateHigh", "namespace=shop", "service=cart-api"),
+				storm(t0, 90, "api-gateway 5xx ratio 12%", "alertname=KongHTTP5xxRateHigh", "namespace=edge", "service=api-gateway"),
+				storm(t0, 100, "Pod identity/login-api-5f6d7-x2x9q has been in a non-ready state for longer than 15 minutes.", "alertname=KubePodNotReady", "namespace=identity", "pod=login-api-5f6d7-x2x9q"),
+			},
+			want: "session-redis",
+		},
+		{
+			name: "the cluster's NAT gateway runs out of source ports: calls to three providers time out",
+			graph: `services:
+  nat-gateway: {kind: egress, team: platform}
+  stripe: {kind: external, team: payments}
+  twilio: {kind: external, team: comms}
+  sendgrid: {kind: external, team: comms}
+  payments-api: {kind: service, team: payments, depends_on: [stripe, payments-db, nat-gateway]}
+  sms-sender: {kind: service, team: comms, depends_on: [twilio, nat-gateway]}
+  mailer: {kind: service, team: comms, depends_on: [sendgrid, nat-gateway]}
+  search-indexer: {kind: service, team: search, depends_on: [nat-gateway]}
+  payments-db: {kind: database, team: payments}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "payments-api errors: Post \"https://api.stripe.com/v1/payment_intents\": dial tcp 52.6.4.1:443: i/o timeout", "alertname=HTTPErrorRateHigh", "namespace=payments", "service=payments-api", "severity=critical"),
+				storm(t0, 20, "sms-sender: Post \"https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json\": dial tcp 3.1.2.3:443: i/o timeout", "alertname=SMSSendFailures", "namespace=comms", "service=sms-sender"),
+				storm(t0, 35, "mailer: Post \"https://api.sendgrid.com/v3/mail/send\": dial tcp 167.89.1.1:443: i/o timeout", "alertname=EmailDeliveryErrors", "namespace=comms", "service=mailer"),
+				storm(t0, 60, "NAT gateway nat-0a1b2c3d ErrorPortAllocation 1,840 in 5m", "alertname=NATGatewayErrorPortAllocation", "job=yace", "nat_gateway_id=nat-0a1b2c3d", "region=eu-west-1", "service=nat-gateway"),
+				storm(t0, 90, "payment success rate 61% (baseline 97%)", "alertname=PaymentSuccessRateLow", "category=business", "severity=critical"),
+			},
+			want: "nat-gateway",
+		},
+		{
+			name: "one provider stops answering: its callers time out connecting, the NAT gateway's other users are fine",
+			graph: `services:
+  nat-gateway: {kind: nat, team: platform}
+  stripe: {kind: external, team: payments}
+  twilio: {kind: external, team: comms}
+  payments-api: {kind: service, team: payments, depends_on: [stripe, payments-db, nat-gateway]}
+  refunds-worker: {kind: service, team: payments, depends_on: [stripe, payments-db, nat-gateway]}
+  sms-sender: {kind: service, team: comms, depends_on: [twilio, nat-gateway]}
+  mailer: {kind: service, team: comms, depends_on: [nat-gateway]}
+  search-indexer: {kind: service, team: search, depends_on: [nat-gateway]}
+  payments-db: {kind: database, team: payments}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "payments-api errors: Post \"https://api.stripe.com/v1/payment_intents\": dial tcp 52.6.4.1:443: i/o timeout", "alertname=HTTPErrorRateHigh", "namespace=payments", "service=payments-api", "severity=critical"),
+				storm(t0, 30, "refunds-worker: Post \"https://api.stripe.com/v1/refunds\": dial tcp 52.6.4.9:443: i/o timeout", "alertname=JobFailuresHigh", "namespace=payments", "service=refunds-worker"),
+				storm(t0, 90, "payment success rate 12% (baseline 97%)", "alertname=PaymentSuccessRateLow", "category=business", "severity=critical"),
+			},
+			want: "stripe",
+		},
+		{
+			name: "a worker node's kubelet stops: its pods in three namespaces go unready, the graph lists no nodes",
+			graph: `services:
+  search-api: {kind: service, team: search, depends_on: [elasticsearch]}
+  elasticsearch: {kind: search, team: search}
+  notifications: {kind: service, team: comms, depends_on: [rabbitmq]}
+  rabbitmq: {kind: queue, team: platform}
+  web: {kind: service, team: shop, depends_on: [search-api, notifications]}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "ip-10-1-7-20.ec2.internal has been unready for more than 15 minutes.", "alertname=KubeNodeNotReady", "node=ip-10-1-7-20.ec2.internal", "namespace=monitoring", "job=kube-state-metrics", "service=kube-prometheus-stack-kube-state-metrics"),
+				storm(t0, 10, "Kubelet on ip-10-1-7-20.ec2.internal has disappeared from Prometheus target discovery.", "alertname=KubeletDown", "node=ip-10-1-7-20.ec2.internal", "namespace=kube-system", "severity=critical"),
+				storm(t0, 60, "Pod search/search-api-6c7d-9kq2w has been in a non-ready state for longer than 15 minutes.", "alertname=KubePodNotReady", "namespace=search", "pod=search-api-6c7d-9kq2w", "node=ip-10-1-7-20.ec2.internal"),
+				storm(t0, 65, "Pod comms/notifications-58b9-l2k4n has been in a non-ready state for longer than 15 minutes.", "alertname=KubePodNotReady", "namespace=comms", "pod=notifications-58b9-l2k4n", "node=ip-10-1-7-20.ec2.internal"),
+				storm(t0, 70, "Elasticsearch cluster health is yellow: 1 node left the cluster", "alertname=ElasticsearchClusterYellow", "cluster=search-es", "namespace=search", "service=elasticsearch"),
+				storm(t0, 120, "web p99 latency 3.1s", "alertname=HTTPLatencyHigh", "namespace=shop", "service=web"),
+				storm(t0, 125, "search-api 5xx ratio 9%", "alertname=HTTPErrorRateHigh", "namespace=search", "service=search-api"),
+			},
+			want: "ip-10-1-7-20.ec2.internal",
+		},
+		{
+			name: "a bad rollout of pricing crash-loops; its callers' errors name it and nothing below it alerts",
+			graph: `services:
+  pricing: {kind: service, team: catalog, depends_on: [pricing-db, fx-rates]}
+  pricing-db: {kind: database, team: catalog}
+  fx-rates: {kind: external, team: catalog}
+  catalog-api: {kind: service, team: catalog, depends_on: [pricing]}
+  checkout: {kind: service, team: shop, depends_on: [pricing, orders-db]}
+  orders-db: {kind: database, team: shop}
+  storefront: {kind: gateway, team: edge, depends_on: [catalog-api, checkout]}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "Deployment catalog/pricing has not matched the expected number of replicas for longer than 15 minutes.", "alertname=KubeDeploymentReplicasMismatch", "deployment=pricing", "namespace=catalog", "job=kube-state-metrics", "service=kps-kube-state-metrics"),
+				storm(t0, 30, "Pod catalog/pricing-7b5c9-qq2lm (pricing) is in waiting state (reason: \"CrashLoopBackOff\").", "alertname=KubePodCrashLooping", "namespace=catalog", "pod=pricing-7b5c9-qq2lm", "container=pricing", "job=kube-state-metrics", "service=kps-kube-state-metrics"),
+				storm(t0, 50, "catalog-api errors: rpc error: code = Unavailable desc = connection error: dial tcp pricing.catalog.svc.cluster.local:8080: connect: connection refused", "alertname=GRPCErrorRateHigh", "namespace=catalog", "service=catalog-api"),
+				storm(t0, 70, "checkout 5xx 22%: upstream pricing unavailable", "alertname=HTTPErrorRateHigh", "namespace=shop", "service=checkout", "severity=critical"),
+				storm(t0, 90, "storefront error budget burn", "alertname=ErrorBudgetBurn", "slo=storefront-availability", "namespace=edge", "severity=critical"),
+				storm(t0, -3600, "pricing-db replication lag 4s", "alertname=PostgresqlReplicationLag", "namespace=catalog", "service=pricing-db", "instance=10.3.2.1:9187"),
+			},
+			want: "pricing",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := diagnoseAt(t, mustGraph(t, tc.graph), t0.Add(10*time.Minute), tc.alerts...)
+			top, ok := d.Top()
+			if !ok || top.Service != tc.want {
+				var got []string
+				for _, c := range d.Candidates[:min(8, len(d.Candidates))] {
+					got = append(got, fmt.Sprintf("%s %.2f %v (%s)", c.Service, c.Confidence, c.Terms, strings.Join(c.Evidence, "; ")))
+				}
+				t.Errorf("top %q, want %s; candidates:\n  %s", top.Service, tc.want, strings.Join(got, "\n  "))
+			}
+		})
+	}
+}
