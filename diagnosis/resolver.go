@@ -384,7 +384,15 @@ func (rule Rule) candidates(v string) []string {
 // the service: stripe and stripe-api, orders and orders-service.
 var serviceSuffixes = []string{"api", "service", "svc", "server", "app"}
 
+// sameThing: names one piece of software runs under in every cluster.
+// Kubernetes runs CoreDNS as the Deployment coredns behind the Service
+// kube-dns (the name kept from its predecessor: kubeadm, EKS, AKS), so
+// the CoreDNS mixin's alerts say service="kube-dns" of a node a graph
+// file calls coredns, and the other way round.
+var sameThing = map[string][]string{"kube-dns": {"coredns"}, "coredns": {"kube-dns"}}
+
 // lookupSpelled finds the node a label value names in another spelling:
+// the other name of a thing (sameThing),
 // dots or underscores for dashes (checkout.com is checkout-com), or with
 // or without a service suffix (here is here-api, payments-service
 // payments), when exactly one node answers.
@@ -392,6 +400,11 @@ func (r *Resolver) lookupSpelled(v string) (string, bool) {
 	v = strings.ToLower(strings.TrimSpace(v))
 	if len(v) < 3 || genericWords[v] || net.ParseIP(v) != nil {
 		return "", false
+	}
+	for _, twin := range sameThing[v] {
+		if n, ok := r.lookup(twin); ok {
+			return n, true
+		}
 	}
 	dashed := strings.NewReplacer(".", "-", "_", "-").Replace(v)
 	if dashed != v {

@@ -85,3 +85,27 @@ func TestResolverRulesAreConfigurable(t *testing.T) {
 		t.Error("a bad strip pattern was accepted")
 	}
 }
+
+// TestResolverKnowsCoreDNSByItsServiceName: CoreDNS runs as the Deployment
+// coredns behind the Service kube-dns; the CoreDNS mixin's alerts say
+// service="kube-dns" of the node a graph file calls coredns, and a file
+// may call it kube-dns when an alert says coredns.
+func TestResolverKnowsCoreDNSByItsServiceName(t *testing.T) {
+	for _, tc := range []struct{ file, label, want string }{
+		{"services:\n  coredns: {kind: dns}\n  web: {kind: service, depends_on: [coredns]}\n", "kube-dns", "coredns"},
+		{"services:\n  kube-dns: {kind: dns}\n  web: {kind: service, depends_on: [kube-dns]}\n", "coredns", "kube-dns"},
+	} {
+		g, err := graph.Parse([]byte(tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := diagnosis.NewResolver(g, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := diagnosis.Alert{Labels: map[string]string{"alertname": "CoreDNSErrorsHigh", "job": "kube-dns", "service": tc.label, "namespace": "kube-system"}}
+		if got := r.Resolve(a); got.Node != tc.want || !got.InGraph {
+			t.Errorf("service=%s on a graph with %s: resolved to %+v, want %s", tc.label, tc.want, got, tc.want)
+		}
+	}
+}

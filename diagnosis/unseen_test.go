@@ -2,6 +2,7 @@ package diagnosis_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,7 @@ func TestStormsOfClustersThisCodeWasNotWrittenFor(t *testing.T) {
 		name, graph string
 		alerts      []diagnosis.Alert
 		want        string
+		also        []string // other right answers
 	}{
 		{
 			name: "etcd's slow disk slows the API server and every controller",
@@ -159,11 +161,91 @@ func TestStormsOfClustersThisCodeWasNotWrittenFor(t *testing.T) {
 			},
 			want: "pricing",
 		},
+		{
+			name: "lock waits on the orders database alert on the services that use it",
+			graph: `services:
+  orders-db: {kind: database, team: orders}
+  orders-api: {kind: service, team: orders, depends_on: [orders-db, orders-cache]}
+  billing-worker: {kind: service, team: billing, depends_on: [orders-db, billing-db]}
+  orders-cache: {kind: cache, team: orders}
+  billing-db: {kind: database, team: billing}
+  storefront: {kind: gateway, team: edge, depends_on: [orders-api]}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "orders-api: 38 queries waiting on locks", "alertname=DBLockWaitsHigh", "namespace=orders", "service=orders-api"),
+				storm(t0, 45, "orders-api 5xx 17%: pq: canceling statement due to lock timeout", "alertname=HTTPErrorRateHigh", "namespace=orders", "service=orders-api", "severity=critical"),
+				storm(t0, 70, "billing-worker job failures: ERROR: canceling statement due to lock timeout (SQLSTATE 55P03)", "alertname=JobFailuresHigh", "namespace=billing", "service=billing-worker"),
+				storm(t0, 120, "storefront p99 4.2s", "alertname=HTTPLatencyHigh", "namespace=edge", "service=storefront"),
+				storm(t0, 130, "Pod orders/orders-api-6c8d9-2kd9s has been in a non-ready state for longer than 15 minutes.", "alertname=KubePodNotReady", "namespace=orders", "pod=orders-api-6c8d9-2kd9s"),
+			},
+			want: "orders-db",
+		},
+		{
+			name: "the payments database runs out of connections; the payments-gateway in front of it alerts first and loudest",
+			graph: `services:
+  payments-db: {kind: database, team: payments}
+  payments-gateway: {kind: service, team: payments, depends_on: [payments-db, fraud-api]}
+  fraud-api: {kind: service, team: risk, depends_on: [fraud-db]}
+  fraud-db: {kind: database, team: risk}
+  checkout: {kind: service, team: shop, depends_on: [payments-gateway, carts]}
+  carts: {kind: service, team: shop}
+  refunds: {kind: service, team: payments, depends_on: [payments-db]}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "payments-gateway 5xx ratio 41%", "alertname=HTTPErrorRateHigh", "namespace=payments", "service=payments-gateway", "severity=critical"),
+				storm(t0, 20, "payments-gateway p99 8.1s", "alertname=HTTPLatencyHigh", "namespace=payments", "service=payments-gateway"),
+				storm(t0, 40, "checkout: upstream payments-gateway returned 503", "alertname=HTTPErrorRateHigh", "namespace=shop", "service=checkout", "severity=critical"),
+				storm(t0, 200, "PostgreSQL instance has too many connections (> 80%). VALUE = 97", "alertname=PostgresqlTooManyConnections", "instance=10.4.1.9:9187", "job=postgres-exporter", "namespace=monitoring", "service=postgres-exporter", "server=payments-db.payments.svc:5432"),
+				storm(t0, 210, "refunds worker: FATAL: sorry, too many clients already", "alertname=RefundsFailing", "namespace=payments", "service=refunds"),
+			},
+			want: "payments-db",
+		},
+		{
+			name: "the VPC resolver fails public lookups; the cluster's own names still resolve",
+			graph: `services:
+  coredns: {kind: dns, team: platform, depends_on: [vpc-resolver]}
+  vpc-resolver: {kind: dns, team: platform}
+  geo-api: {kind: service, team: maps, depends_on: [coredns, mapbox]}
+  notifier: {kind: service, team: comms, depends_on: [coredns, twilio]}
+  checkout: {kind: service, team: shop, depends_on: [coredns, stripe, orders]}
+  orders: {kind: service, team: shop, depends_on: [coredns]}
+  mapbox: {kind: external, team: maps}
+  twilio: {kind: external, team: comms}
+  stripe: {kind: external, team: shop}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "CoreDNS is returning SERVFAIL for 38% of forward requests to 10.0.0.2:53.", "alertname=CoreDNSForwardErrorsHigh", "namespace=kube-system", "job=kube-dns", "service=kube-dns"),
+				storm(t0, 30, "geo-api errors: Get \"https://api.mapbox.com/geocoding/v5\": dial tcp: lookup api.mapbox.com on 10.96.0.10:53: server misbehaving", "alertname=HTTPErrorRateHigh", "namespace=maps", "service=geo-api"),
+				storm(t0, 45, "notifier: lookup api.twilio.com on 10.96.0.10:53: server misbehaving", "alertname=SMSSendFailures", "namespace=comms", "service=notifier"),
+				storm(t0, 60, "checkout 5xx 9%: dial tcp: lookup api.stripe.com on 10.96.0.10:53: server misbehaving", "alertname=HTTPErrorRateHigh", "namespace=shop", "service=checkout", "severity=critical"),
+			},
+			// The generator's convention too: the cluster's DNS is where
+			// the forward errors show, so it is also a right answer.
+			want: "vpc-resolver", also: []string{"coredns"},
+		},
+		{
+			name: "an internal load balancer drops connections; the ledger behind it is healthy",
+			graph: `services:
+  ledger-nlb: {kind: loadbalancer, team: platform, depends_on: [ledger-api], aliases: [internal-ledger-nlb-7f3a.elb.eu-west-1.amazonaws.com]}
+  ledger-api: {kind: service, team: ledger, depends_on: [ledger-db]}
+  ledger-db: {kind: database, team: ledger}
+  wallet: {kind: service, team: wallet, depends_on: [ledger-nlb]}
+  payouts: {kind: service, team: payouts, depends_on: [ledger-nlb]}
+  statements: {kind: service, team: ledger, depends_on: [ledger-nlb]}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "wallet errors: Get \"https://internal-ledger-nlb-7f3a.elb.eu-west-1.amazonaws.com/v1/balance\": read: connection reset by peer", "alertname=HTTPErrorRateHigh", "namespace=wallet", "service=wallet", "severity=critical"),
+				storm(t0, 25, "payouts: Post \"https://internal-ledger-nlb-7f3a.elb.eu-west-1.amazonaws.com/v1/transfers\": EOF", "alertname=PayoutFailures", "namespace=payouts", "service=payouts"),
+				storm(t0, 50, "statements job: connection reset by peer (internal-ledger-nlb-7f3a.elb.eu-west-1.amazonaws.com:443)", "alertname=KubeJobFailed", "namespace=ledger", "job_name=statements-29341", "service=statements"),
+				storm(t0, 80, "TCP_ELB_Reset_Count 9,210 in 5m on net/internal-ledger-nlb-7f3a", "alertname=AWSNLBResetsHigh", "job=yace", "load_balancer=net/internal-ledger-nlb-7f3a/5e1d", "region=eu-west-1"),
+			},
+			want: "ledger-nlb",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := diagnoseAt(t, mustGraph(t, tc.graph), t0.Add(10*time.Minute), tc.alerts...)
 			top, ok := d.Top()
-			if !ok || top.Service != tc.want {
+			if !ok || top.Service != tc.want && !slices.Contains(tc.also, top.Service) {
 				var got []string
 				for _, c := range d.Candidates[:min(8, len(d.Candidates))] {
 					got = append(got, fmt.Sprintf("%s %.2f %v (%s)", c.Service, c.Confidence, c.Terms, strings.Join(c.Evidence, "; ")))
