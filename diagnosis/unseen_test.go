@@ -241,6 +241,127 @@ func TestStormsOfClustersThisCodeWasNotWrittenFor(t *testing.T) {
 			},
 			want: "ledger-nlb",
 		},
+		{
+			name: "inventory's pods are OOM-killed; mesh sidecars of its callers report resets",
+			graph: `services:
+  inventory: {kind: service, team: stock, depends_on: [inventory-db]}
+  inventory-db: {kind: database, team: stock}
+  cart: {kind: service, team: shop, depends_on: [inventory, cart-redis]}
+  checkout: {kind: service, team: shop, depends_on: [inventory, payments]}
+  payments: {kind: service, team: payments}
+  cart-redis: {kind: cache, team: shop}
+  istio-ingressgateway: {kind: ingress, team: platform, depends_on: [cart, checkout]}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "Container inventory in pod stock/inventory-5d8f-7xk2p has been OOMKilled 3 times in the last 10 minutes.", "alertname=KubernetesContainerOomKiller", "namespace=stock", "pod=inventory-5d8f-7xk2p", "container=inventory"),
+				storm(t0, 20, "cart 5xx: upstream connect error or disconnect/reset before headers. reset reason: connection failure", "alertname=IstioHighRequestErrorRate", "destination_workload=cart", "destination_service_namespace=shop", "reporter=destination", "namespace=shop"),
+				storm(t0, 40, "checkout 5xx 18%", "alertname=IstioHighRequestErrorRate", "destination_workload=checkout", "destination_service_namespace=shop", "reporter=destination", "namespace=shop", "severity=critical"),
+				storm(t0, 60, "inventory p99 latency 5.3s", "alertname=IstioLatency99Percentile", "destination_workload=inventory", "destination_service_namespace=stock", "reporter=destination", "namespace=stock"),
+				storm(t0, 90, "istio-ingressgateway 5xx 9%", "alertname=IstioHighRequestErrorRate", "destination_workload=istio-ingressgateway", "namespace=istio-system", "reporter=source"),
+				storm(t0, 100, "Pod stock/inventory-5d8f-7xk2p (inventory) is in waiting state (reason: \"CrashLoopBackOff\").", "alertname=KubePodCrashLooping", "namespace=stock", "pod=inventory-5d8f-7xk2p", "container=inventory", "job=kube-state-metrics", "service=kube-state-metrics"),
+			},
+			want: "inventory",
+		},
+		{
+			name: "the MongoDB replica set loses its primary; it has no exporter, only its clients alert",
+			graph: `services:
+  users-mongo: {kind: database, team: identity}
+  profile-api: {kind: service, team: identity, depends_on: [users-mongo, avatars]}
+  feed-api: {kind: service, team: social, depends_on: [users-mongo, feed-redis, posts-db]}
+  avatars: {kind: storage, team: identity}
+  feed-redis: {kind: cache, team: social}
+  posts-db: {kind: database, team: social}
+  mobile-bff: {kind: gateway, team: mobile, depends_on: [profile-api, feed-api]}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "profile-api errors: server selection error: server selection timeout, current topology: { Type: ReplicaSetNoPrimary, Servers: [...] }", "alertname=HTTPErrorRateHigh", "namespace=identity", "service=profile-api", "severity=critical"),
+				storm(t0, 30, "feed-api: MongoServerSelectionError: Server selection timed out after 30000 ms", "alertname=HTTPErrorRateHigh", "namespace=social", "service=feed-api"),
+				storm(t0, 60, "mobile-bff 5xx 22%", "alertname=HTTPErrorRateHigh", "namespace=mobile", "service=mobile-bff", "severity=critical"),
+				storm(t0, 70, "feed-redis memory 81% of maxmemory", "alertname=RedisMemoryHigh", "namespace=social", "service=feed-redis"),
+			},
+			want: "users-mongo",
+		},
+		{
+			name: "payments crash-loops after a release; checkout's SLO burns, and the graph file lacks checkout's edge to payments",
+			graph: `services:
+  checkout: {kind: service, team: shop, depends_on: [carts, orders-db]}
+  carts: {kind: service, team: shop}
+  orders-db: {kind: database, team: shop}
+  payments: {kind: service, team: payments, depends_on: [payments-db, adyen]}
+  payments-db: {kind: database, team: payments}
+  adyen: {kind: external, team: payments}
+  web: {kind: gateway, team: edge, depends_on: [checkout, carts]}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "Pod payments/payments-7c9d-k2l9x (payments) is in waiting state (reason: \"CrashLoopBackOff\").", "alertname=KubePodCrashLooping", "namespace=payments", "pod=payments-7c9d-k2l9x", "container=payments", "job=kube-state-metrics", "service=kube-state-metrics"),
+				storm(t0, 10, "Deployment payments/payments has not matched the expected number of replicas for longer than 15 minutes.", "alertname=KubeDeploymentReplicasMismatch", "namespace=payments", "deployment=payments", "job=kube-state-metrics", "service=kube-state-metrics"),
+				storm(t0, 40, "checkout 5xx 31%: Post \"http://payments.payments.svc.cluster.local:8080/v1/authorize\": dial tcp 10.100.4.21:8080: connect: connection refused", "alertname=HTTPErrorRateHigh", "namespace=shop", "service=checkout", "severity=critical"),
+				storm(t0, 60, "checkout-availability is burning its error budget too fast", "alertname=SLOErrorBudgetBurn", "sloth_service=checkout", "sloth_slo=availability", "sloth_id=checkout-availability", "severity=critical"),
+				storm(t0, 80, "web 5xx 12%", "alertname=HTTPErrorRateHigh", "namespace=edge", "service=web"),
+				storm(t0, 85, "orders created 12/min (baseline 140/min)", "alertname=OrdersRateLow", "category=business", "severity=critical"),
+			},
+			want: "payments",
+		},
+		{
+			name: "the internal CA's intermediate expires: services fail mutual TLS with each other",
+			graph: `services:
+  cert-manager: {kind: ca, team: platform, depends_on: [vault-pki]}
+  vault-pki: {kind: ca, team: platform}
+  accounts: {kind: service, team: core, depends_on: [ledger, cert-manager]}
+  ledger: {kind: service, team: core, depends_on: [ledger-db, cert-manager]}
+  transfers: {kind: service, team: core, depends_on: [ledger, accounts, cert-manager]}
+  ledger-db: {kind: database, team: core}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, -72*3600, "Certificate core/ledger-mtls expires in less than 3 days", "alertname=CertManagerCertExpirySoon", "namespace=cert-manager", "service=cert-manager", "name=ledger-mtls", "exported_namespace=core"),
+				storm(t0, 0, "accounts errors: rpc error: code = Unavailable desc = connection error: desc = \"transport: authentication handshake failed: x509: certificate has expired or is not yet valid\"", "alertname=GRPCErrorRateHigh", "namespace=core", "service=accounts", "severity=critical"),
+				storm(t0, 15, "transfers: x509: certificate has expired or is not yet valid: current time 2026-10-03T14:00:15Z is after 2026-10-03T14:00:00Z", "alertname=TransferFailures", "namespace=core", "service=transfers", "severity=critical"),
+				storm(t0, 30, "ledger: remote error: tls: expired certificate", "alertname=GRPCErrorRateHigh", "namespace=core", "service=ledger"),
+			},
+			want: "cert-manager", also: []string{"vault-pki"},
+		},
+		{
+			name: "a worker node degrades without an alert of its own: only its pods' alerts carry its name",
+			graph: `services:
+  search: {kind: service, team: search, depends_on: [search-es]}
+  search-es: {kind: search, team: search}
+  notifications: {kind: service, team: comms, depends_on: [notifications-db]}
+  notifications-db: {kind: database, team: comms}
+  reports: {kind: service, team: finance, depends_on: [reports-db]}
+  reports-db: {kind: database, team: finance}
+  portal: {kind: gateway, team: edge, depends_on: [search, notifications, reports]}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "Pod search/search-7f9c-2kq8d has been in a non-ready state for longer than 15 minutes.", "alertname=KubePodNotReady", "namespace=search", "pod=search-7f9c-2kq8d", "node=ip-10-1-3-7.ec2.internal"),
+				storm(t0, 20, "Pod comms/notifications-6b4d-9xk2m has been in a non-ready state for longer than 15 minutes.", "alertname=KubePodNotReady", "namespace=comms", "pod=notifications-6b4d-9xk2m", "node=ip-10-1-3-7.ec2.internal"),
+				storm(t0, 30, "Pod finance/reports-5c8e-l2p9q has been in a non-ready state for longer than 15 minutes.", "alertname=KubePodNotReady", "namespace=finance", "pod=reports-5c8e-l2p9q", "node=ip-10-1-3-7.ec2.internal"),
+				storm(t0, 40, "search p99 latency 4.4s", "alertname=HTTPLatencyHigh", "namespace=search", "service=search"),
+				storm(t0, 50, "notifications 5xx 7%", "alertname=HTTPErrorRateHigh", "namespace=comms", "service=notifications"),
+				storm(t0, 60, "reports p99 latency 6.0s", "alertname=HTTPLatencyHigh", "namespace=finance", "service=reports"),
+				storm(t0, 90, "portal 5xx 4%", "alertname=HTTPErrorRateHigh", "namespace=edge", "service=portal"),
+			},
+			want: "ip-10-1-3-7.ec2.internal",
+		},
+		{
+			name: "Elasticsearch rejects work; two of its three callers alert, the third serves from its cache",
+			graph: `services:
+  search-es: {kind: search, team: search}
+  search-api: {kind: service, team: search, depends_on: [search-es, synonyms]}
+  recommendations: {kind: service, team: discovery, depends_on: [search-es, reco-redis]}
+  catalog: {kind: service, team: catalog, depends_on: [search-es, catalog-db]}
+  synonyms: {kind: service, team: search}
+  reco-redis: {kind: cache, team: discovery}
+  catalog-db: {kind: database, team: catalog}
+  shop-web: {kind: gateway, team: edge, depends_on: [search-api, recommendations, catalog]}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "search-api 5xx 26%: elastic: Error 429 (Too Many Requests): rejected execution of coordinating operation [es_rejected_execution_exception]", "alertname=HTTPErrorRateHigh", "namespace=search", "service=search-api", "severity=critical"),
+				storm(t0, 40, "recommendations p99 7.2s: context deadline exceeded", "alertname=HTTPLatencyHigh", "namespace=discovery", "service=recommendations"),
+				storm(t0, 70, "shop-web 5xx 6%", "alertname=HTTPErrorRateHigh", "namespace=edge", "service=shop-web"),
+				storm(t0, 80, "synonyms deploy finished", "alertname=DeploymentAnnotation", "namespace=search", "service=synonyms", "severity=info"),
+			},
+			want: "search-es",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := diagnoseAt(t, mustGraph(t, tc.graph), t0.Add(10*time.Minute), tc.alerts...)
