@@ -48,11 +48,9 @@ func (l Layer) String() string {
 func KindLayer(kind string) Layer {
 	switch strings.ToLower(kind) {
 	case "database", "db", "datastore", "cache", "queue", "broker", "search", "storage", "disk",
-		"volume", "filesystem", "nfs", "efs", "objectstore", "dns", "network", "proxy", "egress", "nat",
-		"firewall", "vpn", "ntp", "time", "node", "host", "vm", "gpu", "external", "provider", "cloud":
+		"dns", "network", "node", "host", "vm", "external", "provider", "cloud":
 		return LayerInfrastructure
-	case "platform", "cluster", "mesh", "kubernetes", "loadbalancer", "lb", "ca", "cert", "certificate",
-		"pki", "issuer", "secrets", "vault", "identity", "coordination", "etcd", "zookeeper", "registry":
+	case "platform", "cluster", "mesh", "kubernetes", "loadbalancer":
 		return LayerPlatform
 	case "ingress", "gateway", "edge", "cdn":
 		return LayerEdge

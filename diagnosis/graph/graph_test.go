@@ -149,20 +149,3 @@ func TestLoadNamesTheFile(t *testing.T) {
 		t.Error("loading a missing file succeeded")
 	}
 }
-
-// TestSharedInfrastructureKindsAreNotApplications: the kinds nightowl
-// calls shared infrastructure (an egress proxy, a NAT gateway, time,
-// storage, certificates, a load balancer) sit below the applications that
-// use them; only a kind nobody names is an application.
-func TestSharedInfrastructureKindsAreNotApplications(t *testing.T) {
-	for kind, want := range map[string]graph.Layer{
-		"proxy": graph.LayerInfrastructure, "egress": graph.LayerInfrastructure, "nat": graph.LayerInfrastructure,
-		"ntp": graph.LayerInfrastructure, "nfs": graph.LayerInfrastructure, "volume": graph.LayerInfrastructure,
-		"ca": graph.LayerPlatform, "pki": graph.LayerPlatform, "lb": graph.LayerPlatform, "vault": graph.LayerPlatform,
-		"service": graph.LayerApplication, "checkout-thing": graph.LayerApplication,
-	} {
-		if got := graph.KindLayer(kind); got != want {
-			t.Errorf("KindLayer(%q) = %v, want %v", kind, got, want)
-		}
-	}
-}
