@@ -362,6 +362,62 @@ func TestStormsOfClustersThisCodeWasNotWrittenFor(t *testing.T) {
 			},
 			want: "search-es",
 		},
+		{
+			name: "the orders database's VM dies: only its exporter's target is down and its clients are refused",
+			graph: `services:
+  orders-pg: {kind: database, team: orders, aliases: [10.0.3.12]}
+  orders-api: {kind: service, team: orders, depends_on: [orders-pg, orders-cache]}
+  fulfilment: {kind: service, team: logistics, depends_on: [orders-pg, wms]}
+  orders-cache: {kind: cache, team: orders}
+  wms: {kind: external, team: logistics}
+  shop: {kind: gateway, team: edge, depends_on: [orders-api]}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "100% of the postgres-exporter/postgres-exporter targets in monitoring namespace are down.", "alertname=TargetDown", "job=postgres-exporter", "namespace=monitoring", "service=postgres-exporter"),
+				storm(t0, 20, "orders-api 5xx 64%: dial tcp 10.0.3.12:5432: connect: connection refused", "alertname=HTTPErrorRateHigh", "namespace=orders", "service=orders-api", "severity=critical"),
+				storm(t0, 50, "fulfilment: failed to connect to `host=10.0.3.12 user=fulfilment database=orders`: dial error (dial tcp 10.0.3.12:5432: connect: connection refused)", "alertname=JobFailuresHigh", "namespace=logistics", "service=fulfilment"),
+				storm(t0, 70, "shop 5xx 21%", "alertname=HTTPErrorRateHigh", "namespace=edge", "service=shop", "severity=critical"),
+			},
+			want: "orders-pg",
+		},
+		{
+			name: "a JVM service leaks memory: GC pauses, then its callers' latency",
+			graph: `services:
+  quotes: {kind: service, team: pricing, depends_on: [quotes-db, fx]}
+  quotes-db: {kind: database, team: pricing}
+  fx: {kind: external, team: pricing}
+  booking: {kind: service, team: travel, depends_on: [quotes, bookings-db]}
+  bookings-db: {kind: database, team: travel}
+  partner-api: {kind: gateway, team: edge, depends_on: [booking, quotes]}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, -1200, "quotes: JVM heap 91% of max after full GC", "alertname=JvmMemoryFillingUp", "namespace=pricing", "service=quotes"),
+				storm(t0, 0, "quotes: GC pauses 4.1 s per minute", "alertname=JvmGcPauseTimeHigh", "namespace=pricing", "service=quotes", "severity=critical"),
+				storm(t0, 40, "booking p99 9.2s: java.net.SocketTimeoutException: Read timed out (quotes.pricing.svc.cluster.local:8080)", "alertname=HTTPLatencyHigh", "namespace=travel", "service=booking"),
+				storm(t0, 70, "partner-api 5xx 11%", "alertname=HTTPErrorRateHigh", "namespace=edge", "service=partner-api"),
+				storm(t0, 75, "bookings-db connections 61% of max", "alertname=PostgresqlConnectionsHigh", "namespace=travel", "service=bookings-db", "severity=info"),
+			},
+			want: "quotes",
+		},
+		{
+			name: "a Kafka broker's disk fills; producers lose their brokers and consumer groups lag",
+			graph: `services:
+  events-kafka: {kind: queue, team: data}
+  clickstream: {kind: service, team: data, depends_on: [events-kafka]}
+  orders-events: {kind: service, team: orders, depends_on: [events-kafka, orders-db]}
+  sessionizer: {kind: service, team: data, depends_on: [events-kafka, sessions-redis]}
+  orders-db: {kind: database, team: orders}
+  sessions-redis: {kind: cache, team: data}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, -900, "Kafka broker kafka-events-kafka-1 is running out of space: 8% left", "alertname=KafkaRunningOutOfSpace", "namespace=data", "strimzi_io_cluster=events-kafka", "pod=events-kafka-kafka-1"),
+				storm(t0, 0, "Kafka has 214 under-replicated partitions", "alertname=KafkaUnderReplicatedPartitions", "namespace=data", "strimzi_io_cluster=events-kafka", "severity=critical"),
+				storm(t0, 30, "clickstream: kafka: client has run out of available brokers to talk to: EOF", "alertname=ProduceErrorsHigh", "namespace=data", "service=clickstream"),
+				storm(t0, 50, "orders-events: kafka server: Messages are rejected since there are fewer in-sync replicas than required", "alertname=ProduceErrorsHigh", "namespace=orders", "service=orders-events", "severity=critical"),
+				storm(t0, 120, "consumer group sessionizer lag 412,000 on clickstream", "alertname=KafkaConsumerGroupLag", "consumergroup=sessionizer", "topic=clickstream", "job=kafka-exporter", "service=kafka-exporter", "namespace=data"),
+			},
+			want: "events-kafka",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := diagnoseAt(t, mustGraph(t, tc.graph), t0.Add(10*time.Minute), tc.alerts...)
