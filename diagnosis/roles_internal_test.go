@@ -7,7 +7,7 @@ import "testing"
 // trouble says the change broke the workload it is about; the Kubernetes
 // object "Deployment" is no change, and saturation stays saturation.
 func TestNameRoleReadsTroubleAfterAChangeAsTheWorkloadsOwn(t *testing.T) {
-	for name, want := range map[string]role{
+	wantNameRoles(t, map[string]role{
 		"CheckoutErrorsAfterDeploy":  roleCrash,
 		"PaymentsCanaryLatencyHigh":  roleCrash,
 		"ArgoAppDegraded":            roleCrash,
@@ -16,11 +16,7 @@ func TestNameRoleReadsTroubleAfterAChangeAsTheWorkloadsOwn(t *testing.T) {
 		"DeploymentReplicasMismatch": roleState,
 		"ReleaseNotesPublished":      roleNeutral,
 		"HelmUpgradeCPUThrottling":   roleSaturation,
-	} {
-		if got := nameRole(name); got != want {
-			t.Errorf("nameRole(%q) = %s, want %s", name, got, want)
-		}
-	}
+	})
 }
 
 // TestRoleOfReadsAFillingUpWarningAsAForecast: below critical, "filling
@@ -47,17 +43,13 @@ func TestRoleOfReadsAFillingUpWarningAsAForecast(t *testing.T) {
 // TestNameRoleReadsACompoundBeforeItsWords: a failure rate is a rate of
 // failures (a symptom), while a failure is a cause.
 func TestNameRoleReadsACompoundBeforeItsWords(t *testing.T) {
-	for name, want := range map[string]role{
+	wantNameRoles(t, map[string]role{
 		"SMSDeliveryFailureRateHigh": roleSymptom,
 		"CheckoutFailureRatioHigh":   roleSymptom,
 		"BackupJobFailure":           roleCause,
 		"DiskOutOfSpace":             roleCause,
 		"WorkerCrashLooping":         roleCrash,
-	} {
-		if got := nameRole(name); got != want {
-			t.Errorf("nameRole(%q) = %s, want %s", name, got, want)
-		}
-	}
+	})
 }
 
 // TestNameRoleReadsReplicationLagAsTheReplicasOwn: a queue's or consumer's
@@ -65,16 +57,21 @@ func TestNameRoleReadsACompoundBeforeItsWords(t *testing.T) {
 // behind its primary is near its own limit, as the upstream rules say
 // (PostgresqlReplicationLag, MysqlSlaveReplicationLag: saturation).
 func TestNameRoleReadsReplicationLagAsTheReplicasOwn(t *testing.T) {
-	for name, want := range map[string]role{
+	wantNameRoles(t, map[string]role{
 		"PostgresReplicationLagHigh":    roleSaturation,
 		"LedgerReplicaLagSeconds":       roleSaturation,
 		"MongoReplicationDelayHigh":     roleSaturation,
 		"OrdersConsumerLagHigh":         roleBacklog,
 		"KafkaConsumerGroupLagHigh":     roleBacklog,
 		"ReplicationSlotBacklogGrowing": roleBacklog,
-	} {
-		if got := nameRole(name); got != want {
-			t.Errorf("nameRole(%q) = %s, want %s", name, got, want)
+	})
+}
+
+func wantNameRoles(t *testing.T, want map[string]role) {
+	t.Helper()
+	for name, w := range want {
+		if got := nameRole(name); got != w {
+			t.Errorf("nameRole(%q) = %s, want %s", name, got, w)
 		}
 	}
 }

@@ -104,7 +104,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, sc.Text())
 	}
 	if srv != nil {
-		fmt.Fprintf(stdout, "\nHand-written incidents with metrics (%d scenarios) were diagnosed with a real Prometheus serving them.\n", srv.served())
+		fmt.Fprintf(stdout, "\nHand-written incidents with metrics (%d scenarios) were diagnosed with a real Prometheus serving them.\n", srv.count())
 	}
 	fmt.Fprintf(stdout, "\nGenerated and measured in %s (GOMAXPROCS %d).\n", elapsed.Round(10*time.Millisecond), runtime.GOMAXPROCS(0))
 	return 0

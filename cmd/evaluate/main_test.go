@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nightowl-sre/nightowl/deploy/testbed"
+	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/diagnosis/scenarios"
+	"github.com/nightowl-sre/nightowl/diagnosis/scenarios/bench"
 )
 
 func TestEvaluatePrintsEveryPartOfTheReport(t *testing.T) {
@@ -121,5 +124,49 @@ func TestEvaluateServesTheHandwrittenMetricsFromARealPrometheus(t *testing.T) {
 	want := fmt.Sprintf("Hand-written incidents with metrics (%d scenarios) were diagnosed with a real Prometheus serving them.", withMetrics)
 	if withMetrics < 3 || !strings.Contains(out.String(), want) {
 		t.Errorf("%d scenarios have metrics; output lacks %q:\n%s", withMetrics, want, out.String())
+	}
+}
+
+// TestServersGiveEachScenarioWithMetricsItsOwnPrometheus: every incident of
+// a scenario that ships metrics is diagnosed against a Prometheus that
+// holds that scenario's series; the others have none.
+func TestServersGiveEachScenarioWithMetricsItsOwnPrometheus(t *testing.T) {
+	testbed.MustFindBinary(t, "apt-get install prometheus", "prometheus")
+	testbed.MustFindBinary(t, "apt-get install prometheus", "promtool")
+	all, err := scenarios.Handwritten()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := bench.Cases(all, bench.KeepResolved())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := newServers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.stop()
+	if err := srv.attach(all, cases); err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]scenarios.Scenario{}
+	for _, s := range all {
+		byName[s.Name] = s
+	}
+	for _, c := range cases {
+		s := byName[strings.SplitN(c.Name, "#", 2)[0]]
+		if (c.Metrics != nil) != (len(s.Metrics) > 0) {
+			t.Errorf("%s: metrics served %v, scenario ships %d series", c.Name, c.Metrics != nil, len(s.Metrics))
+			continue
+		}
+		if c.Metrics == nil {
+			continue
+		}
+		m := s.Metrics[0]
+		r := diagnosis.Range{Start: s.Start.Add(-30 * time.Minute), End: s.Start.Add(10 * time.Minute), Step: time.Minute}
+		series, err := c.Metrics.QueryRange(t.Context(), m.Name, r)
+		if err != nil || len(series) == 0 || len(series[0].Points) == 0 {
+			t.Errorf("%s: %s over the incident = %d series, %v; want its samples", c.Name, m.Name, len(series), err)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/nightowl-sre/nightowl/deploy/testbed"
+	"github.com/nightowl-sre/nightowl/diagnosis"
 	"github.com/nightowl-sre/nightowl/diagnosis/prom"
 	"github.com/nightowl-sre/nightowl/diagnosis/scenarios"
 	"github.com/nightowl-sre/nightowl/diagnosis/scenarios/bench"
@@ -18,7 +19,7 @@ import (
 type servers struct {
 	dir     string
 	running []*testbed.Prometheus
-	clients map[string]*prom.Client // scenario name → its Prometheus
+	served  map[string]diagnosis.Metrics // scenario name → its Prometheus, each answer remembered
 }
 
 func newServers() (*servers, error) {
@@ -26,7 +27,7 @@ func newServers() (*servers, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus servers: %w", err)
 	}
-	return &servers{dir: dir, clients: map[string]*prom.Client{}}, nil
+	return &servers{dir: dir, served: map[string]diagnosis.Metrics{}}, nil
 }
 
 // attach gives each case of a scenario with metrics that scenario's
@@ -39,7 +40,7 @@ func (s *servers) attach(ss []scenarios.Scenario, cases []bench.Case) error {
 		if len(sc.Metrics) == 0 {
 			continue
 		}
-		c, ok := s.clients[sc.Name]
+		m, ok := s.served[sc.Name]
 		if !ok {
 			dir, err := os.MkdirTemp(s.dir, "prometheus-")
 			if err != nil {
@@ -50,23 +51,24 @@ func (s *servers) attach(ss []scenarios.Scenario, cases []bench.Case) error {
 				return fmt.Errorf("prometheus for %s: %w", sc.Name, err)
 			}
 			s.running = append(s.running, p)
-			if c, err = prom.New(prom.Config{URL: p.URL}); err != nil {
+			c, err := prom.New(prom.Config{URL: p.URL})
+			if err != nil {
 				return fmt.Errorf("prometheus for %s: %w", sc.Name, err)
 			}
-			s.clients[sc.Name] = c
+			m = bench.Remember(c)
+			s.served[sc.Name] = m
 		}
-		memo := bench.Remember(c)
 		for i := range cases {
 			if cases[i].Name == sc.Name || strings.HasPrefix(cases[i].Name, sc.Name+"#") {
-				cases[i].Metrics = memo
+				cases[i].Metrics = m
 			}
 		}
 	}
 	return nil
 }
 
-// served counts the scenarios a Prometheus serves.
-func (s *servers) served() int {
+// count is how many scenarios a Prometheus serves.
+func (s *servers) count() int {
 	if s == nil {
 		return 0
 	}
