@@ -460,6 +460,20 @@ func (v *rcaView) suspectsOfKind(node string, sig signature) []string {
 	if out := of(mapKeys(v.virtual)); len(out) > 0 {
 		return out
 	}
+	if !v.g.Has(node) {
+		// The graph file does not list node, so nor what it calls: the
+		// nodes of the kind its fellow victims call are the likeliest.
+		var near []string
+		for _, n := range v.order {
+			if n != node {
+				near = append(near, v.g.Downstream(n)...)
+			}
+		}
+		slices.Sort(near)
+		if out := of(slices.Compact(near)); len(out) > 0 {
+			return out
+		}
+	}
 	if sig.shared {
 		return of(v.g.Names())
 	}

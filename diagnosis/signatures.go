@@ -130,10 +130,11 @@ var signatures = []signature{
 	// Linux errno (ENOSPC, EROFS, ESTALE, EIO, EREMOTEIO, EUCLEAN, ENOTCONN
 	// on FUSE/NFS), the kernel's hung-task and NFS messages, mount.nfs, and
 	// the kubelet's volume events (FailedMount, FailedAttachVolume, Multi-Attach),
-	// the kernel's block-device I/O errors.
+	// the kernel's block-device I/O errors, rsync's sender failing to read a
+	// file it is copying ("read errors mapping", sender.c).
 	{what: "storage", kinds: []string{"storage", "disk", "volume", "nfs", "efs", "filesystem"},
-		re:    regexp.MustCompile(`(?i)(no space left on device|read-only file ?system|stale (nfs )?file handle|input/output error|remote I/O error|structure needs cleaning|transport endpoint is not connected|blocked for more than \d+ seconds|hung task|nfs: server \S+ not responding|mount\.nfs4?: |MountVolume\.(SetUp|MountDevice) failed|Unable to attach or mount volumes|AttachVolume\.Attach failed|Multi-Attach error for volume|I/O error, dev \S+|Buffer I/O error on dev|disk quota exceeded)`),
-		hints: []string{"no space", "read-only", "stale", "input/output", "i/o error", "needs cleaning", "transport endpoint", "blocked for more", "hung task", "nfs", "mountvolume", "mount volumes", "attachvolume", "multi-attach", "quota"},
+		re:    regexp.MustCompile(`(?i)(no space left on device|read-only file ?system|stale (nfs )?file handle|input/output error|remote I/O error|structure needs cleaning|transport endpoint is not connected|blocked for more than \d+ seconds|hung task|nfs: server \S+ not responding|mount\.nfs4?: |MountVolume\.(SetUp|MountDevice) failed|Unable to attach or mount volumes|AttachVolume\.Attach failed|Multi-Attach error for volume|I/O error, dev \S+|Buffer I/O error on dev|disk quota exceeded|read errors mapping)`),
+		hints: []string{"no space", "read-only", "stale", "input/output", "i/o error", "needs cleaning", "transport endpoint", "blocked for more", "hung task", "nfs", "mountvolume", "mount volumes", "attachvolume", "multi-attach", "quota", "read errors mapping"},
 		// nfs: server H not responding; an export is HOST:/path.
 		who: regexp.MustCompile(`(?i)(?:nfs: server (\S+) not responding|\b([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z][a-z0-9-]*):/)`),
 		// A database server's own error about its disk (PostgreSQL's

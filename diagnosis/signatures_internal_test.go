@@ -56,6 +56,7 @@ func TestSignaturesKnowWhatWidelyUsedSoftwarePrints(t *testing.T) {
 		{`curl: (60) SSL certificate problem: unable to get local issuer certificate`, "TLS certificates", ""},
 		{`Multi-Attach error for volume "pvc-3f1c" Volume is already exclusively attached to one node`, "storage", ""},
 		{`blk_update_request: I/O error, dev nvme1n1, sector 4096`, "storage", ""},
+		{`rsync: read errors mapping "/mnt/shared/originals/a.jpg": Connection timed out (110)`, "storage", ""},
 		{`Request rejected by proxy: egress to api.example.com denied`, "an egress proxy", ""},
 		{`chronyd: System clock wrong by 4.2 seconds`, "clock skew", ""},
 		{`systemd-timesyncd: Timed out waiting for reply from 169.254.169.123:123 (169.254.169.123).`, "clock skew", ""},

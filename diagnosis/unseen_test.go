@@ -418,6 +418,26 @@ func TestStormsOfClustersThisCodeWasNotWrittenFor(t *testing.T) {
 			},
 			want: "events-kafka",
 		},
+		{
+			name: "the NFS share stalls: its users' threads hang, nodes' load climbs, and a backup job the graph file lacks cannot read it",
+			graph: `services:
+  media-nfs: {kind: nfs, team: infra}
+  transcoder: {kind: service, team: media, depends_on: [media-nfs, jobs-rabbitmq]}
+  thumbnailer: {kind: service, team: media, depends_on: [media-nfs, jobs-rabbitmq]}
+  jobs-rabbitmq: {kind: queue, team: media}
+  media-api: {kind: service, team: media, depends_on: [jobs-rabbitmq, media-db]}
+  media-db: {kind: database, team: media}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "RabbitMQ queue transcode has 31,877 messages ready", "alertname=RabbitmqTooManyReadyMessages", "queue=transcode", "job=rabbitmq", "namespace=media", "service=jobs-rabbitmq"),
+				storm(t0, 60, "load average 41 on worker-7 (8 CPUs)", "alertname=NodeLoadHigh", "instance=worker-7", "job=node-exporter", "namespace=monitoring", "service=node-exporter"),
+				storm(t0, 70, "load average 39 on worker-9 (8 CPUs)", "alertname=NodeLoadHigh", "instance=worker-9", "job=node-exporter", "namespace=monitoring", "service=node-exporter"),
+				storm(t0, 120, "Pod is crash looping.", "alertname=KubePodCrashLooping", "namespace=media", "pod=transcoder-6b7c9-2kq8d", "container=transcoder", "job=kube-state-metrics", "service=kube-state-metrics"),
+				storm(t0, 150, "Pod is crash looping.", "alertname=KubePodCrashLooping", "namespace=media", "pod=thumbnailer-84d5f-9xw2m", "container=thumbnailer", "job=kube-state-metrics", "service=kube-state-metrics"),
+				storm(t0, 400, "Job media/nightly-archive-29640960 failed to complete. rsync: read \"/srv/media/raw/clip-0413.mov\": Input/output error (5)", "alertname=KubeJobFailed", "namespace=media", "job_name=nightly-archive-29640960", "job=kube-state-metrics", "service=kube-state-metrics"),
+			},
+			want: "media-nfs",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := diagnoseAt(t, mustGraph(t, tc.graph), t0.Add(10*time.Minute), tc.alerts...)
