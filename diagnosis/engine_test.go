@@ -219,3 +219,40 @@ func TestAnErrorAboutItsOwnCodeIsNotExplainedFromBelow(t *testing.T) {
 		}
 	}
 }
+
+// A load balancer over two backends sends the traffic of a failed one to
+// the other and stays quiet: its silence says nothing against that
+// backend. One with no other backend has nowhere to send it: its silence
+// still counts.
+func TestABalancerThatFailsOverIsNoQuietCallerOfOneSide(t *testing.T) {
+	g, err := graph.New([]graph.Node{
+		{Name: "edge-lb", Kind: "loadbalancer", DependsOn: []string{"ingress-a", "ingress-b"}},
+		{Name: "admin-lb", Kind: "loadbalancer", DependsOn: []string{"ingress-a"}},
+		{Name: "ingress-a", Kind: "ingress", DependsOn: []string{"web-a"}},
+		{Name: "ingress-b", Kind: "ingress", DependsOn: []string{"web-b"}},
+		{Name: "web-a", DependsOn: []string{"sessions"}},
+		{Name: "web-b", DependsOn: []string{"sessions"}},
+		{Name: "sessions", Kind: "cache"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := mkTime()
+	tls := mkAlert("IngressTLSHandshakeErrorsHigh", "ingress-a", at)
+	unhealthy := mkAlert("BackendUnhealthy", "ingress-a", at.Add(time.Minute))
+	d := diagnoseAt(t, g, at.Add(5*time.Minute), tls, unhealthy)
+	for _, c := range d.Candidates {
+		if c.Service != "ingress-a" {
+			continue
+		}
+		ev := strings.Join(c.Evidence, "\n")
+		if strings.Contains(ev, "edge-lb") {
+			t.Errorf("ingress-a: the balancer that fails over to ingress-b is counted as a quiet caller: %q", c.Evidence)
+		}
+		if !strings.Contains(ev, "quiet: admin-lb") {
+			t.Errorf("ingress-a: the balancer with no other backend should count as quiet: %q", c.Evidence)
+		}
+		return
+	}
+	t.Fatalf("ingress-a is no candidate: %+v", d.Candidates)
+}

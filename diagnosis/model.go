@@ -412,7 +412,7 @@ func (v *rcaView) reach(c *rcaCand) {
 				c.dist[u] = d
 				if _, ok := v.alerting[u]; ok {
 					c.explains[u] = v.spread(d) * v.faded(c, u) * v.timely(c, u) * v.worded(c, u)
-				} else if d <= 2 && v.g.Has(u) && v.layer(u) < graph.LayerBusiness {
+				} else if d <= 2 && v.g.Has(u) && v.layer(u) < graph.LayerBusiness && !v.failsOver(u, c.node) {
 					c.quiet[u] = v.spread(d)
 				}
 			}
@@ -422,6 +422,23 @@ func (v *rcaView) reach(c *rcaCand) {
 	if v.on(sigGraph) && v.p.Missing > 0 {
 		v.unknownEdges(c)
 	}
+}
+
+// failsOver reports whether u is a load balancer with a backend that
+// node's failure does not reach: it sends the traffic there and stays
+// quiet, so its silence says nothing against node.
+func (v *rcaView) failsOver(u, node string) bool {
+	switch strings.ToLower(v.kind(u)) {
+	case "loadbalancer", "lb":
+	default:
+		return false
+	}
+	for _, b := range v.g.DependsOn(u) {
+		if b != node && !v.g.DependsTransitively(b, node) {
+			return true
+		}
+	}
+	return false
 }
 
 // unknownEdges: a node the graph does not know may be called by any
