@@ -278,6 +278,7 @@ func readMessage(text string, withSignatures bool) textRead {
 		t.shared = t.shared || sig.shared && !sig.path
 		text = sig.re.ReplaceAllString(text, " ") // a name inside a DNS error is not the culprit
 	}
+	text = failoverTarget.ReplaceAllString(text, " ") // where the traffic went is the healthy peer
 	t.words = nodeWord.FindAllString(text, -1)
 	t.hosts = hostsIn(text)
 	return t

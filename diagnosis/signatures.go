@@ -108,6 +108,12 @@ var dbStorage = regexp.MustCompile(`(?i)(could not (extend|write to) file|the ta
 // errorText finds an error message of any kind in an alert's text.
 var errorText = regexp.MustCompile(`(?i)(error|exception|failed|failure|refused|denied|timed? ?out|unavailable|reset by peer|unreachable|panic|cannot|could not|unable to|no route)`)
 
+// failoverTarget is where a balancer, a global accelerator or DNS failover
+// says it sent the traffic of a failed backend ("traffic shifted to
+// us-east-1", "failing over to replica-b"): the peer that took over, named
+// because it is healthy.
+var failoverTarget = regexp.MustCompile(`(?i)\b(?:(?:traffic|requests|load|clients|connections)\s+(?:(?:was|were|is|are|being|has been|have been)\s+)?(?:shifted|moved|routed|rerouted|redirected|drained|sent|switched)|fail(?:ed|ing|s)?[ -]?over)\s+(?:over\s+)?to\s+["']?[A-Za-z0-9._:/-]+`)
+
 var signatures = []signature{
 	// Go net (resolver errors), glibc getaddrinfo (EAI_AGAIN, EAI_NONAME,
 	// EAI_NODATA), musl, BSD libc, libpq, Java, Node.js (c-ares), Python

@@ -438,6 +438,23 @@ func TestStormsOfClustersThisCodeWasNotWrittenFor(t *testing.T) {
 			},
 			want: "media-nfs",
 		},
+		{
+			name: "one zone's ingress loses its certificate; the balancer over both zones fails over, stays quiet and says where the traffic went",
+			graph: `services:
+  edge-lb: {kind: loadbalancer, team: edge, depends_on: [ingress-zone-a, ingress-zone-b]}
+  ingress-zone-a: {kind: ingress, team: edge, depends_on: [web-zone-a]}
+  ingress-zone-b: {kind: ingress, team: edge, depends_on: [web-zone-b]}
+  web-zone-a: {kind: service, team: web, depends_on: [sessions, catalog-db]}
+  web-zone-b: {kind: service, team: web, depends_on: [sessions, catalog-db]}
+  sessions: {kind: cache, team: web}
+  catalog-db: {kind: database, team: web}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "TLS handshakes failing on ingress-zone-a: 2,900 in 5m", "alertname=IngressTLSHandshakeErrorsHigh", "namespace=ingress", "service=ingress-zone-a", "severity=critical"),
+				storm(t0, 60, "backend ingress-zone-a marked unhealthy; traffic moved to ingress-zone-b", "alertname=BackendUnhealthy", "namespace=ingress", "service=ingress-zone-a", "severity=critical"),
+			},
+			want: "ingress-zone-a",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := diagnoseAt(t, mustGraph(t, tc.graph), t0.Add(10*time.Minute), tc.alerts...)
