@@ -424,23 +424,6 @@ func (v *rcaView) reach(c *rcaCand) {
 	}
 }
 
-// failsOver reports whether u is a load balancer with a backend that
-// node's failure does not reach: it sends the traffic there and stays
-// quiet, so its silence says nothing against node.
-func (v *rcaView) failsOver(u, node string) bool {
-	switch strings.ToLower(v.kind(u)) {
-	case "loadbalancer", "lb":
-	default:
-		return false
-	}
-	for _, b := range v.g.DependsOn(u) {
-		if b != node && !v.g.DependsTransitively(b, node) {
-			return true
-		}
-	}
-	return false
-}
-
 // unknownEdges: a node the graph does not know may be called by any
 // alerting node, and may call any: with probability Params.Missing.
 func (v *rcaView) unknownEdges(c *rcaCand) {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
@@ -90,6 +91,23 @@ func (v *rcaView) quietLLR(c *rcaCand) float64 {
 	}
 	// A quiet caller two hops up is less surprising, by the decay per hop.
 	return -v.p.Quiet * (math.Log1p(float64(near)) + v.p.Decay*math.Log1p(float64(far)))
+}
+
+// failsOver reports whether u is a load balancer with a backend that
+// node's failure does not reach: it sends the traffic there and stays
+// quiet, so its silence says nothing against node.
+func (v *rcaView) failsOver(u, node string) bool {
+	switch strings.ToLower(v.kind(u)) {
+	case "loadbalancer", "lb":
+	default:
+		return false
+	}
+	for _, b := range v.g.DependsOn(u) {
+		if b != node && !v.g.DependsTransitively(b, node) {
+			return true
+		}
+	}
+	return false
 }
 
 // unseen is the log-posterior of "none of these": a cause nightowl cannot
