@@ -256,3 +256,29 @@ func TestABalancerThatFailsOverIsNoQuietCallerOfOneSide(t *testing.T) {
 	}
 	t.Fatalf("ingress-a is no candidate: %+v", d.Candidates)
 }
+
+// When one zone's backends fail, the balancer over both zones sends their
+// traffic to the other zone, which saturates minutes later: that load is
+// the failed zone's doing, not a sign of something both zones call.
+func TestTheLoadABalancerMovesIsTheFailedSidesDoing(t *testing.T) {
+	g := mustGraph(t, `services:
+  public-lb: {kind: loadbalancer, team: edge, depends_on: [web-a, web-b]}
+  web-a: {kind: service, team: web, depends_on: [sessions-db]}
+  web-b: {kind: service, team: web, depends_on: [sessions-db]}
+  sessions-db: {kind: database, team: web}
+`)
+	t0 := mkTime()
+	d := diagnoseAt(t, g, t0.Add(10*time.Minute),
+		storm(t0, 0, "Target group web-a: 12 of 12 targets unhealthy", "alertname=AWSALBUnhealthyTargets", "target_group=targetgroup/web-a/0a1b2c3d", "job=yace", "severity=critical"),
+		storm(t0, 10, "Pod web/web-a-7f8d9-aaaaa has been in a non-ready state for longer than 15 minutes.", "alertname=KubePodNotReady", "namespace=web", "pod=web-a-7f8d9-aaaaa"),
+		storm(t0, 240, "web-b CPU throttled 60%", "alertname=CPUThrottlingHigh", "namespace=web", "pod=web-b-5c6d7-bbbbb", "container=web", "severity=info"),
+		storm(t0, 300, "web-b p99 latency 2.2s", "alertname=HTTPLatencyHigh", "namespace=web", "service=web-b"),
+	)
+	top, ok := d.Top()
+	if !ok || top.Service != "web-a" {
+		t.Fatalf("top %+v, want web-a; candidates %+v", top, d.Candidates)
+	}
+	if ev := strings.Join(top.Evidence, "\n"); !strings.Contains(ev, "public-lb, which took its load when it failed over, alerted: web-b") {
+		t.Errorf("evidence %q: want the load public-lb moved onto web-b", top.Evidence)
+	}
+}

@@ -260,6 +260,7 @@ type rcaCand struct {
 	explains map[string]float64 // alerting node → P(it alerts | this fails); itself included
 	dist     map[string]int     // alerting or quiet node → hops up from this one
 	quiet    map[string]float64 // quiet node within reach → P(it would alert)
+	shifted  map[string]string  // alerting node → the balancer that moved the load onto it
 	quietLLR float64
 	terms    map[string]float64 // signal → log-likelihood ratio
 	evidence []evidenceLine
@@ -394,7 +395,7 @@ func (v *rcaView) faded(c *rcaCand, n string) float64 {
 
 // reach walks up from the candidate: who depends on it, how far.
 func (v *rcaView) reach(c *rcaCand) {
-	c.explains, c.quiet, c.dist = map[string]float64{}, map[string]float64{}, map[string]int{}
+	c.explains, c.quiet, c.dist, c.shifted = map[string]float64{}, map[string]float64{}, map[string]int{}, map[string]string{}
 	if c.obs != nil {
 		c.explains[c.node] = v.selfAlert(c.node)
 	}
@@ -419,28 +420,9 @@ func (v *rcaView) reach(c *rcaCand) {
 		}
 		frontier = next
 	}
+	v.failover(c)
 	if v.on(sigGraph) && v.p.Missing > 0 {
 		v.unknownEdges(c)
-	}
-}
-
-// unknownEdges: a node the graph does not know may be called by any
-// alerting node, and may call any: with probability Params.Missing.
-func (v *rcaView) unknownEdges(c *rcaCand) {
-	known := v.g.Has(c.node) || v.virtual[c.node] != ""
-	for _, n := range v.order {
-		if n == c.node {
-			continue
-		}
-		if known && v.g.Has(n) {
-			continue
-		}
-		if p := v.p.Missing * v.spread(1) * v.timely(c, n); p > c.explains[n] {
-			c.explains[n] = p
-			if _, ok := c.dist[n]; !ok {
-				c.dist[n] = 1
-			}
-		}
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/nightowl-sre/nightowl/diagnosis/graph"
@@ -23,17 +22,26 @@ func (v *rcaView) scoreGraph(c *rcaCand) {
 	if !v.on(sigGraph) {
 		return
 	}
-	var explained []string
-	total := 0.0
+	var explained, took []string
+	total, moved := 0.0, 0.0
 	for _, n := range v.order {
 		p, ok := c.explains[n]
 		if !ok {
 			continue
 		}
-		total += v.explainLLR(n, p)
-		if n != c.node {
+		switch {
+		case c.shifted[n] != "":
+			moved += v.explainLLR(n, p)
+			took = append(took, n)
+		case n != c.node:
 			explained = append(explained, n)
+			fallthrough
+		default:
+			total += v.explainLLR(n, p)
 		}
+	}
+	if len(took) > 0 {
+		c.add(sigGraph, moved, "%s, which took its load when it failed over, alerted: %s", listShort(balancersOf(c, took), 2), listShort(took, 4))
 	}
 	others := len(v.order)
 	if c.obs != nil {
@@ -91,23 +99,6 @@ func (v *rcaView) quietLLR(c *rcaCand) float64 {
 	}
 	// A quiet caller two hops up is less surprising, by the decay per hop.
 	return -v.p.Quiet * (math.Log1p(float64(near)) + v.p.Decay*math.Log1p(float64(far)))
-}
-
-// failsOver reports whether u is a load balancer with a backend that
-// node's failure does not reach: it sends the traffic there and stays
-// quiet, so its silence says nothing against node.
-func (v *rcaView) failsOver(u, node string) bool {
-	switch strings.ToLower(v.kind(u)) {
-	case "loadbalancer", "lb":
-	default:
-		return false
-	}
-	for _, b := range v.g.DependsOn(u) {
-		if b != node && !v.g.DependsTransitively(b, node) {
-			return true
-		}
-	}
-	return false
 }
 
 // unseen is the log-posterior of "none of these": a cause nightowl cannot

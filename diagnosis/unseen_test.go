@@ -10,6 +10,9 @@ import (
 	"github.com/nightowl-sre/nightowl/diagnosis"
 )
 
+// Why this file is long: it is one table of storms, each a graph and the
+// alerts a real cluster would send; splitting it would only scatter them.
+
 // storm builds one alert of a storm: at seconds after t0, its labels as
 // "k=v" pairs, its summary last.
 func storm(t0 time.Time, at int, summary string, kv ...string) diagnosis.Alert {
@@ -454,6 +457,114 @@ func TestStormsOfClustersThisCodeWasNotWrittenFor(t *testing.T) {
 				storm(t0, 60, "backend ingress-zone-a marked unhealthy; traffic moved to ingress-zone-b", "alertname=BackendUnhealthy", "namespace=ingress", "service=ingress-zone-a", "severity=critical"),
 			},
 			want: "ingress-zone-a",
+		},
+		{
+			name: "Vault seals after a restart: every service that reads its secrets at start crash-loops",
+			graph: `services:
+  vault: {kind: vault, team: security}
+  payments: {kind: service, team: payments, depends_on: [vault, payments-db]}
+  ledger: {kind: service, team: payments, depends_on: [vault, payments-db]}
+  notifier: {kind: service, team: growth, depends_on: [vault, sendgrid]}
+  payments-db: {kind: database, team: payments}
+  sendgrid: {kind: external, team: growth}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "Vault instance is sealed on vault-0", "alertname=VaultSealed", "namespace=vault", "pod=vault-0", "job=vault", "severity=critical"),
+				storm(t0, 90, "back-off restarting failed container payments: Error making API request. URL: GET https://vault.vault.svc:8200/v1/secret/data/payments Code: 503. Errors: * Vault is sealed", "alertname=KubePodCrashLooping", "namespace=payments", "pod=payments-7c9d8-x1x2x", "container=payments", "job=kube-state-metrics", "service=kube-state-metrics"),
+				storm(t0, 100, "back-off restarting failed container ledger: Vault is sealed", "alertname=KubePodCrashLooping", "namespace=payments", "pod=ledger-5f5f5-abcde", "container=ledger", "job=kube-state-metrics", "service=kube-state-metrics"),
+				storm(t0, 160, "Pod growth/notifier-66b7c-qwert has been in a non-ready state for longer than 15 minutes.", "alertname=KubePodNotReady", "namespace=growth", "pod=notifier-66b7c-qwert"),
+				storm(t0, 200, "payments 5xx ratio 100%", "alertname=HTTPErrorRateHigh", "namespace=payments", "service=payments", "severity=critical"),
+			},
+			want: "vault",
+		},
+		{
+			name: "memcached is flushed: the database takes every read and looks guilty",
+			graph: `services:
+  catalog-memcached: {kind: cache, team: catalog}
+  catalog-db: {kind: database, team: catalog}
+  catalog-api: {kind: service, team: catalog, depends_on: [catalog-memcached, catalog-db]}
+  search-api: {kind: service, team: search, depends_on: [catalog-api]}
+  web: {kind: service, team: web, depends_on: [catalog-api, search-api]}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, -30, "Memcached instance 10.4.1.9:9150 restarted: uptime 12s", "alertname=MemcachedRestarted", "instance=10.4.1.9:9150", "job=memcached-exporter", "namespace=catalog", "service=catalog-memcached"),
+				storm(t0, 0, "Memcached hit ratio 3% (was 96%)", "alertname=MemcachedLowHitRatio", "instance=10.4.1.9:9150", "job=memcached-exporter", "namespace=catalog", "service=catalog-memcached"),
+				storm(t0, 60, "catalog-db CPU at 97% for 10m", "alertname=PostgresqlCPUSaturated", "namespace=catalog", "service=catalog-db", "severity=critical"),
+				storm(t0, 90, "catalog-api p99 latency 3.8s", "alertname=HTTPLatencyHigh", "namespace=catalog", "service=catalog-api"),
+				storm(t0, 120, "web 5xx ratio 7%", "alertname=HTTPErrorRateHigh", "namespace=web", "service=web"),
+			},
+			want: "catalog-memcached",
+		},
+		{
+			name: "a config typo in a rollout of ledger: new pods crash, the old ones keep serving, the rollout stalls",
+			graph: `services:
+  ledger: {kind: service, team: finance, depends_on: [ledger-db, kafka]}
+  billing: {kind: service, team: finance, depends_on: [ledger, invoices-db]}
+  ledger-db: {kind: database, team: finance}
+  invoices-db: {kind: database, team: finance}
+  kafka: {kind: queue, team: data}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "back-off restarting failed container ledger: panic: config: yaml: line 14: mapping values are not allowed in this context", "alertname=KubePodCrashLooping", "namespace=finance", "pod=ledger-6d8f7b9c5-k2j4h", "container=ledger", "job=kube-state-metrics", "service=kube-state-metrics"),
+				storm(t0, 300, "Rollout of Deployment finance/ledger is not progressing", "alertname=KubeDeploymentRolloutStuck", "namespace=finance", "deployment=ledger", "job=kube-state-metrics", "service=kube-state-metrics"),
+				storm(t0, 320, "Deployment finance/ledger has not matched the expected number of replicas for longer than 15 minutes.", "alertname=KubeDeploymentReplicasMismatch", "namespace=finance", "deployment=ledger", "job=kube-state-metrics", "service=kube-state-metrics"),
+				storm(t0, 400, "billing p99 latency 1.9s", "alertname=HTTPLatencyHigh", "namespace=finance", "service=billing"),
+			},
+			want: "ledger",
+		},
+		{
+			name: "CoreDNS pods are OOM-killed after a cluster scale-up: lookups of everything time out",
+			graph: `services:
+  coredns: {kind: dns, team: platform}
+  orders: {kind: service, team: shop, depends_on: [coredns, orders-db, stripe]}
+  cart: {kind: service, team: shop, depends_on: [coredns, redis]}
+  search: {kind: service, team: shop, depends_on: [coredns, elasticsearch]}
+  orders-db: {kind: database, team: shop}
+  redis: {kind: cache, team: shop}
+  elasticsearch: {kind: search, team: shop}
+  stripe: {kind: external, team: shop}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "Container coredns in pod kube-system/coredns-5d78c9869d-7xk2p has been OOMKilled 2 times in the last 10 minutes.", "alertname=KubernetesContainerOomKiller", "namespace=kube-system", "pod=coredns-5d78c9869d-7xk2p", "container=coredns"),
+				storm(t0, 40, "orders: dial tcp: lookup orders-db.shop.svc.cluster.local on 10.96.0.10:53: read udp 10.1.4.7:51234->10.96.0.10:53: i/o timeout", "alertname=HTTPErrorRateHigh", "namespace=shop", "service=orders", "severity=critical"),
+				storm(t0, 50, "cart: dial tcp: lookup redis.shop.svc.cluster.local: i/o timeout", "alertname=HTTPErrorRateHigh", "namespace=shop", "service=cart"),
+				storm(t0, 70, "search: failed to reach elasticsearch: lookup elasticsearch.shop.svc.cluster.local on 10.96.0.10:53: server misbehaving", "alertname=SearchErrorsHigh", "namespace=shop", "service=search"),
+				storm(t0, 90, "Redis connections 3 (was 140)", "alertname=RedisConnectionsLow", "namespace=shop", "service=redis"),
+			},
+			want: "coredns",
+		},
+		{
+			name: "a nightly export the graph file lacks hammers the orders database; its users slow down",
+			graph: `services:
+  orders-db: {kind: database, team: orders}
+  orders-api: {kind: service, team: orders, depends_on: [orders-db]}
+  returns-api: {kind: service, team: orders, depends_on: [orders-db]}
+  storefront: {kind: service, team: web, depends_on: [orders-api, returns-api]}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "CronJob orders/nightly-export has been running for 47 minutes (usually 6)", "alertname=CronJobRunningTooLong", "namespace=orders", "cronjob=nightly-export", "job=kube-state-metrics", "service=kube-state-metrics"),
+				storm(t0, 120, "orders-db CPU at 98% for 10m; top query: SELECT * FROM orders o JOIN order_lines l ...", "alertname=PostgresqlCPUSaturated", "namespace=orders", "service=orders-db", "severity=critical"),
+				storm(t0, 180, "orders-api p99 latency 4.2s", "alertname=HTTPLatencyHigh", "namespace=orders", "service=orders-api"),
+				storm(t0, 200, "returns-api p99 latency 3.1s", "alertname=HTTPLatencyHigh", "namespace=orders", "service=returns-api"),
+				storm(t0, 260, "storefront checkout SLO burn rate 14x", "alertname=SLOErrorBudgetBurn", "namespace=web", "service=storefront", "severity=critical"),
+			},
+			want: "orders-db",
+			also: []string{"nightly-export"},
+		},
+		{
+			name: "the payments provider degrades; its status page says so and the graph file does not list it",
+			graph: `services:
+  checkout: {kind: service, team: shop, depends_on: [orders-db]}
+  subscriptions: {kind: service, team: billing, depends_on: [billing-db]}
+  orders-db: {kind: database, team: shop}
+  billing-db: {kind: database, team: billing}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "Adyen status page: Payments processing degraded", "alertname=StatuspageComponentDegraded", "statuspage=adyen", "component=payments-processing", "job=statuspage-exporter", "service=statuspage-exporter"),
+				storm(t0, 60, "checkout: Post \"https://checkout-test.adyen.com/v71/payments\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)", "alertname=HTTPErrorRateHigh", "namespace=shop", "service=checkout", "severity=critical"),
+				storm(t0, 90, "subscriptions: renewal charge failed: adyen: 503 Service Unavailable", "alertname=RenewalFailuresHigh", "namespace=billing", "service=subscriptions"),
+			},
+			want: "adyen",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
