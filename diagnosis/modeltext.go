@@ -250,6 +250,7 @@ type sigMatch struct {
 
 func readMessage(text string, withSignatures bool) textRead {
 	var t textRead
+	text = kubeObject.ReplaceAllString(text, " ") // pods.metrics.k8s.io is no host
 	lower := strings.ToLower(text)
 	t.erred = errorText.MatchString(text)
 	for _, sig := range signatures {

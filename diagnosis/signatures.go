@@ -114,6 +114,15 @@ var errorText = regexp.MustCompile(`(?i)(error|exception|failed|failure|refused|
 // because it is healthy.
 var failoverTarget = regexp.MustCompile(`(?i)\b(?:(?:traffic|requests|load|clients|connections)\s+(?:(?:was|were|is|are|being|has been|have been)\s+)?(?:shifted|moved|routed|rerouted|redirected|drained|sent|switched)|fail(?:ed|ing|s)?[ -]?over)\s+(?:over\s+)?to\s+["']?[A-Za-z0-9._:/-]+`)
 
+// kubeObject is a Kubernetes API object named in an error, not a host: the
+// API server's status errors end in "(verb resource.group)" ("the server
+// is currently unable to handle the request (get pods.metrics.k8s.io)",
+// k8s.io/apimachinery's StatusError), and admission errors quote the
+// webhook's name ("failed calling webhook
+// \"validate.nginx.ingress.kubernetes.io\"", the API server's webhook
+// dispatcher).
+var kubeObject = regexp.MustCompile(`(?i)\((?:get|list|watch|create|update|patch|delete|deletecollection) [a-z0-9][a-z0-9.-]*(?:/[a-z0-9.-]+)?\)|\bwebhook \\?"[a-z0-9.-]+\\?"`)
+
 var signatures = []signature{
 	// Go net (resolver errors), glibc getaddrinfo (EAI_AGAIN, EAI_NONAME,
 	// EAI_NODATA), musl, BSD libc, libpq, Java, Node.js (c-ares), Python

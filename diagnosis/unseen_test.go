@@ -566,6 +566,138 @@ func TestStormsOfClustersThisCodeWasNotWrittenFor(t *testing.T) {
 			},
 			want: "adyen",
 		},
+		{
+			name: "cert-manager cannot renew the storefront certificate; after expiry browsers and probes fail",
+			graph: `services:
+  cert-manager: {kind: certificate, team: platform}
+  ingress-nginx: {kind: ingress, team: platform, depends_on: [storefront, cert-manager]}
+  storefront: {kind: service, team: web, depends_on: [catalog]}
+  catalog: {kind: service, team: web}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, -259200, "SSL certificate expires in 3 days", "alertname=BlackboxSslCertificateWillExpireSoon", "instance=https://shop.example.com/", "job=blackbox"),
+				storm(t0, -86400, "The certificate web/shop-tls has not been ready to serve traffic for at least 10m.", "alertname=CertManagerCertNotReady", "namespace=web", "name=shop-tls", "exported_namespace=web", "job=cert-manager", "service=cert-manager"),
+				storm(t0, 0, "Probe https://shop.example.com/ failed: x509: certificate has expired or is not yet valid", "alertname=BlackboxProbeFailed", "instance=https://shop.example.com/", "job=blackbox", "severity=critical"),
+				storm(t0, 120, "checkout conversion 0.4% (baseline 3.1%)", "alertname=ConversionRateLow", "namespace=web", "service=storefront", "severity=critical"),
+			},
+			want: "cert-manager",
+			also: []string{"ingress-nginx"},
+		},
+		{
+			name: "a consumer's bad release cannot parse events: its group lags, Kafka itself is fine",
+			graph: `services:
+  events-kafka: {kind: queue, team: data}
+  invoice-writer: {kind: service, team: billing, depends_on: [events-kafka, invoices-db]}
+  audit-log: {kind: service, team: security, depends_on: [events-kafka]}
+  orders: {kind: service, team: shop, depends_on: [events-kafka]}
+  invoices-db: {kind: database, team: billing}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "back-off restarting failed container invoice-writer: json: cannot unmarshal string into Go struct field Event.amount of type int64", "alertname=KubePodCrashLooping", "namespace=billing", "pod=invoice-writer-7b8c9-zz1xy", "container=invoice-writer", "job=kube-state-metrics", "service=kube-state-metrics"),
+				storm(t0, 180, "consumer group invoice-writer lag 88,412 on topic orders", "alertname=KafkaConsumerGroupLag", "consumergroup=invoice-writer", "topic=orders", "job=kafka-exporter", "service=kafka-exporter", "namespace=data"),
+				storm(t0, 400, "invoices created 0/min (baseline 35/min)", "alertname=InvoicesCreatedLow", "namespace=billing", "service=invoice-writer", "severity=critical"),
+			},
+			want: "invoice-writer",
+		},
+		{
+			name: "RDS fails over to its standby: clients get resets and read-only errors for a minute",
+			graph: `services:
+  orders-rds: {kind: database, team: orders, aliases: [orders-prod]}
+  orders-api: {kind: service, team: orders, depends_on: [orders-rds]}
+  fulfilment: {kind: service, team: ops, depends_on: [orders-rds, wms]}
+  wms: {kind: external, team: ops}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "RDS orders-prod: Multi-AZ instance failover started", "alertname=RDSEventFailover", "dbinstance_identifier=orders-prod", "job=rds-events", "severity=critical"),
+				storm(t0, 30, "orders-api: pq: cannot execute UPDATE in a read-only transaction", "alertname=HTTPErrorRateHigh", "namespace=orders", "service=orders-api", "severity=critical"),
+				storm(t0, 45, "fulfilment: read tcp 10.0.3.4:51522->10.0.9.8:5432: read: connection reset by peer", "alertname=JobFailuresHigh", "namespace=ops", "service=fulfilment"),
+			},
+			want: "orders-rds",
+		},
+		{
+			name: "a node runs out of memory and evicts pods of two services; the node has only a utilisation warning",
+			graph: `services:
+  api: {kind: service, team: core, depends_on: [users-db]}
+  reports: {kind: service, team: bi, depends_on: [users-db]}
+  users-db: {kind: database, team: core}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, -300, "Memory is filling up at node ip-10-2-4-17.ec2.internal: 96% used", "alertname=NodeMemoryHighUtilization", "instance=ip-10-2-4-17.ec2.internal", "job=node-exporter", "namespace=monitoring", "service=node-exporter"),
+				storm(t0, 0, "Pod core/api-6f7d8-k9k9k has been in a non-ready state for longer than 15 minutes.", "alertname=KubePodNotReady", "namespace=core", "pod=api-6f7d8-k9k9k", "node=ip-10-2-4-17.ec2.internal"),
+				storm(t0, 20, "Pod bi/reports-5d4c3-p0p0p has been in a non-ready state for longer than 15 minutes.", "alertname=KubePodNotReady", "namespace=bi", "pod=reports-5d4c3-p0p0p", "node=ip-10-2-4-17.ec2.internal"),
+				storm(t0, 60, "api 5xx ratio 9%", "alertname=HTTPErrorRateHigh", "namespace=core", "service=api"),
+			},
+			want: "ip-10-2-4-17.ec2.internal",
+		},
+		{
+			name: "the sidecar injector's webhook is down: no new pod of any meshed service can start",
+			graph: `services:
+  istiod: {kind: mesh, team: platform}
+  cart: {kind: service, team: shop, depends_on: [istiod, carts-redis]}
+  search: {kind: service, team: shop, depends_on: [istiod]}
+  profile: {kind: service, team: accounts, depends_on: [istiod, users-db]}
+  carts-redis: {kind: cache, team: shop}
+  users-db: {kind: database, team: accounts}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "Deployment shop/cart has not matched the expected number of replicas for longer than 15 minutes: Internal error occurred: failed calling webhook \"namespace.sidecar-injector.istio.io\": Post \"https://istiod.istio-system.svc:443/inject\": dial tcp 10.96.14.2:443: connect: connection refused", "alertname=KubeDeploymentReplicasMismatch", "namespace=shop", "deployment=cart", "job=kube-state-metrics", "service=kube-state-metrics"),
+				storm(t0, 40, "Deployment shop/search has not matched the expected number of replicas for longer than 15 minutes.", "alertname=KubeDeploymentReplicasMismatch", "namespace=shop", "deployment=search", "job=kube-state-metrics", "service=kube-state-metrics"),
+				storm(t0, 60, "Deployment accounts/profile has not matched the expected number of replicas for longer than 15 minutes.", "alertname=KubeDeploymentReplicasMismatch", "namespace=accounts", "deployment=profile", "job=kube-state-metrics", "service=kube-state-metrics"),
+				storm(t0, 90, "HPA shop/cart has been running at max replicas for longer than 15 minutes.", "alertname=KubeHpaMaxedOut", "namespace=shop", "horizontalpodautoscaler=cart", "job=kube-state-metrics", "service=kube-state-metrics"),
+			},
+			want: "istiod",
+		},
+		{
+			name: "one service leaks database connections: its pool is exhausted, the database and its other clients are fine",
+			graph: `services:
+  orders-db: {kind: database, team: orders}
+  orders-api: {kind: service, team: orders, depends_on: [orders-db]}
+  returns-api: {kind: service, team: orders, depends_on: [orders-db]}
+  reporting: {kind: service, team: bi, depends_on: [orders-db]}
+  storefront: {kind: service, team: web, depends_on: [orders-api, returns-api]}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "orders-api: HikariPool-1 - Connection is not available, request timed out after 30000ms.", "alertname=HTTPErrorRateHigh", "namespace=orders", "service=orders-api", "severity=critical"),
+				storm(t0, 30, "orders-api p99 latency 30.2s", "alertname=HTTPLatencyHigh", "namespace=orders", "service=orders-api"),
+				storm(t0, 120, "storefront 5xx ratio 12%", "alertname=HTTPErrorRateHigh", "namespace=web", "service=storefront"),
+			},
+			want: "orders-api",
+		},
+		{
+			name: "Redis hits maxmemory and evicts sessions: users are logged out, login errors climb",
+			graph: `services:
+  sessions-redis: {kind: cache, team: identity}
+  auth: {kind: service, team: identity, depends_on: [sessions-redis, users-db]}
+  web: {kind: service, team: web, depends_on: [auth, catalog]}
+  catalog: {kind: service, team: web}
+  users-db: {kind: database, team: identity}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, -600, "Redis is running out of configured maxmemory (> 90%) VALUE = 97", "alertname=RedisOutOfConfiguredMaxmemory", "instance=10.3.3.3:9121", "job=redis-exporter", "namespace=identity", "service=sessions-redis"),
+				storm(t0, 0, "Redis evicted 41,000 keys in 5m", "alertname=RedisEvictingKeys", "instance=10.3.3.3:9121", "job=redis-exporter", "namespace=identity", "service=sessions-redis"),
+				storm(t0, 60, "auth: session not found, 401 ratio 38%", "alertname=AuthFailuresHigh", "namespace=identity", "service=auth", "severity=critical"),
+				storm(t0, 120, "web login errors 22%", "alertname=LoginErrorsHigh", "namespace=web", "service=web"),
+			},
+			want: "sessions-redis",
+		},
+		{
+			name: "metrics-server is down: HPAs cannot read CPU and stop scaling, services saturate at lunch",
+			graph: `services:
+  metrics-server: {kind: platform, team: platform}
+  api: {kind: service, team: core, depends_on: [users-db]}
+  worker: {kind: service, team: core, depends_on: [jobs-queue]}
+  users-db: {kind: database, team: core}
+  jobs-queue: {kind: queue, team: core}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, -1800, "metrics-server has disappeared from Prometheus target discovery.", "alertname=TargetDown", "job=metrics-server", "namespace=kube-system", "service=metrics-server"),
+				storm(t0, 0, "HPA core/api has not matched the desired number of replicas for longer than 15 minutes: unable to get metrics for resource cpu: unable to fetch metrics from resource metrics API: the server is currently unable to handle the request (get pods.metrics.k8s.io)", "alertname=KubeHpaReplicasMismatch", "namespace=core", "horizontalpodautoscaler=api", "job=kube-state-metrics", "service=kube-state-metrics"),
+				storm(t0, 30, "HPA core/worker has not matched the desired number of replicas for longer than 15 minutes.", "alertname=KubeHpaReplicasMismatch", "namespace=core", "horizontalpodautoscaler=worker", "job=kube-state-metrics", "service=kube-state-metrics"),
+				storm(t0, 120, "api p99 latency 2.7s", "alertname=HTTPLatencyHigh", "namespace=core", "service=api"),
+				storm(t0, 200, "Processes experience elevated CPU throttling.", "alertname=CPUThrottlingHigh", "namespace=core", "pod=worker-5b6c7-aaaaa", "container=worker", "severity=info"),
+			},
+			want: "metrics-server",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := diagnoseAt(t, mustGraph(t, tc.graph), t0.Add(10*time.Minute), tc.alerts...)
