@@ -61,6 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer srv.stop()
+		defer srv.stopOnSignal(os.Exit)()
 	}
 	if *grouping {
 		if err := printGrouping(stdout); err != nil {

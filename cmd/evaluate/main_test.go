@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"net/http"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -168,5 +171,57 @@ func TestServersGiveEachScenarioWithMetricsItsOwnPrometheus(t *testing.T) {
 		if err != nil || len(series) == 0 || len(series[0].Points) == 0 {
 			t.Errorf("%s: %s over the incident = %d series, %v; want its samples", c.Name, m.Name, len(series), err)
 		}
+	}
+}
+
+// An evaluation interrupted midway (a refit runs for minutes) stops its
+// Prometheus servers and exits 130; none outlives it.
+func TestASignalStopsThePrometheusServers(t *testing.T) {
+	testbed.MustFindBinary(t, "apt-get install prometheus", "prometheus")
+	testbed.MustFindBinary(t, "apt-get install prometheus", "promtool")
+	all, err := scenarios.Handwritten()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var one []scenarios.Scenario
+	for _, s := range all {
+		if len(s.Metrics) > 0 {
+			one = append(one, s)
+			break
+		}
+	}
+	cases, err := bench.Cases(one, bench.KeepResolved())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := newServers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.stop()
+	if err := srv.attach(one, cases); err != nil {
+		t.Fatal(err)
+	}
+	url := srv.running[0].URL
+	exited := make(chan int, 1)
+	release := srv.stopOnSignal(func(code int) { exited <- code })
+	defer release()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-exited:
+		if code != 130 {
+			t.Errorf("exit code %d, want 130", code)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit 30 s after SIGTERM")
+	}
+	if resp, err := http.Get(url + "/-/ready"); err == nil {
+		resp.Body.Close()
+		t.Errorf("Prometheus at %s still answers after the signal", url)
+	}
+	if _, err := os.Stat(srv.dir); !os.IsNotExist(err) {
+		t.Errorf("its data directory %s is still there (%v)", srv.dir, err)
 	}
 }

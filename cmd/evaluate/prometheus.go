@@ -1,9 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+	"sync"
+	"syscall"
 
 	"github.com/nightowl-sre/nightowl/deploy/testbed"
 	"github.com/nightowl-sre/nightowl/diagnosis"
@@ -17,9 +21,12 @@ import (
 // one with PROMETHEUS_URL set. A nil *servers serves nothing: the engine
 // diagnoses from alerts alone.
 type servers struct {
-	dir     string
+	dir    string
+	served map[string]diagnosis.Metrics // scenario name → its Prometheus, each answer remembered
+
+	mu      sync.Mutex // running and stopped: a signal may stop the servers while others start
 	running []*testbed.Prometheus
-	served  map[string]diagnosis.Metrics // scenario name → its Prometheus, each answer remembered
+	stopped bool
 }
 
 func newServers() (*servers, error) {
@@ -50,7 +57,9 @@ func (s *servers) attach(ss []scenarios.Scenario, cases []bench.Case) error {
 			if err != nil {
 				return fmt.Errorf("prometheus for %s: %w", sc.Name, err)
 			}
-			s.running = append(s.running, p)
+			if !s.keep(p) {
+				return fmt.Errorf("prometheus for %s: %w", sc.Name, errStopped)
+			}
 			c, err := prom.New(prom.Config{URL: p.URL})
 			if err != nil {
 				return fmt.Errorf("prometheus for %s: %w", sc.Name, err)
@@ -67,21 +76,68 @@ func (s *servers) attach(ss []scenarios.Scenario, cases []bench.Case) error {
 	return nil
 }
 
+var errStopped = errors.New("the servers were stopped")
+
+// keep records a started Prometheus for stop, or stops it at once if the
+// servers were stopped meanwhile.
+func (s *servers) keep(p *testbed.Prometheus) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		p.Stop()
+		return false
+	}
+	s.running = append(s.running, p)
+	return true
+}
+
 // count is how many scenarios a Prometheus serves.
 func (s *servers) count() int {
 	if s == nil {
 		return 0
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return len(s.running)
 }
 
-// stop stops every Prometheus and removes their data.
+// stop stops every Prometheus and removes their data; it is safe to call
+// twice, and from another goroutine.
 func (s *servers) stop() {
 	if s == nil {
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, p := range s.running {
 		p.Stop()
 	}
+	s.running, s.stopped = nil, true
 	os.RemoveAll(s.dir)
+}
+
+// stopOnSignal stops the servers and exits (through exit, with 130) when
+// evaluate is interrupted or terminated: a refit runs for minutes and is
+// often stopped midway, and its Prometheus processes must not outlive it.
+// release stops listening.
+func (s *servers) stopOnSignal(exit func(code int)) (release func()) {
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-signals:
+			s.stop()
+			exit(130)
+		case <-done:
+		}
+	}()
+	return func() {
+		signal.Stop(signals)
+		close(done)
+		wg.Wait()
+	}
 }
