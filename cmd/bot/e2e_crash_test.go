@@ -224,6 +224,11 @@ func TestACrashBeforeTheCardLosesNoAlertAndTheCardComesAfterTheRestart(t *testin
 	if rows != n || distinct != n {
 		t.Errorf("%d alert rows (%d distinct), want each of the %d relayed exactly once", rows, distinct, n)
 	}
+	// The first burst is listed under the card just after it is posted:
+	// wait for it (a loaded machine may take seconds), then count it.
+	MustWait(t, bed.emu, 20*time.Second, "the first burst under the card", func() bool {
+		return repliesWith(bed.emu, chIncidents, cards[0].TS, "alerts grouped into") >= 1
+	})
 	if got := repliesWith(bed.emu, chIncidents, cards[0].TS, "alerts grouped into"); got != 1 {
 		t.Errorf("%d first-burst replies under the card, want 1", got)
 	}
