@@ -130,6 +130,7 @@ func (e *Engine) diagnose(ctx context.Context, in Incident) Diagnosis {
 	}
 	v := newView(g, e.params, e.off, byNode, e.cfg.Now())
 	v.learn(r)
+	v.watch(r)
 	cands := v.candidates()
 	for _, c := range cands {
 		if c.obs != nil {

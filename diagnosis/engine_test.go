@@ -282,3 +282,31 @@ func TestTheLoadABalancerMovesIsTheFailedSidesDoing(t *testing.T) {
 		t.Errorf("evidence %q: want the load public-lb moved onto web-b", top.Evidence)
 	}
 }
+
+// An ingress controller measures the requests it routes; its 5xx per
+// route carry the backend's name. When every route it serves fails at
+// once and the backends say nothing of their own, the controller is the
+// cause; when one route fails and the others are fine, the backend is.
+func TestAProxyWhoseEveryRouteFailsIsTheCause(t *testing.T) {
+	g := mustGraph(t, `services:
+  ingress-nginx: {kind: ingress, team: platform, depends_on: [web, api, docs]}
+  web: {kind: service, team: web, depends_on: [api]}
+  api: {kind: service, team: core, depends_on: [core-db]}
+  docs: {kind: service, team: web}
+  core-db: {kind: database, team: core}
+`)
+	t0 := mkTime()
+	route := func(at int, backend, value string) diagnosis.Alert {
+		return storm(t0, at, "Nginx high HTTP 5xx error rate (ingress "+backend+"): VALUE = "+value, "alertname=NginxHighHttp5xxErrorRate",
+			"namespace=ingress-nginx", "ingress="+backend, "exported_service="+backend, "exported_namespace=apps",
+			"service=ingress-nginx-controller-metrics", "job=ingress-nginx-controller-metrics", "severity=critical")
+	}
+	every := diagnoseAt(t, g, t0.Add(10*time.Minute), route(60, "web", "64"), route(65, "api", "71"), route(70, "docs", "58"))
+	if top, ok := every.Top(); !ok || top.Service != "ingress-nginx" {
+		t.Errorf("every route fails: top %+v, want ingress-nginx; candidates %+v", top, every.Candidates)
+	}
+	one := diagnoseAt(t, g, t0.Add(10*time.Minute), route(60, "docs", "100"))
+	if top, ok := one.Top(); !ok || top.Service != "docs" {
+		t.Errorf("one route fails: top %+v, want docs; candidates %+v", top, one.Candidates)
+	}
+}

@@ -83,9 +83,10 @@ type rcaView struct {
 	sigWhat map[string]string
 	mention map[string]*hits
 	// words[n]: what the text of n's alerts points at (signatures, mentions).
-	words map[string]map[string]bool
-	erred map[string]bool     // nodes whose alerts quote an error message
-	users map[string][]string // cache of graph dependents
+	words    map[string]map[string]bool
+	erred    map[string]bool     // nodes whose alerts quote an error message
+	observed map[string]string   // alerting node → the proxy that measured its every alert
+	users    map[string][]string // cache of graph dependents
 }
 
 func (v *rcaView) on(signal string) bool { return !v.off[signal] }
@@ -133,7 +134,8 @@ func (v *rcaView) layer(n string) graph.Layer {
 func newView(g *graph.Graph, p Params, off map[string]bool, byNode map[string][]AlertState, now time.Time) *rcaView {
 	v := &rcaView{g: g, p: p, off: off, now: now, alerting: map[string]*rcaNode{}, vusers: map[string][]string{},
 		virtual: map[string]string{}, spoken: map[string]bool{}, named: map[string]*hits{}, sig: map[string]*hits{}, sigWhat: map[string]string{},
-		mention: map[string]*hits{}, users: map[string][]string{}, ipNames: map[string]string{}, words: map[string]map[string]bool{}, erred: map[string]bool{}}
+		mention: map[string]*hits{}, users: map[string][]string{}, ipNames: map[string]string{}, words: map[string]map[string]bool{}, erred: map[string]bool{},
+		observed: map[string]string{}}
 	byNode = v.sameHosts(byNode)
 	v.start = onset(byNode)
 	for name, alerts := range byNode {
@@ -261,6 +263,8 @@ type rcaCand struct {
 	dist     map[string]int     // alerting or quiet node → hops up from this one
 	quiet    map[string]float64 // quiet node within reach → P(it would alert)
 	shifted  map[string]string  // alerting node → the balancer that moved the load onto it
+	routes   map[string]bool    // alerting nodes this proxy measured, explained as its own alerts
+	fine     []string           // this proxy's routes to services that stay quiet
 	quietLLR float64
 	terms    map[string]float64 // signal → log-likelihood ratio
 	evidence []evidenceLine
@@ -308,6 +312,9 @@ func (v *rcaView) candidates() []*rcaCand {
 	}
 	for n := range v.virtual {
 		set[n] = true
+	}
+	for _, o := range v.observed {
+		set[o] = true // a proxy that measured the alerts it routes
 	}
 	for _, m := range []map[string]*hits{v.named, v.sig, v.mention} {
 		for n := range m {
@@ -396,6 +403,7 @@ func (v *rcaView) faded(c *rcaCand, n string) float64 {
 // reach walks up from the candidate: who depends on it, how far.
 func (v *rcaView) reach(c *rcaCand) {
 	c.explains, c.quiet, c.dist, c.shifted = map[string]float64{}, map[string]float64{}, map[string]int{}, map[string]string{}
+	c.routes, c.fine = map[string]bool{}, nil
 	if c.obs != nil {
 		c.explains[c.node] = v.selfAlert(c.node)
 	}
@@ -421,6 +429,7 @@ func (v *rcaView) reach(c *rcaCand) {
 		frontier = next
 	}
 	v.failover(c)
+	v.measured(c)
 	if v.on(sigGraph) && v.p.Missing > 0 {
 		v.unknownEdges(c)
 	}

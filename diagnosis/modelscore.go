@@ -22,8 +22,8 @@ func (v *rcaView) scoreGraph(c *rcaCand) {
 	if !v.on(sigGraph) {
 		return
 	}
-	var explained, took []string
-	total, moved := 0.0, 0.0
+	var explained, took, routed []string
+	total, moved, own := 0.0, 0.0, 0.0
 	for _, n := range v.order {
 		p, ok := c.explains[n]
 		if !ok {
@@ -33,12 +33,21 @@ func (v *rcaView) scoreGraph(c *rcaCand) {
 		case c.shifted[n] != "":
 			moved += v.explainLLR(n, p)
 			took = append(took, n)
+		case c.routes[n]:
+			own += v.explainLLR(n, p)
+			routed = append(routed, n)
 		case n != c.node:
 			explained = append(explained, n)
 			fallthrough
 		default:
 			total += v.explainLLR(n, p)
 		}
+	}
+	if len(routed) > 0 {
+		c.add(sigGraph, own, "it measured the errors on its routes to %s itself", listShort(routed, 4))
+	}
+	if len(c.fine) > 0 {
+		c.add(sigGraph, -v.p.Quiet*math.Log1p(float64(len(c.fine))), "but its routes to %s are fine", listShort(c.fine, 4))
 	}
 	if len(took) > 0 {
 		c.add(sigGraph, moved, "%s, which took its load when it failed over, alerted: %s", listShort(balancersOf(c, took), 2), listShort(took, 4))
@@ -152,6 +161,20 @@ func (v *rcaView) scoreOwn(c *rcaCand) {
 		}
 		if v.on(sigRecovered) {
 			v.sayRecovered(c)
+		}
+	}
+	if c.obs == nil && len(c.routes) > 0 && v.on(sigRole) {
+		// A proxy's alerts are the ones it measured on its routes.
+		best, alert := math.Inf(-1), ""
+		for _, n := range slices.Sorted(maps.Keys(c.routes)) {
+			if o := v.alerting[n]; v.p.Role[o.role] > best {
+				best, alert = v.p.Role[o.role], o.roleAlert
+			}
+		}
+		if best < 0 {
+			c.add(sigRole, best, "what it measured reports symptoms (%s), not a cause", alert)
+		} else {
+			c.add(sigRole, best, "")
 		}
 	}
 	if v.on(sigLayer) {

@@ -698,6 +698,24 @@ func TestStormsOfClustersThisCodeWasNotWrittenFor(t *testing.T) {
 			},
 			want: "metrics-server",
 		},
+		{
+			name: "the ingress controller's new version breaks every route; the services behind it are fine",
+			graph: `services:
+  ingress-nginx: {kind: ingress, team: platform, depends_on: [web, api, docs]}
+  web: {kind: service, team: web, depends_on: [api]}
+  api: {kind: service, team: core, depends_on: [core-db]}
+  docs: {kind: service, team: web}
+  core-db: {kind: database, team: core}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "Deployment ingress-nginx/ingress-nginx-controller rolled out revision 31", "alertname=KubeDeploymentGenerationMismatch", "namespace=ingress-nginx", "deployment=ingress-nginx-controller", "job=kube-state-metrics", "service=kube-state-metrics", "severity=info"),
+				storm(t0, 60, "Nginx high HTTP 5xx error rate (ingress web): VALUE = 64", "alertname=NginxHighHttp5xxErrorRate", "namespace=ingress-nginx", "ingress=web", "exported_service=web", "service=ingress-nginx-controller-metrics", "severity=critical"),
+				storm(t0, 65, "Nginx high HTTP 5xx error rate (ingress api): VALUE = 71", "alertname=NginxHighHttp5xxErrorRate", "namespace=ingress-nginx", "ingress=api", "exported_service=api", "service=ingress-nginx-controller-metrics", "severity=critical"),
+				storm(t0, 70, "Nginx high HTTP 5xx error rate (ingress docs): VALUE = 58", "alertname=NginxHighHttp5xxErrorRate", "namespace=ingress-nginx", "ingress=docs", "exported_service=docs", "service=ingress-nginx-controller-metrics", "severity=critical"),
+				storm(t0, 120, "Probe https://www.example.com/ failed: HTTP 502", "alertname=BlackboxProbeFailed", "instance=https://www.example.com/", "job=blackbox", "severity=critical"),
+			},
+			want: "ingress-nginx",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := diagnoseAt(t, mustGraph(t, tc.graph), t0.Add(10*time.Minute), tc.alerts...)
