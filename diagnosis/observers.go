@@ -79,7 +79,8 @@ func (v *rcaView) measured(c *rcaCand) {
 		return
 	}
 	for _, n := range routes {
-		if p := v.selfAlert(c.node) * v.timely(c, n); p > c.explains[n] {
+		// They are its own measurements: it is watched, whatever its kind.
+		if p := v.p.SelfAlert * v.timely(c, n); p > c.explains[n] {
 			c.explains[n] = p
 			c.dist[n] = 1
 			c.routes[n] = true
