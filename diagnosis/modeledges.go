@@ -85,3 +85,21 @@ func (v *rcaView) unknownEdges(c *rcaCand) {
 		}
 	}
 }
+
+// servedBy lists what the balancers route to, each balancer itself when the
+// graph lists nothing behind it.
+func (v *rcaView) servedBy(balancers []string) []string {
+	var out []string
+	for _, b := range balancers {
+		servers := v.g.DependsOn(b)
+		if len(servers) == 0 {
+			servers = []string{b}
+		}
+		for _, s := range servers {
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}

@@ -84,6 +84,9 @@ func (v *rcaView) readText(r *Resolver) {
 					continue
 				}
 				targets := v.suspectsOfKind(node, m.sig)
+				if m.sig.behind {
+					targets = v.servedBy(targets)
+				}
 				if m.sig.path {
 					for _, target := range targets {
 						v.signatureHit(node, target, a, m)

@@ -52,6 +52,10 @@ type signature struct {
 	// (Vault's "Vault is sealed" is about the vault, whatever kind the
 	// graph file gives it, and about no other secrets store).
 	byTech bool
+	// behind: the message is a balancer's saying it has no healthy server
+	// to send to: what the balancer routes to is meant, the balancer
+	// itself only when the graph lists nothing behind it.
+	behind bool
 }
 
 // hostToken finds host names in a message (a name ends in a word, not a
@@ -205,11 +209,16 @@ var signatures = []signature{
 		hints: []string{"connection refused", "32103", "32109"}},
 	// AWS ELB's own error pages (ALB's awselb/2.0, Classic ELB's "Back-end
 	// server is at capacity"), Google Cloud load balancers' statusDetails,
-	// HAProxy's 503 page and <NOSRV> log field, nginx's upstream balancer
-	// with every server down, Azure Application Gateway's error pages.
+	// Azure Application Gateway's error pages.
 	{what: "a load balancer", kinds: []string{"loadbalancer", "lb"}, shared: true,
-		re:    regexp.MustCompile(`(?i)(awselb/2\.0|\bELB\b.{0,20}(5\d\d|unhealthy)|back-end server is at capacity|failed_to_pick_backend|backend_connection_closed_before_data_sent_to_client|failed_to_connect_to_backend|no server is available to handle this request|<NOSRV>|no live upstreams|Microsoft-Azure-Application-Gateway)`),
-		hints: []string{"elb", "back-end server", "backend", "no server is available", "nosrv", "no live upstreams", "application-gateway"}},
+		re:    regexp.MustCompile(`(?i)(awselb/2\.0|\bELB\b.{0,20}(5\d\d|unhealthy)|back-end server is at capacity|backend_connection_closed_before_data_sent_to_client|failed_to_connect_to_backend|Microsoft-Azure-Application-Gateway)`),
+		hints: []string{"elb", "back-end server", "backend", "application-gateway"}},
+	// A balancer with no healthy server left: nginx's "no live upstreams",
+	// HAProxy's 503 page and <NOSRV> log field, Google Cloud's
+	// failed_to_pick_backend. The servers behind it are down, not it.
+	{what: "the servers behind a balancer", kinds: []string{"loadbalancer", "lb", "proxy", "ingress"}, behind: true,
+		re:    regexp.MustCompile(`(?i)(no live upstreams|no server is available to handle this request|<NOSRV>|failed_to_pick_backend)`),
+		hints: []string{"no live upstreams", "no server is available", "nosrv", "failed_to_pick_backend"}},
 	// Runtimes' own words for a defect in the running code: Go panics and
 	// runtime errors, uncaught Java/Kotlin, Python, Node.js, Ruby and .NET
 	// exceptions of programming errors, Rust panics, a segmentation fault.

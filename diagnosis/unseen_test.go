@@ -716,6 +716,142 @@ func TestStormsOfClustersThisCodeWasNotWrittenFor(t *testing.T) {
 			},
 			want: "ingress-nginx",
 		},
+		{
+			name: "Elasticsearch hits its flood-stage watermark: indices go read-only and every writer fails",
+			graph: `services:
+  logs-es: {kind: search, team: platform, aliases: [elasticsearch-logs]}
+  product-search: {kind: service, team: search, depends_on: [logs-es]}
+  indexer: {kind: service, team: search, depends_on: [logs-es, catalog-db]}
+  catalog-db: {kind: database, team: catalog}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, -600, "The disk usage is over 90% VALUE = 94", "alertname=ElasticsearchDiskOutOfSpace", "cluster=elasticsearch-logs", "instance=10.8.1.4:9114", "job=elasticsearch-exporter", "namespace=platform", "service=elasticsearch-exporter"),
+				storm(t0, 0, "indexer: elastic: Error 429 (Too Many Requests): index [products] blocked by: [TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark, index has read-only-allow-delete block]; [type=cluster_block_exception]", "alertname=IndexingErrorsHigh", "namespace=search", "service=indexer", "severity=critical"),
+				storm(t0, 120, "product-search stale results: last index update 14m ago", "alertname=SearchIndexStale", "namespace=search", "service=product-search"),
+			},
+			want: "logs-es",
+		},
+		{
+			name: "S3 in one region returns 503 SlowDown; every service that stores files fails",
+			graph: `services:
+  uploads: {kind: service, team: media, depends_on: [s3, media-db]}
+  exports: {kind: service, team: bi, depends_on: [s3, warehouse]}
+  s3: {kind: external, team: platform, aliases: [aws-s3]}
+  media-db: {kind: database, team: media}
+  warehouse: {kind: database, team: bi}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "uploads: operation error S3: PutObject, https response error StatusCode: 503, RequestID: 7Q3, api error SlowDown: Please reduce your request rate.", "alertname=HTTPErrorRateHigh", "namespace=media", "service=uploads", "severity=critical"),
+				storm(t0, 40, "exports: upload to s3://acme-exports/2026/10/03 failed: ServiceUnavailable: Service Unavailable status code: 503", "alertname=ExportJobsFailing", "namespace=bi", "service=exports"),
+				storm(t0, 90, "Job bi/exports-nightly-29641000 failed to complete.", "alertname=KubeJobFailed", "namespace=bi", "job_name=exports-nightly-29641000", "job=kube-state-metrics", "service=kube-state-metrics"),
+			},
+			want: "s3",
+		},
+		{
+			name: "a node's clock drifts: tokens its pods issue are rejected as used before issued",
+			graph: `services:
+  chrony: {kind: ntp, team: platform}
+  auth: {kind: service, team: identity, depends_on: [chrony, users-db]}
+  orders: {kind: service, team: shop, depends_on: [auth, orders-db]}
+  cart: {kind: service, team: shop, depends_on: [auth]}
+  users-db: {kind: database, team: identity}
+  orders-db: {kind: database, team: shop}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, -900, "Clock not synchronising on ip-10-1-2-3.ec2.internal", "alertname=NodeClockNotSynchronising", "instance=ip-10-1-2-3.ec2.internal", "job=node-exporter", "namespace=monitoring", "service=node-exporter"),
+				storm(t0, 0, "orders: 401 from auth: token used before issued (iat 14:00:41, now 14:00:03)", "alertname=HTTPErrorRateHigh", "namespace=shop", "service=orders", "severity=critical"),
+				storm(t0, 30, "cart: jwt: token is not valid yet (nbf)", "alertname=HTTPErrorRateHigh", "namespace=shop", "service=cart"),
+				storm(t0, 60, "auth 4xx ratio 38%", "alertname=AuthFailuresHigh", "namespace=identity", "service=auth"),
+			},
+			want: "chrony",
+			also: []string{"ip-10-1-2-3.ec2.internal"},
+		},
+		{
+			name: "Keycloak's database locks up: every service fails to fetch the signing keys",
+			graph: `services:
+  keycloak: {kind: auth, team: identity, depends_on: [keycloak-db]}
+  keycloak-db: {kind: database, team: identity}
+  portal: {kind: service, team: web, depends_on: [keycloak, portal-db]}
+  billing-api: {kind: service, team: billing, depends_on: [keycloak]}
+  admin: {kind: service, team: ops, depends_on: [keycloak]}
+  portal-db: {kind: database, team: web}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "keycloak-db: 214 sessions waiting on locks for 5m", "alertname=PostgresqlTooManyLocks", "namespace=identity", "service=keycloak-db", "severity=critical"),
+				storm(t0, 60, "Keycloak request latency p99 28s", "alertname=KeycloakSlowRequests", "namespace=identity", "service=keycloak"),
+				storm(t0, 90, "portal: failed to fetch JWKS from https://keycloak.identity.svc/realms/acme/protocol/openid-connect/certs: context deadline exceeded", "alertname=HTTPErrorRateHigh", "namespace=web", "service=portal", "severity=critical"),
+				storm(t0, 100, "billing-api: oidc: failed to verify token: fetching keys: Get \"https://keycloak.identity.svc/realms/acme/protocol/openid-connect/certs\": context deadline exceeded", "alertname=HTTPErrorRateHigh", "namespace=billing", "service=billing-api"),
+				storm(t0, 140, "admin login failures 100%", "alertname=LoginFailuresHigh", "namespace=ops", "service=admin"),
+			},
+			want: "keycloak-db",
+			also: []string{"keycloak"},
+		},
+		{
+			name: "Patroni loses its leader: the orders database is read-only until a new one is elected",
+			graph: `services:
+  orders-pg: {kind: database, team: orders, aliases: [orders-postgres]}
+  orders-api: {kind: service, team: orders, depends_on: [orders-pg]}
+  payments: {kind: service, team: payments, depends_on: [orders-api, ledger-db]}
+  ledger-db: {kind: database, team: payments}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "Patroni cluster orders-postgres has no leader", "alertname=PatroniHasNoLeader", "scope=orders-postgres", "namespace=orders", "job=patroni", "severity=critical"),
+				storm(t0, 20, "orders-api: ERROR: cannot execute INSERT in a read-only transaction (SQLSTATE 25006)", "alertname=HTTPErrorRateHigh", "namespace=orders", "service=orders-api", "severity=critical"),
+				storm(t0, 60, "payments: orders-api returned 500 for 41% of calls", "alertname=DependencyErrorsHigh", "namespace=payments", "service=payments"),
+			},
+			want: "orders-pg",
+		},
+		{
+			name: "a worker node panics and goes NotReady; its pods in three namespaces go with it",
+			graph: `services:
+  api: {kind: service, team: core, depends_on: [redis]}
+  search: {kind: service, team: search, depends_on: [es]}
+  notifier: {kind: service, team: growth, depends_on: [redis]}
+  redis: {kind: cache, team: core}
+  es: {kind: search, team: search}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "ip-10-4-9-21.ec2.internal has been unready for more than 15 minutes.", "alertname=KubeNodeNotReady", "node=ip-10-4-9-21.ec2.internal", "job=kube-state-metrics", "service=kube-state-metrics", "severity=critical"),
+				storm(t0, 30, "Pod core/api-7d8c9-q1w2e has been in a non-ready state for longer than 15 minutes.", "alertname=KubePodNotReady", "namespace=core", "pod=api-7d8c9-q1w2e"),
+				storm(t0, 35, "Pod search/search-5f6g7-r4t5y has been in a non-ready state for longer than 15 minutes.", "alertname=KubePodNotReady", "namespace=search", "pod=search-5f6g7-r4t5y"),
+				storm(t0, 40, "Pod growth/notifier-3h4j5-u7i8o has been in a non-ready state for longer than 15 minutes.", "alertname=KubePodNotReady", "namespace=growth", "pod=notifier-3h4j5-u7i8o"),
+				storm(t0, 90, "api 5xx ratio 8%", "alertname=HTTPErrorRateHigh", "namespace=core", "service=api"),
+			},
+			want: "ip-10-4-9-21.ec2.internal",
+		},
+		{
+			name: "a CPU limit lowered in a release throttles pricing; its callers time out",
+			graph: `services:
+  pricing: {kind: service, team: pricing, depends_on: [pricing-redis]}
+  checkout: {kind: service, team: shop, depends_on: [pricing, orders-db]}
+  catalog: {kind: service, team: catalog, depends_on: [pricing]}
+  pricing-redis: {kind: cache, team: pricing}
+  orders-db: {kind: database, team: shop}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "91% throttling of CPU in namespace pricing for container pricing in pod pricing-6c7d8-a1s2d.", "alertname=CPUThrottlingHigh", "namespace=pricing", "pod=pricing-6c7d8-a1s2d", "container=pricing", "severity=info"),
+				storm(t0, 60, "pricing p99 latency 3.4s", "alertname=HTTPLatencyHigh", "namespace=pricing", "service=pricing"),
+				storm(t0, 90, "checkout: pricing: context deadline exceeded", "alertname=HTTPErrorRateHigh", "namespace=shop", "service=checkout", "severity=critical"),
+				storm(t0, 100, "catalog p99 latency 2.1s", "alertname=HTTPLatencyHigh", "namespace=catalog", "service=catalog"),
+			},
+			want: "pricing",
+		},
+		{
+			name: "nginx in front of the legacy billing VMs finds no live upstreams; the VMs' own exporter is down with them",
+			graph: `services:
+  billing-proxy: {kind: proxy, team: billing, depends_on: [billing-vm]}
+  billing-vm: {kind: vm, team: billing}
+  invoices: {kind: service, team: finance, depends_on: [billing-proxy]}
+  portal: {kind: service, team: web, depends_on: [billing-proxy, portal-db]}
+  portal-db: {kind: database, team: web}
+`,
+			alerts: []diagnosis.Alert{
+				storm(t0, 0, "billing-vm-1:9100 down", "alertname=TargetDown", "instance=billing-vm-1:9100", "job=billing-vm", "severity=warning"),
+				storm(t0, 20, "invoices: billing-proxy answered 502: no live upstreams while connecting to upstream", "alertname=HTTPErrorRateHigh", "namespace=finance", "service=invoices", "severity=critical"),
+				storm(t0, 45, "portal: GET /billing 502 Bad Gateway", "alertname=HTTPErrorRateHigh", "namespace=web", "service=portal"),
+			},
+			want: "billing-vm",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := diagnoseAt(t, mustGraph(t, tc.graph), t0.Add(10*time.Minute), tc.alerts...)
