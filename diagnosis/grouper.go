@@ -501,8 +501,12 @@ func (g *Grouper) Restore(incidents ...Incident) {
 		if !t.published && in.Status == Firing {
 			// Its card goes out soon after the restart, not at once: time
 			// to read back what the alerts channel said meanwhile (a
-			// resolution settles it without a page).
+			// resolution settles it without a page). Its first reply lists
+			// every alert it holds, as it would have before the restart.
 			t.dueAt = now.Add(min(g.cfg.Wait, restoredWait))
+			for _, a := range t.inc.Alerts {
+				g.pend(t, Change{Kind: ChangeNew, Alert: a})
+			}
 		}
 		g.live[in.ID] = t
 		g.order = append(g.order, t)

@@ -278,6 +278,37 @@ func TestGrouperContinuesRestoredIncidentsInTheirThread(t *testing.T) {
 	})
 }
 
+// An incident restored before its card went out gets its card soon after
+// the restart, and the card's first thread reply lists every alert the
+// card holds: those restored and any that joined meanwhile.
+func TestTheFirstReplyOfACardAfterARestartListsEveryAlert(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g, sink := startGrouper(t, diagnosis.GrouperConfig{Wait: time.Second})
+		now := time.Now()
+		var held []diagnosis.AlertState
+		for _, n := range []string{"payment-service", "order-service", "checkout-service"} {
+			held = append(held, diagnosis.AlertState{Alert: mkAlert("ServiceErrorRateHigh", n, now), Node: n, Received: 1})
+		}
+		g.Restore(diagnosis.Incident{ID: "INC-BEEF", Status: diagnosis.Firing, OpenedAt: now, Received: 3, Alerts: held})
+		g.Add(mkAlert("SyntheticCheckFailed", "api-gateway", now)) // recorded before the crash, grouped again
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		us := sink.all()
+		if len(us) == 0 || us[0].Kind != diagnosis.Opened || us[0].Incident.ID != "INC-BEEF" {
+			t.Fatalf("updates %v: want INC-BEEF's card", sink.kinds())
+		}
+		listed := map[string]bool{}
+		for _, c := range us[0].Changes {
+			listed[c.Alert.NodeOrService()] = true
+		}
+		for _, n := range []string{"payment-service", "order-service", "checkout-service", "api-gateway"} {
+			if !listed[n] {
+				t.Errorf("the card's first reply lists %v, not the alert on %s", listed, n)
+			}
+		}
+	})
+}
+
 func TestGrouperGroupsTheBlackFridayStormIntoOneIncident(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g, sink := startGrouper(t, diagnosis.GrouperConfig{Wait: 10 * time.Second})
