@@ -140,18 +140,8 @@ func TestServersGiveEachScenarioWithMetricsItsOwnPrometheus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases, err := bench.Cases(all, bench.KeepResolved())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := newServers()
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, cases := mustServe(t, all)
 	defer srv.stop()
-	if err := srv.attach(all, cases); err != nil {
-		t.Fatal(err)
-	}
 	byName := map[string]scenarios.Scenario{}
 	for _, s := range all {
 		byName[s.Name] = s
@@ -190,18 +180,8 @@ func TestASignalStopsThePrometheusServers(t *testing.T) {
 			break
 		}
 	}
-	cases, err := bench.Cases(one, bench.KeepResolved())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := newServers()
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, _ := mustServe(t, one)
 	defer srv.stop()
-	if err := srv.attach(one, cases); err != nil {
-		t.Fatal(err)
-	}
 	url := srv.running[0].URL
 	exited := make(chan int, 1)
 	release := srv.stopOnSignal(func(code int) { exited <- code })
@@ -224,4 +204,23 @@ func TestASignalStopsThePrometheusServers(t *testing.T) {
 	if _, err := os.Stat(srv.dir); !os.IsNotExist(err) {
 		t.Errorf("its data directory %s is still there (%v)", srv.dir, err)
 	}
+}
+
+// mustServe starts the Prometheus servers for the scenarios' incidents, as
+// -prometheus does; the caller stops them.
+func mustServe(t *testing.T, ss []scenarios.Scenario) (*servers, []bench.Case) {
+	t.Helper()
+	cases, err := bench.Cases(ss, bench.KeepResolved())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := newServers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.attach(ss, cases); err != nil {
+		srv.stop()
+		t.Fatal(err)
+	}
+	return srv, cases
 }
