@@ -13,8 +13,9 @@ import (
 // routes pays for each.
 
 // routeLabels carry the backend a proxy measured; the labels left name the
-// proxy that measured it.
-var routeLabels = []string{"exported_service", "exported_namespace", "ingress", "host", "destination_service_name",
+// proxy that measured it. ("host" is not among them: it is as often the
+// machine an alert is about as a virtual host.)
+var routeLabels = []string{"exported_service", "exported_namespace", "ingress", "destination_service_name",
 	"destination_workload", "destination_service", "destination_app", "dst_deployment"}
 
 // proxyKinds are the kinds of node that measure the requests they route.
